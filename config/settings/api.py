@@ -1,0 +1,56 @@
+"""REST API conventions: camelCase JSON, one error shape, API keys, pagination, OpenAPI schema."""
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "loyalty.api.authentication.ApiKeyAuthentication",
+        "loyalty.api.authentication.StaffSessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["loyalty.api.permissions.HasScope"],
+    "DEFAULT_RENDERER_CLASSES": ["djangorestframework_camel_case.render.CamelCaseJSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "djangorestframework_camel_case.parser.CamelCaseJSONParser",
+        "djangorestframework_camel_case.parser.CamelCaseMultiPartParser",
+        "djangorestframework_camel_case.parser.CamelCaseFormParser",
+    ],
+    "DEFAULT_FILTER_BACKENDS": ["loyalty.api.filters.StrictFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "loyalty.api.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "loyalty.api.schema.LoyaltyAutoSchema",
+    "EXCEPTION_HANDLER": "loyalty.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DATETIME_FORMAT": "iso-8601",
+    "COERCE_DECIMAL_TO_STRING": True,
+}
+
+JSON_CAMEL_CASE = {"RENDERER_CLASS": "rest_framework.renderers.JSONRenderer"}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Loyalty platform API",
+    "DESCRIPTION": (
+        "Enroll members, book purchase transactions under promotion rules, redeem and transfer "
+        "points, issue and convert vouchers, read statements and pull events. Authenticate with "
+        "`Authorization: Api-Key <key>`. Every error has the shape "
+        "`{status, code, detail, errors}` with a stable `code`."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SERVE_AUTHENTICATION": [
+        "loyalty.api.authentication.ApiKeyAuthentication",
+        "loyalty.api.authentication.StaffSessionAuthentication",
+    ],
+    "SERVE_PERMISSIONS": ["loyalty.api.permissions.IsPrincipal"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "drf_spectacular.contrib.djangorestframework_camel_case.camelize_serializer_fields",
+    ],
+    "ENUM_NAME_OVERRIDES": {},
+    "SWAGGER_UI_SETTINGS": {
+        "persistAuthorization": True,
+        "displayRequestDuration": True,
+    },
+}

@@ -1,0 +1,37 @@
+from django.contrib import admin
+from django.contrib.admin.views.decorators import staff_member_required
+from django.urls import include, path, re_path
+from django.views.generic import RedirectView
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerView,
+)
+
+from loyalty.api.errors import json_page_not_found
+
+handler404 = "loyalty.api.errors.json_page_not_found"
+handler500 = "loyalty.api.errors.json_server_error"
+
+api_v1 = [
+    path("", include("loyalty.urls")),
+]
+
+urlpatterns = [
+    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path(
+        "api/docs/",
+        staff_member_required(SpectacularSwaggerView.as_view(url_name="schema")),
+        name="docs",
+    ),
+    path(
+        "api/redoc/",
+        staff_member_required(SpectacularRedocView.as_view(url_name="schema")),
+        name="redoc",
+    ),
+    # Unknown API paths answer in the error shape, in DEBUG too.
+    re_path(r"^api/", json_page_not_found),
+]

@@ -1,0 +1,62 @@
+"""What /about reports: versions and whether the backing services answer."""
+
+import functools
+import subprocess
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+import loyalty
+
+
+@functools.lru_cache(maxsize=1)
+def git_revision() -> str:
+    if settings.GIT_REVISION:
+        return settings.GIT_REVISION
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"],  # noqa: S607 (git from PATH, no user input)
+            cwd=settings.BASE_DIR,
+            capture_output=True,
+            text=True,
+            timeout=2,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return out.stdout.strip() if out.returncode == 0 else ""
+
+
+def database_status() -> dict[str, str]:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception as exc:  # any driver error means "unavailable", never a 500
+        return {"status": "unavailable", "detail": type(exc).__name__}
+    return {"status": "ok", "detail": connection.vendor}
+
+
+def broker_status() -> dict[str, str]:
+    if not settings.CELERY_BROKER_URL:
+        return {"status": "not_configured", "detail": "tasks run in-process"}
+    from kombu import Connection
+
+    try:
+        with Connection(settings.CELERY_BROKER_URL, connect_timeout=2) as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+    except Exception as exc:  # any transport error means "unavailable"
+        return {"status": "unavailable", "detail": type(exc).__name__}
+    return {"status": "ok", "detail": conn.transport_cls}
+
+
+def about() -> dict[str, Any]:
+    return {
+        "product": "loyalty-platform",
+        "version": loyalty.__version__,
+        "api_version": "v1",
+        "revision": git_revision(),
+        "server_time": timezone.now(),
+        "database": database_status(),
+        "broker": broker_status(),
+    }

@@ -1,0 +1,252 @@
+"""Program managers' screens. Every save goes through loyalty.services, so it is audited."""
+
+from django import forms
+from django.contrib import admin, messages
+from rest_framework_api_key.admin import APIKey as LibraryAPIKey
+
+from loyalty.actors import Actor
+from loyalty.errors import DomainError
+from loyalty.models import (
+    ApiClient,
+    ApiKey,
+    AuditEntry,
+    Event,
+    MembershipType,
+    Program,
+    Sponsor,
+    Tier,
+)
+from loyalty.models.clients import Scope
+from loyalty.services import (
+    delete_configuration,
+    issue_api_key,
+    revoke_api_key,
+    save_configuration,
+)
+
+admin.site.site_header = "Loyalty platform"
+admin.site.site_title = "Loyalty admin"
+admin.site.index_title = "Run the program"
+if admin.site.is_registered(LibraryAPIKey):
+    admin.site.unregister(LibraryAPIKey)
+
+
+def admin_actor(request) -> Actor:
+    return Actor(
+        user=request.user,
+        request_id=getattr(request, "request_id", ""),
+        remote_addr=request.META.get("REMOTE_ADDR"),
+    )
+
+
+class ServiceAdminMixin:
+    """Saves and deletes through the configuration services: audit entry and event included."""
+
+    def save_model(self, request, obj, form, change):
+        try:
+            save_configuration(obj, actor=admin_actor(request))
+        except DomainError as exc:
+            self.message_user(request, exc.detail, level=messages.ERROR)
+
+    def delete_model(self, request, obj):
+        try:
+            delete_configuration(obj, actor=admin_actor(request))
+        except DomainError as exc:
+            self.message_user(request, exc.detail, level=messages.ERROR)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+
+@admin.register(Program)
+class ProgramAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "name",
+        "currency",
+        "time_zone",
+        "points_precision",
+        "rounding",
+        "updated_at",
+    ]
+    fieldsets = [
+        (None, {"fields": ["name", "currency", "time_zone"]}),
+        ("Points", {"fields": ["points_precision", "rounding"]}),
+    ]
+
+    def has_add_permission(self, request):
+        return not Program.objects.exists() and super().has_add_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Sponsor)
+class SponsorAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    list_display = ["key", "name", "is_default", "active", "created_at"]
+    list_filter = ["active", "is_default"]
+    search_fields = ["key", "name"]
+
+
+@admin.register(MembershipType)
+class MembershipTypeAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    list_display = ["key", "name", "is_company", "is_default", "active"]
+    list_filter = ["is_company", "active"]
+    search_fields = ["key", "name"]
+
+
+@admin.register(Tier)
+class TierAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "rank",
+        "key",
+        "name",
+        "qualification_threshold",
+        "qualification_window_months",
+    ]
+    search_fields = ["key", "name"]
+
+
+class ApiClientForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(
+        choices=Scope.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="read: GET calls; write: POST, PUT, DELETE; imports: bulk imports and exports.",
+    )
+
+    class Meta:
+        model = ApiClient
+        fields = ["name", "description", "scopes", "active"]
+
+
+class ApiKeyInline(admin.TabularInline):
+    model = ApiKey
+    fields = ["prefix", "name", "created", "expiry_date", "revoked", "last_used_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ApiClient)
+class ApiClientAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    form = ApiClientForm
+    list_display = ["name", "active", "scopes", "last_used_at", "created_at"]
+    list_filter = ["active"]
+    search_fields = ["name"]
+    inlines = [ApiKeyInline]
+    actions = ["issue_key"]
+
+    @admin.action(description="Issue a new API key (shown once)")
+    def issue_key(self, request, queryset):
+        for client in queryset:
+            _, raw_key = issue_api_key(client=client, actor=admin_actor(request))
+            self.message_user(
+                request,
+                f"New key for {client.name}: {raw_key} (copy it now; it is stored hashed and never shown again)",
+                level=messages.WARNING,
+            )
+
+
+class ApiKeyAddForm(forms.ModelForm):
+    class Meta:
+        model = ApiKey
+        fields = ["client", "name", "expiry_date"]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = [
+        "prefix",
+        "client",
+        "name",
+        "created",
+        "expiry_date",
+        "revoked",
+        "last_used_at",
+    ]
+    list_filter = ["revoked", "client"]
+    search_fields = ["prefix", "name", "client__name"]
+    actions = ["revoke"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = ApiKeyAddForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return [
+            "prefix",
+            "client",
+            "name",
+            "created",
+            "expiry_date",
+            "revoked",
+            "last_used_at",
+        ]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        api_key, raw_key = issue_api_key(
+            client=obj.client,
+            actor=admin_actor(request),
+            name=obj.name,
+            expiry_date=obj.expiry_date,
+        )
+        obj.pk = api_key.pk
+        self.message_user(
+            request,
+            f"The API key is: {raw_key} (copy it now; it is stored hashed and never shown again)",
+            level=messages.WARNING,
+        )
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Revoke the selected keys")
+    def revoke(self, request, queryset):
+        for api_key in queryset.select_related("client"):
+            revoke_api_key(api_key=api_key, actor=admin_actor(request))
+        self.message_user(request, "Revoked.")
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    list_display = [
+        "created_at",
+        "actor_label",
+        "action",
+        "object_type",
+        "object_id",
+        "object_repr",
+    ]
+    list_filter = ["actor_type", "action", "object_type"]
+    search_fields = ["actor_label", "object_id", "object_repr", "request_id"]
+    date_hierarchy = "created_at"
+    list_select_related = ["actor_user", "actor_client"]
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdmin):
+    list_display = ["id", "type", "occurred_at", "membership_number"]
+    list_filter = ["type"]
+    search_fields = ["membership_number", "type"]
+    date_hierarchy = "occurred_at"

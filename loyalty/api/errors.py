@@ -1,0 +1,113 @@
+"""One error shape for the whole API: {status, code, detail, errors}."""
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.http import Http404, JsonResponse
+from djangorestframework_camel_case.util import camelize_re, underscore_to_camel
+from rest_framework import exceptions, serializers
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from loyalty.errors import DomainError
+
+STATUS_CODES = {
+    exceptions.ValidationError: "validation_error",
+    exceptions.ParseError: "malformed_request",
+}
+
+
+class ErrorItemSerializer(serializers.Serializer):
+    field = serializers.CharField(help_text="The field in camelCase, dotted for nested fields; empty for the body.")
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    status = serializers.IntegerField()
+    code = serializers.CharField(help_text="Stable, machine-readable; the docs list each one.")
+    detail = serializers.CharField(help_text="What went wrong, for people.")
+    errors = ErrorItemSerializer(many=True)
+
+
+def camel(name: str) -> str:
+    return camelize_re.sub(underscore_to_camel, name) if "_" in name else name
+
+
+def flatten(detail: Any, path: str = "") -> list[dict[str, str]]:
+    """DRF's nested error detail as a flat list of {field, code, message}."""
+    if isinstance(detail, dict):
+        items = []
+        for key, value in detail.items():
+            name = "" if key in ("non_field_errors", "__all__") else camel(str(key))
+            items += flatten(value, f"{path}.{name}" if path and name else (name or path))
+        return items
+    if isinstance(detail, list):
+        if all(isinstance(item, str) for item in detail):
+            return [item for d in detail for item in flatten(d, path)]
+        items = []
+        for index, value in enumerate(detail):
+            if value:
+                items += flatten(value, f"{path}.{index}" if path else str(index))
+        return items
+    return [
+        {
+            "field": path,
+            "code": str(getattr(detail, "code", "invalid")),
+            "message": str(detail),
+        }
+    ]
+
+
+def error_body(status: int, code: str, detail: str, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {"status": status, "code": code, "detail": detail, "errors": errors or []}
+
+
+def domain_error_response(exc: DomainError) -> Response:
+    return Response(error_body(exc.status, exc.code, exc.detail, exc.errors), status=exc.status)
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DomainError):
+        return domain_error_response(exc)
+    if isinstance(exc, RequestDataTooBig):
+        return Response(error_body(413, "payload_too_large", str(exc)), status=413)
+    if isinstance(exc, SuspiciousOperation):
+        return Response(error_body(400, "bad_request", "The request was malformed."), status=400)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None or not isinstance(exc, exceptions.APIException):
+        return response
+    if isinstance(exc, exceptions.ValidationError):
+        errors = flatten(exc.detail)
+        detail = "; ".join(f"{e['field'] or 'body'}: {e['message']}" for e in errors[:5]) or "Invalid input."
+        response.data = error_body(400, "validation_error", detail, errors)
+        return response
+    codes = exc.get_codes()
+    code = STATUS_CODES.get(type(exc)) or (codes if isinstance(codes, str) else exc.default_code)
+    response.data = error_body(response.status_code, code, str(exc.detail))
+    return response
+
+
+def json_page_not_found(request, exception=None):
+    """The 404 for URLs no route matches: JSON under /api/, Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body(404, "not_found", "No such endpoint."), status=404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def json_server_error(request):
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            error_body(500, "server_error", "Internal error; it has been logged."),
+            status=500,
+        )
+    from django.views.defaults import server_error
+
+    return server_error(request)

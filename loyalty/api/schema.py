@@ -1,0 +1,59 @@
+"""OpenAPI generation: every operation documents its errors and the Idempotency-Key header."""
+
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+
+from loyalty.api.errors import ErrorSerializer
+
+ERROR_DESCRIPTIONS = {
+    "400": "Invalid input (`validation_error`, `malformed_request`, `unknown_parameter`, ...).",
+    "401": "No or an invalid API key (`not_authenticated`, `authentication_failed`).",
+    "403": "The key lacks the scope (`insufficient_scope`) or the user is not staff.",
+    "404": "Not found (`not_found` or a more precise code).",
+    "409": "Refused by a business rule, or `idempotency_key_reused`.",
+    "413": "The request body is too large (`payload_too_large`).",
+}
+
+
+class LoyaltyAutoSchema(AutoSchema):
+    def _authenticated(self) -> bool:
+        return not getattr(self.view, "public_endpoint", False)
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        if direction != "response":
+            return responses
+        codes = ["400"]
+        if self._authenticated():
+            codes += ["401", "403"]
+        if "{" in self.path:
+            codes.append("404")
+        if self.method in ("POST", "PUT", "PATCH", "DELETE"):
+            codes += ["409", "413"]
+        for code in codes:
+            if code not in responses:
+                responses[code] = self._get_response_for_code(
+                    OpenApiResponse(ErrorSerializer, description=ERROR_DESCRIPTIONS[code]),
+                    code,
+                )
+        return responses
+
+    def get_override_parameters(self):
+        params = list(super().get_override_parameters())
+        if self.method == "POST":
+            params.append(
+                OpenApiParameter(
+                    "Idempotency-Key",
+                    OpenApiTypes.STR,
+                    OpenApiParameter.HEADER,
+                    description=(
+                        "Makes a retry safe: the same key and body return the first answer and change "
+                        "nothing; the same key with another body is 409 `idempotency_key_reused`."
+                    ),
+                )
+            )
+        return params
+
+    def get_auth(self):
+        return super().get_auth() if self._authenticated() else []

@@ -1,0 +1,35 @@
+"""The base every API view of every app derives from: actor, idempotency, strict input."""
+
+import functools
+
+from rest_framework import generics, viewsets
+from rest_framework.views import APIView
+
+from loyalty.actors import Actor
+from loyalty.api.idempotency import HEADER, run_idempotent
+
+
+class LoyaltyApiMixin:
+    """Sets request.actor for the services and makes every POST honour Idempotency-Key."""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        request.actor = Actor.from_request(request)
+        if request.method == "POST" and HEADER in request.headers and hasattr(self, "post"):
+            self.post = functools.partial(run_idempotent, self.post)
+
+
+class ApiView(LoyaltyApiMixin, APIView):
+    pass
+
+
+class ApiGenericView(LoyaltyApiMixin, generics.GenericAPIView):
+    pass
+
+
+class ApiViewSet(LoyaltyApiMixin, viewsets.ViewSet):
+    pass
+
+
+class ApiGenericViewSet(LoyaltyApiMixin, viewsets.GenericViewSet):
+    pass

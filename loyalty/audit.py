@@ -1,0 +1,61 @@
+"""The audit trail. Services call record_audit inside their own transaction."""
+
+from typing import Any
+
+from django.db import models
+
+from loyalty.actors import Actor
+from loyalty.models import AuditEntry
+
+
+def json_value(value: Any) -> Any:
+    """Audit values must survive JSON: dates, decimals and model instances become strings."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, list | tuple):
+        return [json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): json_value(v) for k, v in value.items()}
+    if isinstance(value, models.Model):
+        return str(value.pk)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def diff_fields(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    """{field: [before, after]} for the fields whose value changed."""
+    return {
+        name: [json_value(before.get(name)), json_value(after[name])]
+        for name in after
+        if json_value(before.get(name)) != json_value(after[name])
+    }
+
+
+def record_audit(
+    actor: Actor,
+    action: str,
+    obj: models.Model | None = None,
+    *,
+    object_type: str = "",
+    object_id: str = "",
+    object_repr: str = "",
+    changes: dict[str, Any] | None = None,
+) -> AuditEntry:
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = object_id or str(obj.pk)
+        object_repr = object_repr or str(obj)[:200]
+    return AuditEntry.objects.create(
+        actor_type=actor.kind,
+        actor_user=actor.user,
+        actor_client=actor.client,
+        actor_label=actor.label[:200],
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        object_repr=object_repr[:200],
+        changes=json_value(changes or {}),
+        request_id=actor.request_id[:64],
+        remote_addr=actor.remote_addr,
+    )

@@ -1,0 +1,22 @@
+from celery import current_app
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+
+class Command(BaseCommand):
+    help = "Run one periodic job of the beat schedule now, in this process."
+
+    def add_arguments(self, parser):
+        parser.add_argument("name", nargs="?", help="A job name; leave out to list them.")
+
+    def handle(self, *args, name, **options):
+        schedule = settings.CELERY_BEAT_SCHEDULE
+        if not name:
+            for job, entry in sorted(schedule.items()):
+                self.stdout.write(f"{job}: {entry['task']} ({entry['schedule']})")
+            return
+        if name not in schedule:
+            raise CommandError(f"No job {name!r}; known: {', '.join(sorted(schedule))}.")
+        task = current_app.tasks[schedule[name]["task"]]
+        result = task.apply().get()
+        self.stdout.write(f"{name}: {result}")

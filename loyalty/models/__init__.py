@@ -1,0 +1,18 @@
+from .audit import AuditEntry
+from .clients import ApiClient, ApiKey
+from .events import Event, EventCursor
+from .idempotency import IdempotencyRecord
+from .program import MembershipType, Program, Sponsor, Tier
+
+__all__ = [
+    "ApiClient",
+    "ApiKey",
+    "AuditEntry",
+    "Event",
+    "EventCursor",
+    "IdempotencyRecord",
+    "MembershipType",
+    "Program",
+    "Sponsor",
+    "Tier",
+]

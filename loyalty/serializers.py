@@ -1,0 +1,63 @@
+from rest_framework import serializers
+
+from loyalty.api.serializers import StrictInputSerializer
+from loyalty.models import AuditEntry, Event
+
+
+class ServiceStatusSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["ok", "unavailable", "not_configured"])
+    detail = serializers.CharField(allow_blank=True)
+
+
+class AboutSerializer(serializers.Serializer):
+    product = serializers.CharField()
+    version = serializers.CharField()
+    api_version = serializers.CharField()
+    revision = serializers.CharField(allow_blank=True)
+    server_time = serializers.DateTimeField()
+    database = ServiceStatusSerializer()
+    broker = ServiceStatusSerializer()
+
+
+class AuditEntrySerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor_label")
+
+    class Meta:
+        model = AuditEntry
+        fields = [
+            "id",
+            "created_at",
+            "actor",
+            "actor_type",
+            "action",
+            "object_type",
+            "object_id",
+            "object_repr",
+            "changes",
+            "request_id",
+            "remote_addr",
+        ]
+
+
+class EventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Event
+        fields = ["id", "type", "occurred_at", "membership_number", "payload"]
+
+
+class EventBatchSerializer(serializers.Serializer):
+    acknowledged = serializers.IntegerField(help_text="The last event id this client has acknowledged.")
+    ack = serializers.IntegerField(
+        help_text="Pass this as `ack` on the next call, once these events are safely processed."
+    )
+    more = serializers.BooleanField(help_text="True when more events are waiting beyond this batch.")
+    events = EventSerializer(many=True)
+
+
+class AcknowledgeQuerySerializer(StrictInputSerializer):
+    ack = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        help_text="The `ack` value of the previous answer: all events up to it are done.",
+    )
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=1000, default=100)
