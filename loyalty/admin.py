@@ -71,7 +71,8 @@ class ProgramAdmin(ServiceAdminMixin, admin.ModelAdmin):
     ]
     fieldsets = [
         (None, {"fields": ["name", "currency", "time_zone"]}),
-        ("Points", {"fields": ["points_precision", "rounding"]}),
+        ("Points", {"fields": ["points_precision", "rounding", "unknown_products", "expiry_forecast_days"]}),
+        ("Members", {"fields": ["unique_email", "anonymous_on_unknown_card"]}),
     ]
 
     def has_add_permission(self, request):

@@ -49,6 +49,28 @@ class Program(models.Model):
         default=Rounding.HALF_UP,
         help_text="How a computed reward with more decimals than the precision is rounded.",
     )
+    unique_email = models.BooleanField(
+        default=False,
+        help_text="Refuse an enrollment whose e-mail address another active membership already uses.",
+    )
+    anonymous_on_unknown_card = models.BooleanField(
+        default=True,
+        help_text=(
+            "A transaction for a card nobody registered creates an anonymous membership that collects "
+            "the points until someone claims it. Off: such a transaction is refused."
+        ),
+    )
+    unknown_products = models.CharField(
+        max_length=10,
+        choices=[("ignore", "Ignore: they earn nothing"), ("qualify", "Qualify: they earn like any product")],
+        default="qualify",
+        help_text="What a transaction line with a product the catalog does not know earns.",
+    )
+    expiry_forecast_days = models.PositiveSmallIntegerField(
+        default=30,
+        validators=[MaxValueValidator(366)],
+        help_text="How many days ahead members are told (by an event) that points will expire.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -1,0 +1,106 @@
+"""Shared fixtures and the test tiers (PostgreSQL-only, real Celery worker, browser)."""
+
+import shutil
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.db import connection, connections
+from rest_framework.test import APIClient
+
+from loyalty.actors import Actor
+from loyalty.models.clients import Scope
+from tests.factories import ApiClientFactory
+
+pytest_plugins = ["tests.browser_fixtures"]
+
+ON_POSTGRES = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+HAS_BROKER = bool(settings.CELERY_BROKER_URL)
+
+
+def pytest_collection_modifyitems(config, items):
+    skips = {
+        "postgres": (not ON_POSTGRES, "needs PostgreSQL: set DATABASE_URL=postgres://... (as .ci/run does)"),
+        "celery_worker": (not HAS_BROKER, "needs a broker for a real worker: set CELERY_BROKER_URL (as .ci/run does)"),
+        "browser": (shutil.which("chromium") is None, "needs Debian's chromium package (.ci/run installs it)"),
+    }
+    for item in items:
+        for marker, (skip, reason) in skips.items():
+            if skip and marker in item.keywords:
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture
+def system_actor() -> Actor:
+    return Actor.for_system("tests")
+
+
+@pytest.fixture
+def make_key(db) -> Callable[..., str]:
+    """A raw API key of a new client with the given scopes."""
+
+    def make(scopes: list[str] | None = None, name: str | None = None) -> str:
+        from loyalty.services import issue_api_key
+
+        client = ApiClientFactory(
+            scopes=list(Scope.values) if scopes is None else scopes, **({"name": name} if name else {})
+        )
+        _, raw = issue_api_key(client=client, actor=Actor.for_system("tests"))
+        return raw
+
+    return make
+
+
+@pytest.fixture
+def api(make_key) -> APIClient:
+    """An HTTP client authenticated with a full-scope API key."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {make_key()}")
+    return client
+
+
+@pytest.fixture
+def anon() -> APIClient:
+    return APIClient()
+
+
+def run_in_threads(count: int, fn: Callable[[int], Any]) -> list[Any]:
+    """Run fn(i) in `count` threads started together; each returns its result or the exception."""
+    barrier = threading.Barrier(count)
+    results: list[Any] = [None] * count
+
+    def worker(i: int) -> None:
+        try:
+            barrier.wait()
+            results[i] = fn(i)
+        except Exception as exc:  # the test inspects it
+            results[i] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return results
+
+
+@pytest.fixture(scope="session")
+def celery_app():
+    """The project's own Celery app, so the worker runs the real task registry."""
+    from config.celery import app
+
+    return app
+
+
+@pytest.fixture(scope="session")
+def celery_worker_parameters():
+    return {"perform_ping_check": False, "queues": ("celery",)}
+
+
+@pytest.fixture
+def db_vendor() -> str:
+    return connection.vendor
