@@ -28,7 +28,7 @@ def diff_fields(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list
     return {
         name: [json_value(before.get(name)), json_value(after[name])]
         for name in after
-        if json_value(before.get(name)) != json_value(after[name])
+        if name not in before or before[name] != after[name]
     }
 
 

@@ -15,22 +15,31 @@ def events() -> QuerySet[Event]:
     return Event.objects.all()
 
 
-def settled_events() -> QuerySet[Event]:
-    """Events no running transaction can still precede.
+def event_horizon() -> int | None:
+    """The oldest transaction still running (PostgreSQL), read before this one takes a lock.
 
     Ids are taken at insert, commits happen later: a feed that reads "id > cursor" would skip an
-    event whose transaction commits after a younger one. On PostgreSQL only events written by
-    transactions older than every running one are handed out; SQLite has one writer at a time.
+    event whose transaction commits after a younger one. So the feed hands out only events
+    written by transactions older than every running one (and this transaction's own).
+    SQLite has one writer at a time, so there ids commit in order and no horizon is needed.
     """
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+        return cursor.fetchone()[0]
+
+
+def settled_events(horizon: int | None) -> QuerySet[Event]:
     qs = Event.objects.all()
-    if connection.vendor == "postgresql":
-        horizon = RawSQL("pg_snapshot_xmin(pg_current_snapshot())::text::bigint", [])
-        qs = qs.alias(horizon=horizon).filter(Q(txid__isnull=True) | Q(txid__lt=F("horizon")))
+    if horizon is not None:
+        own = RawSQL("pg_current_xact_id_if_assigned()::text::bigint", [])
+        qs = qs.alias(own=own).filter(Q(txid__isnull=True) | Q(txid__lt=horizon) | Q(txid=F("own")))
     return qs
 
 
-def next_events(*, after_id: int, limit: int) -> list[Event]:
-    return list(settled_events().filter(id__gt=after_id).order_by("id")[:limit])
+def next_events(*, after_id: int, limit: int, horizon: int | None) -> list[Event]:
+    return list(settled_events(horizon).filter(id__gt=after_id).order_by("id")[:limit])
 
 
 def acknowledged_id_of(client_id: int) -> int:

@@ -25,7 +25,7 @@ from loyalty.models import (
 )
 from loyalty.models.clients import Scope
 from loyalty.outbox import emit_event
-from loyalty.selectors import next_events
+from loyalty.selectors import event_horizon, next_events
 
 CONFIGURATION_MODELS = (Program, Sponsor, MembershipType, Tier, ApiClient)
 
@@ -64,12 +64,12 @@ def save_configuration(instance: models.Model, *, actor: Actor) -> models.Model:
         stored = model.objects.select_for_update().filter(pk=instance.pk).first()
         before = _field_values(stored) if stored else {}
     creating = not before
+    if getattr(instance, "is_default", False):
+        model.objects.filter(is_default=True).exclude(pk=instance.pk).update(is_default=False)
     try:
         instance.full_clean()
     except DjangoValidationError as exc:
         raise InvalidInput("The configuration is not valid.", errors=_validation_errors(exc)) from exc
-    if getattr(instance, "is_default", False):
-        model.objects.filter(is_default=True).exclude(pk=instance.pk).update(is_default=False)
     instance.save()
     changes = diff_fields(before, _field_values(instance))
     if not creating and not changes:
@@ -180,6 +180,7 @@ def acknowledge_events(*, client: ApiClient, ack: int | None, limit: int) -> tup
     Without `ack` nothing is acknowledged and the unacknowledged events come again: delivery is
     at-least-once, so a lost response loses nothing.
     """
+    horizon = event_horizon()
     EventCursor.objects.get_or_create(client=client)
     cursor = EventCursor.objects.select_for_update().get(client=client)
     if ack is not None:
@@ -188,7 +189,7 @@ def acknowledge_events(*, client: ApiClient, ack: int | None, limit: int) -> tup
                 f"Event {ack} was never delivered to this client; the last delivered is {cursor.delivered_id}."
             )
         cursor.acknowledged_id = max(cursor.acknowledged_id, ack)
-    batch = next_events(after_id=cursor.acknowledged_id, limit=limit + 1)
+    batch = next_events(after_id=cursor.acknowledged_id, limit=limit + 1, horizon=horizon)
     more = len(batch) > limit
     batch = batch[:limit]
     if batch:

@@ -5,10 +5,18 @@ from rest_framework import serializers
 
 class StrictInputSerializer(serializers.Serializer):
     def to_internal_value(self, data):
+        unknown = {}
         if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError(
-                    {name: [serializers.ErrorDetail("Unknown field.", code="unknown_field")] for name in unknown}
-                )
-        return super().to_internal_value(data)
+            unknown = {
+                name: [serializers.ErrorDetail("Unknown field.", code="unknown_field")]
+                for name in sorted(set(data) - set(self.fields))
+            }
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if unknown and isinstance(exc.detail, dict):
+                exc.detail.update(unknown)
+            raise
+        if unknown:
+            raise serializers.ValidationError(unknown)
+        return value

@@ -93,3 +93,12 @@ def test_concurrent_requests_with_one_key_do_the_work_once(make_key):
     assert len({str(body) for _, body in results}) == 1
     assert Sponsor.objects.filter(key="same").count() == 1
     assert connection.vendor == "postgresql"
+
+
+@pytest.mark.django_db
+def test_an_api_write_is_audited_with_the_client_the_request_id_and_the_address(api):
+    post(api, {"key": "a", "name": "A"}, key=None)
+    entry = AuditEntry.objects.get(action="sponsor.created")
+    assert entry.actor_type == "client" and entry.actor_client is not None
+    assert entry.actor_label == f"client:{entry.actor_client.name}"
+    assert len(entry.request_id) == 32 and entry.remote_addr == "127.0.0.1"

@@ -1,0 +1,55 @@
+# The two commands a newcomer needs: `make run` and `make test`. Both work on a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+HOST ?= 127.0.0.1:8000
+PYTEST_ARGS ?=
+
+.PHONY: run test install install-dev lint format schema ci clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(PY)
+	$(PIP) install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(PY)
+	$(PIP) install -q -r requirements-dev.txt
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.dev-installed
+
+## Install, migrate, load the demo program, print an admin login and an API key, serve on $(HOST).
+run: $(VENV)/.installed
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo --admin
+	@echo "API key (send it as 'Authorization: Api-Key <key>'):"
+	@$(PY) manage.py create_api_key demo 2>/dev/null | tail -n 1
+	@echo "Admin: http://$(HOST)/admin/   API docs: http://$(HOST)/api/docs/   About: http://$(HOST)/api/v1/about"
+	$(PY) manage.py runserver $(HOST)
+
+## Install the dev requirements and run the whole suite (SQLite and in-process tasks unless
+## DATABASE_URL / CELERY_BROKER_URL say otherwise).
+test: $(VENV)/.dev-installed
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev-installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.dev-installed
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+schema: $(VENV)/.installed
+	$(PY) manage.py spectacular --validate --fail-on-warn --format openapi-json --file schema.json
+
+ci:
+	bash .ci/run
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles

@@ -1,0 +1,91 @@
+import os
+import subprocess
+import sys
+from io import StringIO
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from rest_framework.test import APIClient
+
+from loyalty.models import ApiClient, AuditEntry, IdempotencyRecord, MembershipType, Program, Sponsor, Tier
+
+
+@pytest.mark.django_db
+def test_create_api_key_prints_a_working_key_alone_on_its_last_line():
+    out = StringIO()
+    call_command("create_api_key", "pos", stdout=out, stderr=StringIO())
+    key = out.getvalue().strip().splitlines()[-1]
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    assert client.get("/api/v1/audits").status_code == 200
+    assert ApiClient.objects.get(name="pos").scopes == ["read", "write", "imports"]
+
+
+@pytest.mark.django_db
+def test_create_api_key_takes_scopes_and_reuses_the_client():
+    call_command("create_api_key", "crm", "--scopes", "read", stdout=StringIO(), stderr=StringIO())
+    call_command("create_api_key", "crm", "--scopes", "read,write", stdout=StringIO(), stderr=StringIO())
+    client = ApiClient.objects.get(name="crm")
+    assert client.scopes == ["read", "write"] and client.keys.count() == 2
+    with pytest.raises(CommandError):
+        call_command("create_api_key", "crm", "--scopes", "read,root", stdout=StringIO(), stderr=StringIO())
+
+
+@pytest.mark.django_db
+def test_seed_demo_builds_the_program_and_a_second_run_changes_nothing():
+    call_command("seed_demo", stdout=StringIO())
+    assert Program.current().name == "Northwind Rewards"
+    assert set(Sponsor.objects.values_list("key", flat=True)) >= {"northwind", "brightfuel"}
+    assert Sponsor.objects.get(is_default=True).key == "northwind"
+    assert list(Tier.objects.values_list("key", flat=True)) == ["bronze", "silver", "gold"]
+    assert MembershipType.objects.filter(is_company=True).exists()
+    audited = AuditEntry.objects.count()
+    call_command("seed_demo", stdout=StringIO())
+    assert AuditEntry.objects.count() == audited
+
+
+@pytest.mark.django_db
+def test_seed_demo_can_create_the_admin_login(client):
+    out = StringIO()
+    call_command("seed_demo", "--admin", stdout=out)
+    password = out.getvalue().strip().splitlines()[-1].split(" / ")[1]
+    assert client.login(username="admin", password=password)
+
+
+@pytest.mark.django_db
+def test_run_job_lists_and_runs_the_periodic_jobs():
+    out = StringIO()
+    call_command("run_job", stdout=out)
+    assert "purge_idempotency_records" in out.getvalue()
+    IdempotencyRecord.objects.create(principal="client:1", key="k", request_hash="h")
+    IdempotencyRecord.objects.update(created_at="2000-01-01T00:00:00Z")
+    call_command("run_job", "purge_idempotency_records", stdout=StringIO())
+    assert not IdempotencyRecord.objects.exists()
+    with pytest.raises(CommandError):
+        call_command("run_job", "nope")
+
+
+def _check(env: dict[str, str]) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "ALLOWED_HOSTS", "DEBUG", "DJANGO_ENV"}}
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=settings.BASE_DIR,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_production_mode_requires_a_secret_key_and_hosts():
+    missing = _check({"DJANGO_ENV": "production"})
+    assert missing.returncode != 0 and "SECRET_KEY must be set" in missing.stderr
+    no_hosts = _check({"DJANGO_ENV": "production", "SECRET_KEY": "s" * 60 + "Q1!x"})
+    assert no_hosts.returncode != 0 and "ALLOWED_HOSTS must be set" in no_hosts.stderr
+
+
+def test_production_settings_pass_the_deploy_check():
+    result = _check({"DJANGO_ENV": "production", "SECRET_KEY": "k7#Qp2" * 10, "ALLOWED_HOSTS": "loyalty.example.com"})
+    assert result.returncode == 0, result.stderr
