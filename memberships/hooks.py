@@ -1,0 +1,135 @@
+"""Extension points for the apps that own things of a membership (points, transactions, vouchers).
+
+Register from your AppConfig.ready():
+
+    from memberships.hooks import register_accounts_provider, register_cancel_hook, register_merge_hook
+
+    @register_merge_hook
+    def move_points(source, target, actor):
+        ...  # move accounts, lots, vouchers from source to target
+
+    @register_cancel_hook
+    def forfeit_points(membership, actor):
+        ...  # book the forfeiture; membership.cancel_reason says why
+
+    register_accounts_provider(lambda membership: [AccountSummary(...), ...])
+
+Merge and cancel hooks run inside the service's transaction, after the memberships app has done
+its own part and with both memberships locked (`select_for_update`), in the order they were
+registered. Whatever they write commits or rolls back together with the merge or cancel; a hook
+that raises (a DomainError to refuse with its own code) undoes the whole operation.
+
+The accounts provider answers `GET /memberships/{key}/accounts`. With none registered the answer is
+an empty list: the memberships app never invents balances.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import ImproperlyConfigured
+
+if TYPE_CHECKING:
+    from loyalty.actors import Actor
+    from memberships.models import Membership
+
+MergeHook = Callable[["Membership", "Membership", "Actor"], None]
+CancelHook = Callable[["Membership", "Actor"], None]
+
+
+@dataclass(frozen=True)
+class AccountSummary:
+    """One point account of a membership, as `GET /memberships/{key}/accounts` shows it.
+
+    Amounts are Decimals already rounded to the point type's precision (`Decimal("120.00")`).
+    """
+
+    point_type: str
+    name: str
+    redeemable_type: bool
+    balance: Decimal
+    blocked: Decimal
+    redeemable: Decimal
+
+
+AccountsProvider = Callable[["Membership"], list[AccountSummary]]
+
+
+class HookList:
+    """An ordered set of callables; registering the same function twice keeps one entry."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self._hooks: list[Callable] = []
+
+    def register(self, fn: Callable) -> Callable:
+        if fn not in self._hooks:
+            self._hooks.append(fn)
+        return fn
+
+    def unregister(self, fn: Callable) -> None:
+        if fn in self._hooks:
+            self._hooks.remove(fn)
+
+    def __iter__(self) -> Iterator[Callable]:
+        return iter(list(self._hooks))
+
+    def __len__(self) -> int:
+        return len(self._hooks)
+
+
+merge_hooks = HookList("merge")
+cancel_hooks = HookList("cancel")
+_accounts_provider: AccountsProvider | None = None
+
+
+def register_merge_hook(fn: MergeHook) -> MergeHook:
+    """fn(source, target, actor): move what belongs to `source` over to `target`. Usable as a decorator."""
+    return merge_hooks.register(fn)
+
+
+def unregister_merge_hook(fn: MergeHook) -> None:
+    merge_hooks.unregister(fn)
+
+
+def register_cancel_hook(fn: CancelHook) -> CancelHook:
+    """fn(membership, actor): settle what a cancelled membership holds. Usable as a decorator."""
+    return cancel_hooks.register(fn)
+
+
+def unregister_cancel_hook(fn: CancelHook) -> None:
+    cancel_hooks.unregister(fn)
+
+
+def register_accounts_provider(fn: AccountsProvider) -> AccountsProvider:
+    """fn(membership) -> list[AccountSummary]. One provider (the ledger); a second one is a mistake."""
+    global _accounts_provider
+    if _accounts_provider is not None and _accounts_provider is not fn:
+        raise ImproperlyConfigured(f"An accounts provider is already registered: {_accounts_provider!r}.")
+    _accounts_provider = fn
+    return fn
+
+
+def unregister_accounts_provider(fn: AccountsProvider) -> None:
+    global _accounts_provider
+    if _accounts_provider is fn:
+        _accounts_provider = None
+
+
+def run_merge_hooks(source: Membership, target: Membership, actor: Actor) -> None:
+    for hook in merge_hooks:
+        hook(source, target, actor)
+
+
+def run_cancel_hooks(membership: Membership, actor: Actor) -> None:
+    for hook in cancel_hooks:
+        hook(membership, actor)
+
+
+def accounts_of(membership: Membership) -> list[AccountSummary]:
+    if _accounts_provider is None:
+        return []
+    return list(_accounts_provider(membership))

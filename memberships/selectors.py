@@ -1,0 +1,233 @@
+"""Reads of memberships, including the one key resolver every app uses for `{key}`."""
+
+from __future__ import annotations
+
+from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from loyalty.actors import Actor
+from loyalty.models import MembershipType
+from memberships.errors import (
+    AmbiguousKey,
+    CardNotFound,
+    LegalEntityNotFound,
+    MembershipNotFound,
+    MembershipTypeNotFound,
+)
+from memberships.models import AlternateId, Card, LegalEntity, Membership, MembershipStatus, Remark
+
+MAX_KEY_LENGTH = 100
+# A chain of merges is flattened when it forms (A->B, then B->C repoints A to C); this only guards
+# against rows written some other way.
+MAX_MERGE_HOPS = 10
+
+
+def memberships() -> QuerySet[Membership]:
+    return Membership.objects.select_related("membership_type", "tier", "sponsor", "legal_entity", "merged_into")
+
+
+def _usable_key(key: str) -> bool:
+    return 0 < len(key) <= MAX_KEY_LENGTH and key.isprintable()
+
+
+def _resolution_sql() -> str:
+    """The memberships whose number, active card or alternate id value is the key: one statement.
+
+    An active card is one with status active and today within its validity dates; cards of legal
+    entities (no membership) do not identify a membership.
+
+    Raw SQL because this is the hottest read of the platform (every call with a {key}): three
+    unique or B-tree index lookups in one round trip, and no query building in Python.
+    """
+    membership, card, alternate_id = (model._meta.db_table for model in (Membership, Card, AlternateId))
+    return (
+        f"SELECT * FROM {membership} WHERE id IN ("  # noqa: S608 - table names from the models, values as params
+        f"SELECT id FROM {membership} WHERE number = %s "
+        f"UNION ALL SELECT membership_id FROM {card} WHERE number = %s AND status = %s "
+        "AND membership_id IS NOT NULL AND (valid_from IS NULL OR valid_from <= %s) "
+        "AND (valid_until IS NULL OR valid_until >= %s) "
+        f"UNION ALL SELECT membership_id FROM {alternate_id} WHERE value = %s"
+        ") LIMIT 5"
+    )
+
+
+_RESOLUTION_SQL: list[str] = []
+
+
+def memberships_matching(key: str) -> list[Membership]:
+    """The distinct memberships whose number, active card or alternate id value equals `key`."""
+    if not _RESOLUTION_SQL:
+        _RESOLUTION_SQL.append(_resolution_sql())
+    today = timezone.localdate()
+    return list(Membership.objects.raw(_RESOLUTION_SQL[0], [key, key, Card.Status.ACTIVE, today, today, key]))
+
+
+def resolve_membership(key: str, *, follow_merges: bool = True, for_update: bool = False) -> Membership:
+    """The membership `key` names: its number, an active card number, or an alternate id value.
+
+    The three are searched together, in one query. When they point at different memberships the
+    key is ambiguous (409 `ambiguous_key`); when none matches it is 404 `membership_not_found`. A
+    merged membership resolves to the one it was merged into (unless `follow_merges=False`, which
+    the merge itself uses to refuse merging a membership twice). `for_update` locks the row; call
+    it inside a transaction.
+    """
+    key = key.strip() if isinstance(key, str) else ""
+    if not _usable_key(key):
+        raise MembershipNotFound()
+    found = memberships_matching(key)
+    if not found:
+        raise MembershipNotFound()
+    if len(found) > 1:
+        raise AmbiguousKey(f"{key!r} matches {len(found)} memberships (by number, card or alternate id).")
+    membership = found[0]
+    if for_update:
+        return membership_by_id(membership.pk, follow_merges=follow_merges, for_update=True)
+    return follow_merges_of(membership) if follow_merges else membership
+
+
+def follow_merges_of(membership: Membership, queryset: QuerySet[Membership] | None = None) -> Membership:
+    """The membership a merged one leads to (itself when it is not merged)."""
+    queryset = queryset if queryset is not None else Membership.objects.all()
+    hops = 0
+    while membership.status == MembershipStatus.MERGED and membership.merged_into_id:
+        hops += 1
+        if hops > MAX_MERGE_HOPS:
+            raise MembershipNotFound("The merge chain of this membership is too long to follow.")
+        membership = queryset.get(pk=membership.merged_into_id)
+    return membership
+
+
+def membership_by_id(pk: int, *, follow_merges: bool = True, for_update: bool = False) -> Membership:
+    queryset = Membership.objects.all()
+    if for_update:
+        # of=("self",): lock the membership only, not the membership type row it joins.
+        queryset = Membership.objects.select_for_update(of=("self",)).select_related("membership_type")
+    membership = queryset.get(pk=pk)
+    return follow_merges_of(membership, queryset) if follow_merges else membership
+
+
+def membership_type_by_key(key: str) -> MembershipType:
+    membership_type = MembershipType.objects.filter(key=key).first() if _usable_key(key) else None
+    if membership_type is None:
+        raise MembershipTypeNotFound(f"No membership type has the key {key!r}.")
+    return membership_type
+
+
+def card_by_number(number: str) -> Card:
+    card = (
+        Card.objects.select_related("membership", "legal_entity").filter(number=number.strip()).first()
+        if _usable_key(number.strip())
+        else None
+    )
+    if card is None:
+        raise CardNotFound()
+    return card
+
+
+def legal_entity_of(membership: Membership) -> LegalEntity:
+    if membership.legal_entity_id is None:
+        raise LegalEntityNotFound(f"Membership {membership.number} belongs to no legal entity.")
+    return legal_entities().get(pk=membership.legal_entity_id)
+
+
+def legal_entities() -> QuerySet[LegalEntity]:
+    # The users are shown by number only: one extra query whatever their count, no personal data.
+    users = Prefetch("users", queryset=Membership.objects.only("id", "number", "legal_entity_id").order_by("number"))
+    return LegalEntity.objects.select_related("membership_type").prefetch_related(users)
+
+
+def cards_of(holder: Membership | LegalEntity) -> QuerySet[Card]:
+    if isinstance(holder, Membership):
+        return Card.objects.filter(membership=holder).order_by("-issued_at", "-id")
+    return Card.objects.filter(legal_entity=holder).order_by("-issued_at", "-id")
+
+
+def remarks_of(membership: Membership) -> QuerySet[Remark]:
+    return Remark.objects.filter(membership=membership).order_by("-created_at", "-id")
+
+
+def alternate_ids_of(membership: Membership) -> QuerySet[AlternateId]:
+    return AlternateId.objects.filter(membership=membership).order_by("type", "value")
+
+
+SUMMARY_COLUMNS = (
+    "id",
+    "number",
+    "status",
+    "first_name",
+    "last_name",
+    "email",
+    "enrolled_at",
+    "membership_type_id",
+    "tier_id",
+)
+
+
+def search_memberships() -> QuerySet[Membership]:
+    """The search list: the columns a row shows, with the keys of its type and tier joined in as
+    plain values (no related model instances, and no self-join for the survivor of a merged one,
+    whose details say it): less than half the cost of select_related."""
+    return (
+        Membership.objects.only(*SUMMARY_COLUMNS)
+        .annotate(membership_type_key=F("membership_type__key"), tier_key=F("tier__key"))
+        .order_by("-enrolled_at", "-id")
+    )
+
+
+def with_name_aliases(queryset: QuerySet[Membership]) -> QuerySet[Membership]:
+    """lower(first_name) and lower(last_name), the expressions PostgreSQL's name indexes cover."""
+    return queryset.alias(name_first=Lower("first_name"), name_last=Lower("last_name"))
+
+
+def name_condition(term: str) -> Q:
+    """Case-insensitive prefix match on first or last name; "Ann Smi" matches Ann Smith.
+
+    Prefix (not substring) so that PostgreSQL uses the lower(...) text_pattern_ops indexes.
+    Needs the aliases of with_name_aliases().
+    """
+    words = term.lower().split()
+    if not words:
+        return Q()
+    if len(words) == 1:
+        return Q(name_last__startswith=words[0]) | Q(name_first__startswith=words[0])
+    first, rest = words[0], " ".join(words[1:])
+    return Q(name_first__startswith=first, name_last__startswith=rest) | Q(
+        name_last__startswith=first, name_first__startswith=rest
+    )
+
+
+def filter_by_name(queryset: QuerySet[Membership], term: str) -> QuerySet[Membership]:
+    return with_name_aliases(queryset).filter(name_condition(term))
+
+
+def ids_by_identifier(term: str) -> list[int]:
+    """Memberships whose number, card (active or not), alternate id value or e-mail address is `term`.
+
+    One round trip of four indexed lookups; the staff search box starts here.
+    """
+    term = term.strip()
+    if not _usable_key(term):
+        return []
+    by_number = Membership.objects.filter(number=term).order_by().values_list("id", flat=True)
+    by_card = (
+        Card.objects.filter(number=term, membership__isnull=False).order_by().values_list("membership_id", flat=True)
+    )
+    by_alternate_id = AlternateId.objects.filter(value=term).order_by().values_list("membership_id", flat=True)
+    by_email = Membership.objects.filter(email=term.lower()).order_by().values_list("id", flat=True)
+    return sorted(set(by_number.union(by_card, by_alternate_id, by_email)))
+
+
+def staff_search(queryset: QuerySet[Membership], term: str) -> QuerySet[Membership]:
+    """The admin search: an exact number, card, alternate id or e-mail, or the start of a name."""
+    ids = ids_by_identifier(term)
+    return with_name_aliases(queryset).filter(Q(id__in=ids) | name_condition(term))
+
+
+def can_view_personal_data(actor: Actor) -> bool:
+    """API clients get personal data (their key was granted by a manager); staff need the permission."""
+    if actor.client is not None:
+        return True
+    if actor.user is not None:
+        return actor.user.has_perm("memberships.view_personal_data")
+    return True

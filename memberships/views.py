@@ -1,0 +1,447 @@
+"""The 18 membership endpoints of API.md (and remark creation). Each view parses, calls a service
+or selector, and presents; domain errors become HTTP answers in loyalty.api.errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+
+from loyalty.api.pagination import LimitOffsetPagination
+from loyalty.api.views import ApiGenericView, ApiView
+from memberships import selectors, services
+from memberships.filters import MembershipFilter
+from memberships.hooks import accounts_of
+from memberships.models import Card, Membership, Remark
+from memberships.serializers import (
+    AlternateIdDeleteQuery,
+    AlternateIdInput,
+    AlternateIdOutput,
+    CancelMembershipInput,
+    CardOutput,
+    ClaimMembershipInput,
+    EnrollMembershipInput,
+    LegalEntityCardInput,
+    LegalEntityInput,
+    LegalEntityOutput,
+    MembershipAccountOutput,
+    MembershipDetailsOutput,
+    MembershipSummaryOutput,
+    MergeMembershipsInput,
+    RemarkInput,
+    RemarkOutput,
+    UpdateDetailsInput,
+    identity_values,
+)
+from memberships.services.common import membership_type_for_enrollment, sponsor_for_enrollment
+
+TAGS = ["memberships"]
+KEY = OpenApiParameter(
+    "key",
+    str,
+    OpenApiParameter.PATH,
+    description="The membership number, an active card number or an alternate id value. "
+    "A merged membership's number leads to the membership it was merged into.",
+)
+USER_ID = OpenApiParameter(
+    "userId",
+    str,
+    OpenApiParameter.PATH,
+    description="The key (number, active card or alternate id) of a member user of the legal entity.",
+)
+TYPE_ID = OpenApiParameter("typeId", str, OpenApiParameter.PATH, description="A company membership type key.")
+ALTERNATE_ID = OpenApiParameter("alternateId", str, OpenApiParameter.PATH, description="The alternate id value.")
+CARD_KEY = OpenApiParameter("key", str, OpenApiParameter.PATH, description="The card number.")
+NO_CONTENT = OpenApiResponse(description="Done; no body.")
+
+
+def parse(serializer_class, data, **kwargs) -> dict[str, Any]:
+    serializer = serializer_class(data=data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def personal_context(request) -> dict[str, Any]:
+    return {"personal_data": selectors.can_view_personal_data(request.actor)}
+
+
+def details_response(request, membership: Membership, status_code: int = 200) -> Response:
+    membership = selectors.memberships().prefetch_related("alternate_ids").get(pk=membership.pk)
+    return Response(MembershipDetailsOutput(membership, context=personal_context(request)).data, status=status_code)
+
+
+def consent_arguments(data: dict[str, Any]) -> dict[str, Any]:
+    consents = data.get("consents")
+    if not consents:
+        return {}
+    return {"marketing_consent": consents["marketing"], "consent_source": consents.get("source", "")}
+
+
+class SearchPagination(LimitOffsetPagination):
+    """Limit/offset with a count, where a page that is not full tells the count without a COUNT
+    query: a targeted search (one e-mail, one card) costs one query instead of two."""
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.request = request
+        self.limit = self.get_limit(request)
+        if self.limit is None:
+            return None
+        self.offset = self.get_offset(request)
+        page = list(queryset[self.offset : self.offset + self.limit])
+        if len(page) < self.limit and (page or self.offset == 0):
+            self.count = self.offset + len(page)
+        else:
+            self.count = self.get_count(queryset)
+        if self.count > self.limit and self.template is not None:
+            self.display_page_controls = True
+        return page
+
+
+class MembershipListView(ApiGenericView):
+    """GET /memberships (search) and POST /memberships (enroll)."""
+
+    queryset = Membership.objects.none()
+    filterset_class = MembershipFilter
+    pagination_class = SearchPagination
+    serializer_class = MembershipSummaryOutput
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Search memberships",
+        description="Filters combine with AND. Newest enrollment first unless `ordering` says otherwise. "
+        "Personal data is null for staff without the personal-data permission.",
+        responses={200: MembershipSummaryOutput(many=True)},
+    )
+    def get(self, request):
+        queryset = self.filter_queryset(selectors.search_memberships())
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(
+            MembershipSummaryOutput(page, many=True, context=personal_context(request)).data
+        )
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Enroll a new membership",
+        description="Optionally with a card, alternate ids and consents. Refused with `card_taken`, "
+        "`alternate_id_taken`, `email_taken` (when the program requires unique e-mail addresses) or "
+        "`unknown_membership_type`.",
+        request=EnrollMembershipInput,
+        responses={201: MembershipDetailsOutput},
+    )
+    def post(self, request):
+        data = parse(EnrollMembershipInput, request.data)
+        membership = services.enroll_membership(
+            actor=request.actor,
+            membership_type=membership_type_for_enrollment(data.get("membership_type")),
+            card_number=data.get("card_number", ""),
+            card_type=data["card_type"],
+            alternate_ids=[(item["type"], item["value"]) for item in data.get("alternate_ids", [])],
+            channel=data.get("channel", ""),
+            sponsor=sponsor_for_enrollment(data.get("sponsor")),
+            **identity_values(data),
+            **consent_arguments(data),
+        )
+        return details_response(request, membership, status.HTTP_201_CREATED)
+
+
+class MembershipAccountsView(ApiView):
+    @extend_schema(
+        tags=TAGS,
+        summary="The membership's point accounts with balances",
+        description="Provided by the ledger; an empty list until the ledger is installed.",
+        parameters=[KEY],
+        responses={200: MembershipAccountOutput(many=True)},
+    )
+    def get(self, request, key):
+        membership = selectors.resolve_membership(key)
+        return Response(MembershipAccountOutput(accounts_of(membership), many=True).data)
+
+
+class MembershipDetailsView(ApiView):
+    @extend_schema(tags=TAGS, summary="Membership details", parameters=[KEY], responses={200: MembershipDetailsOutput})
+    def get(self, request, key):
+        return details_response(request, selectors.resolve_membership(key))
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Update membership details",
+        description="Partial: only the fields given change, validated as at enrollment. Refused for a "
+        "cancelled membership (`membership_not_active`) and an anonymous one (`membership_anonymous`: "
+        "claim it instead).",
+        parameters=[KEY],
+        request=UpdateDetailsInput,
+        responses={200: MembershipDetailsOutput},
+    )
+    def put(self, request, key):
+        data = parse(UpdateDetailsInput, request.data)
+        membership = selectors.resolve_membership(key)
+        membership_type = (
+            membership_type_for_enrollment(data["membership_type"]) if data.get("membership_type") else None
+        )
+        membership = services.update_membership(
+            membership=membership,
+            actor=request.actor,
+            changes=identity_values(data),
+            membership_type=membership_type,
+            **consent_arguments(data),
+        )
+        return details_response(request, membership)
+
+
+class MembershipMergeView(ApiView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Merge two memberships",
+        description="Cards, alternate ids, remarks (and, through the ledger, balances and lots) move from "
+        "the source to the target; the source becomes `merged` and its number leads to the target. "
+        "Refused with `merge_into_self`, or `invalid_merge` when either is cancelled, blocked or merged.",
+        request=MergeMembershipsInput,
+        responses={200: MembershipDetailsOutput},
+    )
+    def post(self, request):
+        data = parse(MergeMembershipsInput, request.data)
+        source = selectors.resolve_membership(data["source_key"], follow_merges=False)
+        target = selectors.resolve_membership(data["target_key"], follow_merges=False)
+        survivor = services.merge_memberships(source=source, target=target, actor=request.actor)
+        return details_response(request, survivor)
+
+
+class MembershipClaimView(ApiView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Claim an anonymous membership",
+        description="With personal data: the anonymous membership becomes the claimant's and active. With "
+        "`membershipKey`: it is merged into the claimant's existing membership. Answers with the "
+        "membership the claimant now has. Refused with `not_anonymous` for a claimed membership.",
+        parameters=[KEY],
+        request=ClaimMembershipInput,
+        responses={200: MembershipDetailsOutput},
+    )
+    def post(self, request, key):
+        data = parse(ClaimMembershipInput, request.data)
+        membership = selectors.resolve_membership(key)
+        into = selectors.resolve_membership(data["membership_key"]) if data.get("membership_key") else None
+        result = services.claim_membership(
+            membership=membership,
+            actor=request.actor,
+            into=into,
+            identity=None if into else identity_values(data),
+            **consent_arguments(data),
+        )
+        return details_response(request, result)
+
+
+class MembershipCancelView(ApiView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Cancel a membership",
+        description="Cards are deactivated and the points forfeited by a booking; nothing is deleted. "
+        "Only reactivation in the admin opens it again.",
+        parameters=[KEY],
+        request=CancelMembershipInput,
+        responses={200: MembershipDetailsOutput},
+    )
+    def post(self, request, key):
+        data = parse(CancelMembershipInput, request.data)
+        membership = selectors.resolve_membership(key)
+        membership = services.cancel_membership(membership=membership, reason=data["reason"], actor=request.actor)
+        return details_response(request, membership)
+
+
+class AlternateIdListView(ApiView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Add an alternate id",
+        description="A type and value, unique per type (`alternate_id_taken`).",
+        parameters=[KEY],
+        request=AlternateIdInput,
+        responses={201: AlternateIdOutput},
+    )
+    def post(self, request, key):
+        data = parse(AlternateIdInput, request.data)
+        membership = selectors.resolve_membership(key)
+        alternate_id = services.add_alternate_id(
+            membership=membership, id_type=data["type"], value=data["value"], actor=request.actor
+        )
+        return Response(AlternateIdOutput(alternate_id).data, status=status.HTTP_201_CREATED)
+
+
+class AlternateIdDetailView(ApiView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Remove an alternate id",
+        parameters=[
+            KEY,
+            ALTERNATE_ID,
+            OpenApiParameter("type", str, description="The type, needed when the value occurs under several."),
+        ],
+        responses={204: NO_CONTENT},
+    )
+    def delete(self, request, key, alternateId):
+        query = parse(AlternateIdDeleteQuery, request.query_params.dict())
+        membership = selectors.resolve_membership(key)
+        services.delete_alternate_id(
+            membership=membership, value=alternateId, id_type=query.get("type", ""), actor=request.actor
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MembershipCardsView(ApiGenericView):
+    queryset = Card.objects.none()
+    serializer_class = CardOutput
+
+    @extend_schema(
+        tags=TAGS,
+        summary="The membership's cards",
+        description="Active and deactivated, newest first.",
+        parameters=[KEY],
+        responses={200: CardOutput(many=True)},
+    )
+    def get(self, request, key):
+        membership = selectors.resolve_membership(key)
+        page = self.paginate_queryset(self.filter_queryset(selectors.cards_of(membership)))
+        return self.get_paginated_response(CardOutput(page, many=True).data)
+
+
+class CardDeleteView(ApiView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Delete (deactivate) a card",
+        description="The card stops identifying its holder; it and its history stay, and its number is never "
+        "issued again. Deleting a card that is already inactive changes nothing.",
+        parameters=[CARD_KEY],
+        responses={204: NO_CONTENT},
+    )
+    def delete(self, request, key):
+        services.delete_card(card=selectors.card_by_number(key), actor=request.actor)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MembershipRemarksView(ApiGenericView):
+    queryset = Remark.objects.none()
+    serializer_class = RemarkOutput
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Customer-service remarks on a membership",
+        description="Newest first.",
+        parameters=[KEY],
+        responses={200: RemarkOutput(many=True)},
+    )
+    def get(self, request, key):
+        membership = selectors.resolve_membership(key)
+        page = self.paginate_queryset(self.filter_queryset(selectors.remarks_of(membership)))
+        return self.get_paginated_response(RemarkOutput(page, many=True).data)
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Add a customer-service remark",
+        parameters=[KEY],
+        request=RemarkInput,
+        responses={201: RemarkOutput},
+    )
+    def post(self, request, key):
+        data = parse(RemarkInput, request.data)
+        membership = selectors.resolve_membership(key)
+        remark = services.add_remark(membership=membership, text=data["text"], actor=request.actor)
+        return Response(RemarkOutput(remark).data, status=status.HTTP_201_CREATED)
+
+
+class UserLegalEntityView(ApiView):
+    @extend_schema(
+        tags=TAGS,
+        summary="The legal entity this member user belongs to",
+        description="`legal_entity_not_found` when the member belongs to none.",
+        parameters=[USER_ID],
+        responses={200: LegalEntityOutput},
+    )
+    def get(self, request, userId):
+        membership = selectors.resolve_membership(userId)
+        return Response(LegalEntityOutput(selectors.legal_entity_of(membership)).data)
+
+
+class TypeLegalEntityView(ApiView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Create or update a legal entity of a membership type",
+        description="The registration number identifies the company: 201 when it is new, 200 when an existing "
+        "one was updated. With `users`, exactly those memberships are its member users.",
+        parameters=[TYPE_ID],
+        request=LegalEntityInput,
+        responses={200: LegalEntityOutput, 201: LegalEntityOutput},
+    )
+    def put(self, request, typeId):
+        data = parse(LegalEntityInput, request.data)
+        membership_type = selectors.membership_type_by_key(typeId)
+        users = None
+        if "users" in data:
+            users = [selectors.resolve_membership(key) for key in dict.fromkeys(data["users"])]
+        legal_entity, created = services.save_legal_entity(
+            membership_type=membership_type,
+            registration_number=data["registration_number"],
+            name=data["name"],
+            vat_number=data.get("vat_number", ""),
+            users=users,
+            actor=request.actor,
+            **(data.get("address") or {}),
+        )
+        legal_entity = selectors.legal_entities().get(pk=legal_entity.pk)
+        return Response(LegalEntityOutput(legal_entity).data, status=201 if created else 200)
+
+
+class LegalEntityCancelView(ApiView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Cancel a legal entity",
+        description="Its cards are deactivated; its users keep their own memberships.",
+        parameters=[USER_ID],
+        request=CancelMembershipInput,
+        responses={200: LegalEntityOutput},
+    )
+    def post(self, request, userId):
+        data = parse(CancelMembershipInput, request.data)
+        legal_entity = selectors.legal_entity_of(selectors.resolve_membership(userId))
+        services.cancel_legal_entity(legal_entity=legal_entity, reason=data["reason"], actor=request.actor)
+        return Response(LegalEntityOutput(selectors.legal_entities().get(pk=legal_entity.pk)).data)
+
+
+class LegalEntityCardsView(ApiGenericView):
+    queryset = Card.objects.none()
+    serializer_class = CardOutput
+
+    @extend_schema(
+        tags=TAGS,
+        summary="The cards issued to the user's legal entity",
+        parameters=[USER_ID],
+        responses={200: CardOutput(many=True)},
+    )
+    def get(self, request, userId):
+        legal_entity = selectors.legal_entity_of(selectors.resolve_membership(userId))
+        page = self.paginate_queryset(self.filter_queryset(selectors.cards_of(legal_entity)))
+        return self.get_paginated_response(CardOutput(page, many=True).data)
+
+
+class LegalEntityCardView(ApiView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Create or update a card of the legal entity",
+        description="201 for a new card, 200 when the entity's card with this number was updated (a "
+        "deactivated one comes back active). A number held by anyone else is `card_taken`.",
+        parameters=[USER_ID],
+        request=LegalEntityCardInput,
+        responses={200: CardOutput, 201: CardOutput},
+    )
+    def put(self, request, userId):
+        data = parse(LegalEntityCardInput, request.data)
+        legal_entity = selectors.legal_entity_of(selectors.resolve_membership(userId))
+        card, created = services.save_legal_entity_card(
+            legal_entity=legal_entity,
+            number=data["number"],
+            card_type=data["type"],
+            valid_from=data.get("valid_from"),
+            valid_until=data.get("valid_until"),
+            actor=request.actor,
+        )
+        return Response(CardOutput(card).data, status=201 if created else 200)
