@@ -1,0 +1,1 @@
+"""The points ledger: double-entry accounts, immutable bookings, lots with maturation and expiry."""

@@ -1,0 +1,164 @@
+"""Point types, the read-only journal, the adjustment form and the sponsor liability report."""
+
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+
+from ledger.amounts import to_minor, to_points
+from ledger.models import Booking, PointType, Posting
+from ledger.selectors import sponsor_liability
+from ledger.services import adjust_points
+from loyalty.admin import ReadOnlyAdmin, ServiceAdminMixin, admin_actor
+from loyalty.errors import DomainError
+from loyalty.models import Program, Sponsor
+
+
+@admin.register(PointType)
+class PointTypeAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "key",
+        "name",
+        "is_main",
+        "redeemable",
+        "transferable",
+        "expiry_policy",
+        "maturation_days",
+        "active",
+    ]
+    list_filter = ["redeemable", "active"]
+    fieldsets = [
+        (None, {"fields": ["key", "name", "is_main", "active"]}),
+        ("Use", {"fields": ["redeemable", "transferable", "counts_for_tiers", "precision"]}),
+        (
+            "Life of earned points",
+            {
+                "fields": ["maturation_days", "expiry_policy", "expiry_months"],
+                "description": (
+                    "Earned points are blocked for the maturation days (for example the return period), "
+                    "then redeemable until they expire. Expiry counts from the purchase: '12 months, end of "
+                    "quarter' means points earned on 10 February 2026 expire at the end of March 2027."
+                ),
+            },
+        ),
+    ]
+
+
+class PostingInline(admin.TabularInline):
+    model = Posting
+    fields = ["account", "amount"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class AdjustForm(forms.Form):
+    membership = forms.CharField(help_text="Membership number, card number or alternate id.")
+    point_type = forms.ModelChoiceField(PointType.objects.filter(active=True))
+    sponsor = forms.ModelChoiceField(Sponsor.objects.filter(active=True), help_text="Who pays for the points.")
+    points = forms.DecimalField(max_digits=19, decimal_places=4, help_text="Positive to credit, negative to debit.")
+    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class LiabilityForm(forms.Form):
+    since = forms.DateField(required=False, help_text="First day (program time); empty: from the start.")
+    until = forms.DateField(required=False, help_text="Day after the last; empty: up to now.")
+
+
+@admin.register(Booking)
+class BookingAdmin(ReadOnlyAdmin):
+    list_display = ["id", "created_at", "kind", "sponsor", "membership", "receipt_id", "tx_id", "actor_label"]
+    list_filter = ["kind", "sponsor", "created_at"]
+    search_fields = ["=membership__number", "=receipt_id", "=tx_id", "=reference"]
+    list_select_related = ["sponsor", "membership"]
+    show_full_result_count = False
+    date_hierarchy = "created_at"
+    raw_id_fields = ["membership", "reverses"]
+    inlines = [PostingInline]
+
+    def get_urls(self):
+        return [
+            path("adjust/", self.admin_site.admin_view(self.adjust_view), name="ledger_booking_adjust"),
+            path("liability/", self.admin_site.admin_view(self.liability_view), name="ledger_booking_liability"),
+            *super().get_urls(),
+        ]
+
+    def adjust_view(self, request):
+        """Adjust a member's points: the same service as POST /deposits/{key}/adjust."""
+        from memberships.selectors import resolve_membership
+
+        if not request.user.has_perm("ledger.add_booking"):
+            raise PermissionDenied
+        form = AdjustForm(request.POST or None, initial={"membership": request.GET.get("membership", "")})
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                membership = resolve_membership(data["membership"])
+                points = to_minor(data["points"], data["point_type"].precision)
+                booking = adjust_points(
+                    membership=membership,
+                    points=points,
+                    point_type=data["point_type"],
+                    sponsor=data["sponsor"],
+                    reason=data["reason"],
+                    actor=admin_actor(request),
+                )
+            except DomainError as exc:
+                form.add_error(None, f"{exc.detail} ({exc.code})")
+            else:
+                messages.success(
+                    request,
+                    f"Booked {to_points(points, data['point_type'].precision)} {data['point_type'].name} "
+                    f"for {membership.number} (booking {booking.pk}).",
+                )
+                return redirect(reverse("admin:ledger_booking_changelist") + f"?q={membership.number}")
+        context = {**self.admin_site.each_context(request), "title": "Adjust points", "form": form}
+        return TemplateResponse(request, "admin/ledger/form.html", context)
+
+    def liability_view(self, request):
+        form = LiabilityForm(request.GET or None)
+        rows, since, until = [], None, None
+        if form.is_valid():
+            tz = ZoneInfo(Program.current().time_zone)
+            if form.cleaned_data.get("since"):
+                since = datetime.combine(form.cleaned_data["since"], time.min, tzinfo=tz)
+            if form.cleaned_data.get("until"):
+                until = datetime.combine(form.cleaned_data["until"], time.min, tzinfo=tz)
+            for row in sponsor_liability(since, until):
+                p = row.point_type.precision
+                rows.append(
+                    {
+                        "sponsor": row.sponsor_name,
+                        "point_type": row.point_type.name,
+                        **{
+                            k: to_points(getattr(row, k), p)
+                            for k in ("issued", "adjusted", "redeemed", "expired", "forfeited", "outstanding")
+                        },
+                    }
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Sponsor liability",
+            "form": form,
+            "rows": rows,
+            "columns": ["issued", "adjusted", "redeemed", "expired", "forfeited", "outstanding"],
+        }
+        return TemplateResponse(request, "admin/ledger/liability.html", context)
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "ledger_links": [
+                (reverse("admin:ledger_booking_adjust"), "Adjust points"),
+                (reverse("admin:ledger_booking_liability"), "Sponsor liability report"),
+            ],
+        }
+        return super().changelist_view(request, extra_context)

@@ -1,0 +1,13 @@
+"""Event types the ledger emits."""
+
+POINTS_EARNED = "points.earned"
+POINTS_REDEEMED = "points.redeemed"
+POINTS_ADJUSTED = "points.adjusted"
+POINTS_TRANSFERRED = "points.transferred"
+POINTS_REVERSED = "points.reversed"
+POINTS_EXPIRED = "points.expired"
+POINTS_MATURED = "points.matured"
+POINTS_EXPIRING = "points.expiring"
+POINTS_FORFEITED = "points.forfeited"
+POINTS_MERGED = "points.merged"
+LEDGER_VERIFY_FAILED = "ledger.verify_failed"

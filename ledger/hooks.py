@@ -1,0 +1,15 @@
+"""The ledger's part in membership merges, cancellations and the accounts endpoint."""
+
+from memberships import hooks
+
+
+def register() -> None:
+    from ledger.models import PointType
+    from ledger.selectors import account_summaries
+    from ledger.services import forfeit_membership_points, merge_membership_points
+    from loyalty.services import register_configuration_model
+
+    register_configuration_model(PointType)
+    hooks.register_merge_hook(merge_membership_points)
+    hooks.register_cancel_hook(forfeit_membership_points)
+    hooks.register_accounts_provider(account_summaries)

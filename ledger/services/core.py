@@ -1,0 +1,409 @@
+"""The mechanics every ledger service shares: accounts, locks, lots, bookings (LEDGER.md).
+
+Order on every path: (1) idempotency key, (2) member accounts locked in ascending id, (3) their
+lots locked, ordered by expiry, (4) booking, postings, lot movements, balances, audit, event.
+"""
+
+from __future__ import annotations
+
+import calendar
+import functools
+import hashlib
+import json
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, ParamSpec, TypeVar
+from zoneinfo import ZoneInfo
+
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import F, Q, Sum
+from django.utils import timezone
+
+from ledger.errors import InsufficientPoints, UnknownPointType, UnknownSponsor
+from ledger.models import Account, Booking, Lot, LotMovement, PointType, Posting
+from loyalty.actors import Actor
+from loyalty.errors import IdempotencyKeyReused
+from loyalty.models import Program, Sponsor
+from memberships.errors import MembershipNotActive
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+EARNING_STATUSES = {"active", "anonymous"}
+SPENDING_STATUSES = {"active"}
+RETRYABLE_PG_CODES = {"40001", "40P01"}  # serialization failure, deadlock
+
+
+def ledger_transaction(fn: Callable[P, R]) -> Callable[P, R]:
+    """One atomic block; retried a few times on a deadlock or serialization failure when outermost."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        attempts = 1 if connection.in_atomic_block else 4
+        for attempt in range(attempts):
+            try:
+                with transaction.atomic():
+                    return fn(*args, **kwargs)
+            except OperationalError as exc:
+                code = getattr(getattr(exc, "__cause__", None), "sqlstate", None)
+                if code not in RETRYABLE_PG_CODES or attempt == attempts - 1:
+                    raise
+                time.sleep(0.01 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    return wrapper
+
+
+# Lookups -------------------------------------------------------------------------------------
+
+
+def main_point_type() -> PointType:
+    point_type = PointType.objects.filter(is_main=True).first()
+    if point_type is None:
+        raise UnknownPointType("The program has no main point type; name one with `pointType`.")
+    return point_type
+
+
+def point_type_by_key(key: str | None) -> PointType:
+    if not key:
+        return main_point_type()
+    point_type = PointType.objects.filter(key=key).first()
+    if point_type is None:
+        raise UnknownPointType(f"No point type {key!r}.")
+    return point_type
+
+
+def default_sponsor() -> Sponsor:
+    sponsor = Sponsor.objects.filter(is_default=True).first()
+    if sponsor is None:
+        raise UnknownSponsor("The program has no default sponsor; name one with `sponsor`.")
+    return sponsor
+
+
+def sponsor_by_key(key: str | None) -> Sponsor:
+    if not key:
+        return default_sponsor()
+    sponsor = Sponsor.objects.filter(key=key).first()
+    if sponsor is None:
+        raise UnknownSponsor(f"No sponsor {key!r}.")
+    return sponsor
+
+
+def require_status(membership: Any, allowed: set[str]) -> None:
+    """Checked after the accounts are locked, on the stored status: a cancel that committed a moment
+    ago wins over the caller's stale copy."""
+    status = type(membership).objects.filter(pk=membership.pk).values_list("status", flat=True).first()
+    if status not in allowed:
+        raise MembershipNotActive(f"Membership {membership.number} is {status}.")
+
+
+# Accounts ------------------------------------------------------------------------------------
+
+
+def _get_or_create(lookup: dict[str, Any]) -> Account:
+    account = Account.objects.filter(**lookup).first()
+    if account is not None:
+        return account
+    try:
+        with transaction.atomic():
+            return Account.objects.create(**lookup)
+    except IntegrityError:  # created concurrently: theirs is as good as ours
+        return Account.objects.get(**lookup)
+
+
+def holder_of(membership: Any) -> Any:
+    """Where a membership's points live now: a merged membership's went to its survivor.
+
+    Read from the database, not the instance: a caller's copy may predate the merge.
+    """
+    from memberships.selectors import membership_by_id
+
+    return membership_by_id(membership.pk) if membership is not None else None
+
+
+def member_account(membership: Any, point_type: PointType) -> Account:
+    return _get_or_create({"kind": Account.Kind.MEMBER, "membership": membership, "point_type": point_type})
+
+
+def system_account(sponsor: Sponsor | int, point_type: PointType | int, kind: str) -> Account:
+    sponsor_id = sponsor if isinstance(sponsor, int) else sponsor.pk
+    point_type_id = point_type if isinstance(point_type, int) else point_type.pk
+    return _get_or_create({"kind": kind, "sponsor_id": sponsor_id, "point_type_id": point_type_id})
+
+
+def lock_accounts(accounts: Iterable[Account]) -> dict[int, Account]:
+    """Member accounts, locked in ascending id: two bookings never wait on each other in a cycle."""
+    ids = sorted({a.pk for a in accounts})
+    locked = Account.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+    return {a.pk: a for a in locked}
+
+
+# Time ----------------------------------------------------------------------------------------
+
+
+def _add_months(moment: datetime, months: int) -> datetime:
+    month = moment.month - 1 + months
+    year, month = moment.year + month // 12, month % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+def expiry_for(point_type: PointType, earned_at: datetime) -> datetime | None:
+    """Expiry by the point type's policy, in the program's time zone."""
+    policy = point_type.expiry_policy
+    if policy == PointType.Expiry.NEVER:
+        return None
+    local = earned_at.astimezone(ZoneInfo(Program.current().time_zone))
+    moment = _add_months(local, point_type.expiry_months)
+    if policy == PointType.Expiry.MONTHS:
+        return moment
+    if policy == PointType.Expiry.END_OF_MONTH:
+        period_months = 1
+    elif policy == PointType.Expiry.END_OF_QUARTER:
+        period_months = 3
+    else:
+        period_months = 12
+    start_month = ((moment.month - 1) // period_months) * period_months + 1
+    period_start = moment.replace(month=start_month, day=1, hour=0, minute=0, second=0, microsecond=0)
+    return _add_months(period_start, period_months)
+
+
+def maturity_for(point_type: PointType, earned_at: datetime) -> datetime:
+    return earned_at + timedelta(days=point_type.maturation_days)
+
+
+# Lots ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Slice:
+    """A share taken from a lot: transfers and merges carry its maturity and expiry along."""
+
+    lot: Lot
+    amount: int
+
+
+def _consumable(account: Account, now: datetime, *, matured_only: bool) -> list[Lot]:
+    qs = Lot.objects.select_for_update().filter(account=account, state=Lot.State.ACTIVE, remaining__gt=0)
+    qs = qs.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+    if matured_only:
+        qs = qs.filter(matures_at__lte=now)
+    return list(qs.order_by(F("expires_at").asc(nulls_last=True), "matures_at", "pk"))
+
+
+def debt_of(account: Account) -> int:
+    return (
+        Lot.objects.filter(account=account, state=Lot.State.DEBT, remaining__lt=0).aggregate(s=Sum("remaining"))["s"]
+        or 0
+    )
+
+
+def take(account: Account, amount: int, now: datetime) -> list[Slice]:
+    """Consume matured, unexpired points first-to-expire first; never overdraws."""
+    lots = _consumable(account, now, matured_only=True)
+    available = sum(lot.remaining for lot in lots) + debt_of(account)
+    if amount > available:
+        raise InsufficientPoints(f"Only {max(available, 0)} minor units are redeemable; {amount} asked.")
+    return _take_from(lots, amount)
+
+
+def _take_from(lots: list[Lot], amount: int) -> list[Slice]:
+    slices, left = [], amount
+    for lot in lots:
+        if left == 0:
+            break
+        share = min(lot.remaining, left)
+        slices.append(Slice(lot, share))
+        left -= share
+    return slices
+
+
+@dataclass
+class Draft:
+    """A booking being assembled: postings per account, lot changes, new lots."""
+
+    kind: str
+    sponsor: Sponsor
+    actor: Actor
+    now: datetime
+    membership: Any = None
+    idempotency_key: str = ""
+    request_hash: str = ""
+    receipt_id: str = ""
+    tx_id: str = ""
+    reverses: Booking | None = None
+    line_ref: str = ""
+    reason: str = ""
+    reference: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+    effective_at: datetime | None = None
+    postings: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    accounts: dict[int, Account] = field(default_factory=dict)
+    movements: list[tuple[Lot, int]] = field(default_factory=list)
+    new_lots: list[Lot] = field(default_factory=list)
+    debts: dict[int, Lot] = field(default_factory=dict)
+    debt_paid: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+
+    def post(self, account: Account, amount: int) -> None:
+        self.accounts[account.pk] = account
+        self.postings[account.pk] += amount
+
+    def consume(self, slices: list[Slice], counter: Callable[[Lot], Account]) -> None:
+        """Debit each slice from its lot and member account; credit `counter(lot)`."""
+        for piece in slices:
+            self.movements.append((piece.lot, -piece.amount))
+            self.post(piece.lot.account, -piece.amount)
+            self.post(counter(piece.lot), piece.amount)
+
+    def credit(
+        self,
+        account: Account,
+        amount: int,
+        *,
+        sponsor: Sponsor | int,
+        matures_at: datetime,
+        expires_at: datetime | None,
+        line_ref: str = "",
+    ) -> None:
+        """A credit pays off a debt lot first, then becomes a lot of its own."""
+        self.post(account, amount)
+        left = amount
+        for found in (
+            Lot.objects.select_for_update()
+            .filter(account=account, state=Lot.State.DEBT, remaining__lt=0)
+            .order_by("pk")
+        ):
+            # One instance per debt lot, and what earlier credits of this draft already paid, so that
+            # two credits in one booking never pay the same debt twice.
+            debt = self.debts.setdefault(found.pk, found)
+            share = min(-debt.remaining - self.debt_paid[debt.pk], left)
+            if share > 0:
+                self.movements.append((debt, share))
+                self.debt_paid[debt.pk] += share
+                left -= share
+            if not left:
+                break
+        if left > 0:
+            sponsor_id = sponsor if isinstance(sponsor, int) else sponsor.pk
+            self.new_lots.append(
+                Lot(
+                    account=account,
+                    sponsor_id=sponsor_id,
+                    line_ref=line_ref,
+                    original=left,
+                    remaining=left,
+                    matures_at=matures_at,
+                    expires_at=expires_at,
+                    created_at=self.now,
+                )
+            )
+
+    def debt(self, account: Account, amount: int, *, sponsor: Sponsor | int) -> None:
+        """A shortfall that a reversal may not refuse: a negative lot later credits pay off."""
+        sponsor_id = sponsor if isinstance(sponsor, int) else sponsor.pk
+        self.new_lots.append(
+            Lot(
+                account=account,
+                sponsor_id=sponsor_id,
+                original=0,
+                remaining=-amount,
+                matures_at=self.now,
+                state=Lot.State.DEBT,
+                created_at=self.now,
+            )
+        )
+
+    def write(self) -> Booking:
+        booking = Booking.objects.create(
+            kind=self.kind,
+            sponsor=self.sponsor,
+            membership=self.membership,
+            idempotency_key=self.idempotency_key,
+            request_hash=self.request_hash,
+            receipt_id=self.receipt_id,
+            tx_id=self.tx_id,
+            reverses=self.reverses,
+            line_ref=self.line_ref,
+            reason=self.reason,
+            reference=self.reference,
+            actor_label=self.actor.label[:200],
+            metadata=self.metadata,
+            created_at=self.now,
+            effective_at=self.effective_at or self.now,
+        )
+        Posting.objects.bulk_create(
+            [Posting(booking=booking, account_id=pk, amount=amount) for pk, amount in self.postings.items() if amount]
+        )
+        for lot in self.new_lots:
+            lot.booking = booking
+        Lot.objects.bulk_create(self.new_lots)
+        changed: dict[int, Lot] = {}
+        for lot, amount in self.movements:
+            lot.remaining += amount
+            if lot.state == Lot.State.DEBT and lot.remaining == 0:
+                lot.state = Lot.State.CLOSED
+            changed[lot.pk] = lot
+        LotMovement.objects.bulk_create(
+            [LotMovement(lot=lot, booking=booking, amount=amount) for lot, amount in self.movements]
+            + [LotMovement(lot=lot, booking=booking, amount=lot.original) for lot in self.new_lots if lot.original]
+            + [LotMovement(lot=lot, booking=booking, amount=lot.remaining) for lot in self.new_lots if not lot.original]
+        )
+        if changed:
+            Lot.objects.bulk_update(changed.values(), ["remaining", "state"])
+        for pk, amount in self.postings.items():
+            account = self.accounts[pk]
+            if account.kind == Account.Kind.MEMBER and amount:
+                Account.objects.filter(pk=pk).update(balance=F("balance") + amount)
+                account.refresh_from_db(fields=["balance"])
+        return booking
+
+
+# Idempotency ---------------------------------------------------------------------------------
+
+
+def fingerprint(**fields: Any) -> str:
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def replay(idempotency_key: str, request_hash: str) -> Booking | None:
+    """The booking already made under this key (same request), or a 409 for another request."""
+    if not idempotency_key:
+        return None
+    booking = Booking.objects.filter(idempotency_key=idempotency_key).first()
+    if booking is None:
+        return None
+    if booking.request_hash != request_hash:
+        raise IdempotencyKeyReused(f"Idempotency key {idempotency_key!r} was used for another request.")
+    return booking
+
+
+def now() -> datetime:
+    return timezone.now()
+
+
+def announce(
+    booking: Booking, *, actor: Actor, event_type: str, membership: Any = None, payload: dict[str, Any]
+) -> None:
+    """The audit entry and the outbox event of a booking, in its transaction."""
+    from loyalty.audit import record_audit
+    from loyalty.outbox import emit_event
+
+    number = getattr(membership, "number", "") if membership is not None else ""
+    record_audit(
+        actor, event_type, booking, object_repr=f"{booking.kind} {booking.pk} {number}".strip(), changes=payload
+    )
+    emit_event(
+        event_type,
+        membership_number=number,
+        payload={"booking": booking.pk, "kind": booking.kind, "receipt_id": booking.receipt_id, **payload},
+    )
+
+
+def new_receipt_id(prefix: str) -> str:
+    import secrets
+
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    return prefix + "".join(secrets.choice(alphabet) for _ in range(16))

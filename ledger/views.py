@@ -1,0 +1,226 @@
+"""The /deposits endpoints: parse, call a ledger service, present."""
+
+import base64
+import binascii
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from ledger import selectors, serializers
+from ledger.amounts import to_minor, to_points
+from ledger.models import Booking
+from ledger.services import adjust_points, redeem_points, reverse_redemption, transfer_points
+from ledger.services.core import point_type_by_key, sponsor_by_key
+from loyalty.api.serializers import parse_query
+from loyalty.api.views import ApiViewSet
+from loyalty.models import Program
+from memberships.selectors import resolve_membership
+
+KEY = OpenApiParameter("key", str, OpenApiParameter.PATH, description="Membership number, card or alternate id.")
+
+
+def _result(booking: Booking, point_type, membership, points: int) -> dict:
+    balance = selectors.balance_of(membership, point_type)
+    return {
+        "receipt_id": booking.receipt_id,
+        "booking_id": booking.pk,
+        "kind": booking.kind,
+        "point_type": point_type.key,
+        "points": to_points(points, point_type.precision),
+        "balance": to_points(balance.balance, point_type.precision),
+        "redeemable": to_points(balance.redeemable, point_type.precision),
+        "created_at": booking.created_at,
+    }
+
+
+def _encode(posting_id: int) -> str:
+    return base64.urlsafe_b64encode(str(posting_id).encode()).decode()
+
+
+def _decode(cursor: str) -> int:
+    try:
+        return int(base64.urlsafe_b64decode(cursor.encode()).decode())
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise ValidationError({"cursor": ["Invalid cursor: pass one this API returned."]}) from exc
+
+
+@extend_schema(tags=["deposits"])
+class DepositViewSet(ApiViewSet):
+    @extend_schema(
+        summary="Account statement for a period",
+        parameters=[KEY, serializers.StatementQuerySerializer],
+        responses={200: serializers.StatementSerializer},
+    )
+    def statement(self, request, key):
+        query = parse_query(serializers.StatementQuerySerializer, request)
+        membership = resolve_membership(key)
+        point_type = point_type_by_key(query.get("point_type"))
+        now = timezone.now()
+        since, until = query.get("since"), query.get("until") or now
+        if since and since >= until:
+            raise ValidationError({"since": ["The period must start before it ends."]})
+        account_ids = selectors.statement_accounts(membership, point_type)
+        opening = selectors.sum_postings(account_ids, booking__created_at__lt=since) if since else 0
+        closing = selectors.sum_postings(account_ids, booking__created_at__lt=until)
+        postings = selectors.statement_postings(account_ids, since, until).order_by("pk")
+        after = _decode(query["cursor"]) if query.get("cursor") else None
+        if after is not None:
+            postings = postings.filter(pk__gt=after)
+        page = list(postings[: query["limit"] + 1])
+        more = len(page) > query["limit"]
+        page = page[: query["limit"]]
+        running = opening
+        if page and after is not None:
+            running += selectors.sum_postings(
+                account_ids, pk__lte=after, **({"booking__created_at__gte": since} if since else {})
+            )
+        entries = []
+        precision = point_type.precision
+        for posting in page:
+            running += posting.amount
+            booking = posting.booking
+            entries.append(
+                {
+                    "booking_id": booking.pk,
+                    "kind": booking.kind,
+                    "created_at": booking.created_at,
+                    "amount": to_points(posting.amount, precision),
+                    "running_balance": to_points(running, precision),
+                    "sponsor": booking.sponsor.key,
+                    "receipt_id": booking.receipt_id,
+                    "tx_id": booking.tx_id,
+                    "reference": booking.reference,
+                    "reason": booking.reason,
+                }
+            )
+        tz = ZoneInfo(Program.current().time_zone)
+        body = {
+            "membership_number": membership.number,
+            "point_type": point_type.key,
+            "since": since,
+            "until": until,
+            "opening_balance": to_points(opening, precision),
+            "closing_balance": to_points(closing, precision),
+            "entries": entries,
+            "next": _encode(page[-1].pk) if more else None,
+            "blocked": [
+                {"matures_at": row["matures_at"], "amount": to_points(row["amount"], precision)}
+                for row in selectors.blocked_lots(account_ids, now)
+            ],
+            "expiring": [
+                {"month": row["month"], "amount": to_points(row["amount"], precision)}
+                for row in selectors.expiring_by_month(account_ids, now, query["expiring_months"], tz)
+            ],
+        }
+        return Response(serializers.StatementSerializer(body).data)
+
+    @extend_schema(
+        summary="Redeemable balance",
+        parameters=[KEY, serializers.BalanceQuerySerializer],
+        responses={200: serializers.RedeemableSerializer},
+    )
+    def redeemable(self, request, key):
+        query = parse_query(serializers.BalanceQuerySerializer, request)
+        membership = resolve_membership(key)
+        point_type = point_type_by_key(query.get("point_type"))
+        balance = selectors.balance_of(membership, point_type)
+        return Response(
+            serializers.RedeemableSerializer(
+                {
+                    "point_type": point_type.key,
+                    "balance": to_points(balance.balance, point_type.precision),
+                    "blocked": to_points(balance.blocked, point_type.precision),
+                    "redeemable": to_points(balance.redeemable, point_type.precision),
+                }
+            ).data
+        )
+
+    @extend_schema(
+        summary="Redeem points",
+        parameters=[KEY],
+        request=serializers.RedeemInputSerializer,
+        responses={201: serializers.BookingResultSerializer},
+    )
+    def redeem(self, request, key):
+        data = serializers.RedeemInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = resolve_membership(key)
+        point_type = point_type_by_key(data.validated_data.get("point_type"))
+        points = to_minor(data.validated_data["points"], point_type.precision)
+        booking = redeem_points(
+            membership=membership,
+            points=points,
+            point_type=point_type,
+            sponsor=sponsor_by_key(data.validated_data.get("sponsor")),
+            reference=data.validated_data["reference"],
+            actor=request.actor,
+        )
+        return Response(
+            serializers.BookingResultSerializer(_result(booking, point_type, membership, -points)).data, status=201
+        )
+
+    @extend_schema(
+        summary="Adjust points (credit or debit) with a reason",
+        parameters=[KEY],
+        request=serializers.AdjustInputSerializer,
+        responses={201: serializers.BookingResultSerializer},
+    )
+    def adjust(self, request, key):
+        data = serializers.AdjustInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = resolve_membership(key)
+        point_type = point_type_by_key(data.validated_data.get("point_type"))
+        points = to_minor(data.validated_data["points"], point_type.precision)
+        booking = adjust_points(
+            membership=membership,
+            points=points,
+            point_type=point_type,
+            sponsor=sponsor_by_key(data.validated_data.get("sponsor")),
+            reason=data.validated_data["reason"],
+            actor=request.actor,
+        )
+        return Response(
+            serializers.BookingResultSerializer(_result(booking, point_type, membership, points)).data, status=201
+        )
+
+    @extend_schema(
+        summary="Reverse a redemption by its receipt",
+        request=serializers.RedemptionReversalInputSerializer,
+        responses={201: serializers.RedemptionReversalResultSerializer},
+    )
+    def reverse_redemption(self, request):
+        data = serializers.RedemptionReversalInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        receipt_id = data.validated_data["receipt_id"]
+        booking = reverse_redemption(receipt_id=receipt_id, actor=request.actor)
+        posting = booking.postings.filter(account__kind="member").select_related("account__point_type")
+        amount = sum(p.amount for p in posting)
+        point_type = posting[0].account.point_type if posting else point_type_by_key(None)
+        result = _result(booking, point_type, booking.membership, amount)
+        result["reverses"] = receipt_id
+        return Response(serializers.RedemptionReversalResultSerializer(result).data, status=201)
+
+    @extend_schema(
+        summary="Transfer points to another membership",
+        parameters=[
+            OpenApiParameter("sourceKey", str, OpenApiParameter.PATH, description="The membership giving points."),
+            OpenApiParameter("targetKey", str, OpenApiParameter.PATH, description="The membership receiving them."),
+        ],
+        request=serializers.TransferInputSerializer,
+        responses={201: serializers.TransferResultSerializer},
+    )
+    def transfer(self, request, sourceKey, targetKey):  # the path's names, as API.md spells them
+        data = serializers.TransferInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        source, target = resolve_membership(sourceKey), resolve_membership(targetKey)
+        point_type = point_type_by_key(data.validated_data.get("point_type"))
+        points = to_minor(data.validated_data["points"], point_type.precision)
+        booking = transfer_points(
+            source=source, target=target, points=points, point_type=point_type, actor=request.actor
+        )
+        result = _result(booking, point_type, source, -points)
+        result["target_balance"] = to_points(selectors.balance_of(target, point_type).balance, point_type.precision)
+        return Response(serializers.TransferResultSerializer(result).data, status=201)

@@ -1,0 +1,88 @@
+import pytest
+
+from ledger.models import Booking
+from ledger.selectors import balance_of
+from loyalty.models import AuditEntry
+from tests.factories import StaffUserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff_client(client):
+    client.force_login(StaffUserFactory(username="manager"))
+    return client
+
+
+def test_the_adjust_form_books_through_the_service_and_is_audited(staff_client, member, ledger_program):
+    response = staff_client.post(
+        "/admin/ledger/booking/adjust/",
+        {
+            "membership": member.number,
+            "point_type": ledger_program.points.pk,
+            "sponsor": ledger_program.fuel.pk,
+            "points": "12.50",
+            "reason": "complaint 4711",
+        },
+    )
+    assert response.status_code == 302
+    assert balance_of(member, ledger_program.points).balance == 1250
+    entry = AuditEntry.objects.get(action="points.adjusted")
+    assert entry.actor_label == "user:manager"
+
+
+def test_the_adjust_form_shows_refusals(staff_client, member, ledger_program):
+    response = staff_client.post(
+        "/admin/ledger/booking/adjust/",
+        {
+            "membership": member.number,
+            "point_type": ledger_program.points.pk,
+            "sponsor": ledger_program.fuel.pk,
+            "points": "-5",
+            "reason": "oops",
+        },
+    )
+    assert response.status_code == 200
+    assert b"insufficient_points" in response.content
+    assert not Booking.objects.exists()
+
+
+def test_ledger_admin_pages_open(staff_client, member, earn):
+    earn(member, 500)
+    booking = Booking.objects.get()
+    for url in [
+        "/admin/ledger/booking/",
+        f"/admin/ledger/booking/{booking.pk}/change/",
+        f"/admin/ledger/booking/?q={member.number}",
+        "/admin/ledger/booking/liability/",
+        "/admin/ledger/booking/liability/?since=2020-01-01&until=2040-01-01",
+        "/admin/ledger/pointtype/",
+        "/admin/ledger/pointtype/add/",
+    ]:
+        assert staff_client.get(url).status_code == 200, url
+    assert b"Shop" in staff_client.get("/admin/ledger/booking/liability/?since=2020-01-01").content
+
+
+def test_bookings_cannot_be_edited_or_deleted_in_the_admin(staff_client, member, earn):
+    earn(member, 500)
+    booking = Booking.objects.get()
+    assert staff_client.post(f"/admin/ledger/booking/{booking.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert Booking.objects.count() == 1
+
+
+def test_point_type_changes_are_audited(staff_client, ledger_program):
+    staff_client.post(
+        f"/admin/ledger/pointtype/{ledger_program.status.pk}/change/",
+        {
+            "key": "status",
+            "name": "Tier points",
+            "redeemable": "",
+            "transferable": "",
+            "precision": 0,
+            "maturation_days": 0,
+            "expiry_policy": "never",
+            "expiry_months": 24,
+            "active": "on",
+        },
+    )
+    assert AuditEntry.objects.get(action="pointtype.updated").changes["name"] == ["Status", "Tier points"]
