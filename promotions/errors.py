@@ -1,0 +1,51 @@
+"""Refusals of the catalog, each with its stable code (docs/catalog.md lists them)."""
+
+from loyalty.errors import InvalidInput, NotFound
+
+
+class ChannelNotFound(NotFound):
+    code = "channel_not_found"
+    default_detail = "No channel has this key."
+
+
+class ProductNotFound(NotFound):
+    code = "product_not_found"
+    default_detail = "The channel has no product with this key."
+
+
+class CategoryNotFound(NotFound):
+    """A master category named in the path."""
+
+    code = "category_not_found"
+    default_detail = "No master category has this key."
+
+
+class UnknownChannel(InvalidInput):
+    """A channel named in a request body or a service argument."""
+
+    code = "unknown_channel"
+    default_detail = "No channel has this key."
+
+
+class UnknownCategory(InvalidInput):
+    """A master category or category value named in a request body or a service argument."""
+
+    code = "unknown_category"
+    default_detail = "No such category."
+
+
+class CategoryValueWrongChannel(InvalidInput):
+    code = "category_value_wrong_channel"
+    default_detail = "A product takes only category values of its own channel."
+
+
+class UnknownProducts(InvalidInput):
+    """Products named in a request that the catalog does not have; `errors` lists each one."""
+
+    code = "unknown_products"
+    default_detail = "Some products are not in the catalog."
+
+
+class InvalidCatalogData(InvalidInput):
+    code = "invalid_catalog_data"
+    default_detail = "The catalog data is not valid."

@@ -1,0 +1,85 @@
+"""Promotions as data: a promotion and its immutable versions; cap usage counted under lock."""
+
+from django.db import models
+
+from loyalty.models.program import key_validator
+
+
+class Promotion(models.Model):
+    key = models.CharField(max_length=60, unique=True, validators=[key_validator], help_text="Used in API answers.")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, help_text="What members are told about it.")
+    active = models.BooleanField(
+        default=True, help_text="Inactive promotions are never evaluated (their validity dates apply on top)."
+    )
+    current_version = models.ForeignKey(
+        "promotions.PromotionVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def definition(self) -> dict:
+        return self.current_version.definition if self.current_version else {}
+
+
+class PromotionVersion(models.Model):
+    """One saved state of a promotion's rules. Never changed: a booked transaction points at it."""
+
+    promotion = models.ForeignKey(Promotion, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField()
+    definition = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["promotion_id", "-number"]
+        constraints = [models.UniqueConstraint(fields=["promotion", "number"], name="promotion_version_once")]
+
+    def __str__(self) -> str:
+        return f"{self.promotion.key} v{self.number}"
+
+
+class PromotionGeneration(models.Model):
+    """A counter bumped with every promotion change: processes recompile when it moves."""
+
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class PromotionBudget(models.Model):
+    """Points a promotion has given in all (minor units of its point type), locked when it gives more."""
+
+    promotion = models.OneToOneField(Promotion, on_delete=models.CASCADE, primary_key=True, related_name="budget")
+    used = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.promotion_id}: {self.used}"
+
+
+class PromotionMemberUsage(models.Model):
+    """Points a promotion gave one member in a period (day, month, lifetime)."""
+
+    promotion = models.ForeignKey(Promotion, on_delete=models.CASCADE, related_name="member_usage")
+    membership = models.ForeignKey("memberships.Membership", on_delete=models.CASCADE, related_name="+")
+    period = models.CharField(max_length=10)
+    period_key = models.CharField(max_length=10)
+    used = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["promotion", "membership", "period", "period_key"], name="promotion_member_usage_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.promotion_id}/{self.membership_id}/{self.period_key}: {self.used}"

@@ -1,0 +1,120 @@
+"""Every write of promotions: saving creates a new version when the rules change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import apps
+from django.db import transaction
+from django.db.models import F
+
+from loyalty.actors import Actor
+from loyalty.audit import record_audit
+from loyalty.errors import InvalidInput
+from loyalty.outbox import emit_event
+from promotions.models import Promotion, PromotionGeneration, PromotionVersion
+from promotions.rules import RuleErrors, validate_definition
+
+
+class InvalidPromotion(InvalidInput):
+    code = "invalid_promotion"
+    default_detail = "The promotion's rules are not valid."
+
+
+def _reference_errors(definition: dict[str, Any]) -> list[dict[str, str]]:
+    """Keys a promotion names must exist: point type, sponsors, channels, tiers, types, voucher types."""
+    from ledger.models import PointType
+    from loyalty.models import MembershipType, Sponsor, Tier
+
+    errors = []
+
+    def check(path: str, keys: list[str], model, label: str) -> None:
+        known = set(model.objects.filter(key__in=keys).values_list("key", flat=True))
+        for key in keys:
+            if key not in known:
+                errors.append({"field": path, "code": "unknown_reference", "message": f"No {label} {key!r}."})
+
+    check("pointType", [definition["pointType"]], PointType, "point type")
+    scope = definition.get("scope") or {}
+    check("scope.sponsors", scope.get("sponsors") or [], Sponsor, "sponsor")
+    check("scope.tiers", scope.get("tiers") or [], Tier, "tier")
+    check("scope.membershipTypes", scope.get("membershipTypes") or [], MembershipType, "membership type")
+    channel = apps.get_model("promotions", "Channel")
+    check("scope.channels", scope.get("channels") or [], channel, "channel")
+    vouchers = [e["voucherType"] for e in definition["effects"] if e["type"] == "issueVoucher"]
+    if vouchers:
+        if apps.is_installed("vouchers"):
+            check("effects.voucherType", vouchers, apps.get_model("vouchers", "VoucherType"), "voucher type")
+        else:
+            errors.append({"field": "effects", "code": "unknown_reference", "message": "Vouchers are not installed."})
+    return errors
+
+
+def clean_definition(definition: Any) -> dict[str, Any]:
+    try:
+        cleaned = validate_definition(definition)
+    except RuleErrors as exc:
+        raise InvalidPromotion(str(exc), errors=exc.errors) from exc
+    errors = _reference_errors(cleaned)
+    if errors:
+        raise InvalidPromotion("; ".join(e["message"] for e in errors), errors=errors)
+    return cleaned
+
+
+def bump_generation() -> None:
+    updated = PromotionGeneration.objects.filter(pk=1).update(value=F("value") + 1)
+    if not updated:
+        PromotionGeneration.objects.create(pk=1, value=1)
+
+
+@transaction.atomic
+def save_promotion(
+    *,
+    key: str,
+    name: str,
+    definition: dict[str, Any],
+    actor: Actor,
+    description: str = "",
+    active: bool = True,
+) -> Promotion:
+    """Create or update a promotion. Changed rules make a new version; booked transactions keep theirs."""
+    cleaned = clean_definition(definition)
+    promotion = Promotion.objects.select_for_update().filter(key=key).first()
+    creating = promotion is None
+    if creating:
+        promotion = Promotion(key=key)
+    before = {"name": promotion.name, "description": promotion.description, "active": promotion.active}
+    promotion.name, promotion.description, promotion.active = name, description, active
+    try:
+        promotion.full_clean(exclude=["current_version"])
+    except Exception as exc:
+        from django.core.exceptions import ValidationError
+
+        if isinstance(exc, ValidationError):
+            raise InvalidPromotion(
+                "The promotion is not valid.",
+                errors=[
+                    {"field": f, "code": "invalid", "message": str(m)} for f, ms in exc.message_dict.items() for m in ms
+                ],
+            ) from exc
+        raise
+    promotion.save()
+    changes: dict[str, Any] = {
+        k: [before[k], getattr(promotion, k)] for k in before if creating or before[k] != getattr(promotion, k)
+    }
+    current = promotion.current_version
+    if current is None or current.definition != cleaned:
+        number = (current.number if current else 0) + 1
+        version = PromotionVersion.objects.create(
+            promotion=promotion, number=number, definition=cleaned, created_by=actor.label[:200]
+        )
+        promotion.current_version = version
+        promotion.save(update_fields=["current_version", "updated_at"])
+        changes["version"] = [current.number if current else None, number]
+    if not changes:
+        return promotion
+    bump_generation()
+    verb = "created" if creating else "updated"
+    record_audit(actor, f"promotion.{verb}", promotion, changes=changes)
+    emit_event(f"promotion.{verb}", payload={"key": promotion.key, "version": promotion.current_version.number})
+    return promotion

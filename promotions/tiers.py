@@ -1,0 +1,142 @@
+"""The tier engine: status points in a window qualify members for tiers.
+
+Upgrades happen at once (after each booking); downgrades only at the scheduled assessment, after the
+program's grace period of being under-qualified.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db.models import Sum
+from django.utils import timezone
+
+from ledger.amounts import to_minor
+from ledger.models import Account, Booking, PointType, Posting
+from loyalty.actors import Actor
+from loyalty.models import Program, Tier
+
+COUNTED = [Booking.Kind.EARN, Booking.Kind.REVERSAL, Booking.Kind.ADJUST, Booking.Kind.MERGE]
+
+
+@dataclass(frozen=True)
+class TierStanding:
+    tier: Tier | None
+    qualified: Tier | None
+    status_points: int
+    point_type: PointType | None
+    window_start: datetime | None
+    next_tier: Tier | None
+    to_next: int | None  # minor units still needed to reach the next tier
+    to_keep: int | None  # minor units still needed to keep the current tier
+
+
+def tier_point_type() -> PointType | None:
+    return PointType.objects.filter(counts_for_tiers=True).order_by("pk").first()
+
+
+def window_start(at: datetime, tiers: list[Tier]) -> datetime:
+    program = Program.current()
+    local = at.astimezone(ZoneInfo(program.time_zone))
+    if program.tier_window == "calendar_year":
+        return local.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+    months = max((t.qualification_window_months for t in tiers), default=12)
+    from ledger.services.core import _add_months
+
+    return _add_months(local, -months)
+
+
+def status_points(membership: Any, point_type: PointType, since: datetime) -> int:
+    from ledger.selectors import _merged_membership_ids
+
+    accounts = Account.objects.filter(
+        kind=Account.Kind.MEMBER, membership_id__in=_merged_membership_ids(membership), point_type=point_type
+    )
+    total = Posting.objects.filter(
+        account__in=accounts, booking__effective_at__gte=since, booking__kind__in=COUNTED
+    ).aggregate(s=Sum("amount"))["s"]
+    return total or 0
+
+
+def standing(membership: Any, at: datetime | None = None) -> TierStanding:
+    moment = at or timezone.now()
+    tiers = list(Tier.objects.order_by("rank"))
+    point_type = tier_point_type()
+    current = membership.tier
+    if point_type is None or not tiers:
+        return TierStanding(current, None, 0, point_type, None, None, None, None)
+    since = window_start(moment, tiers)
+    points = status_points(membership, point_type, since)
+    thresholds = {t.pk: to_minor(t.qualification_threshold, point_type.precision) for t in tiers}
+    qualified = None
+    for tier in tiers:
+        if points >= thresholds[tier.pk]:
+            qualified = tier
+    reference = current or qualified
+    higher = [t for t in tiers if reference is None or t.rank > reference.rank]
+    next_tier = higher[0] if higher else None
+    return TierStanding(
+        tier=current,
+        qualified=qualified,
+        status_points=points,
+        point_type=point_type,
+        window_start=since,
+        next_tier=next_tier,
+        to_next=max(0, thresholds[next_tier.pk] - points) if next_tier else None,
+        to_keep=max(0, thresholds[current.pk] - points) if current else None,
+    )
+
+
+def upgrade_if_qualified(membership: Any, *, actor: Actor, at: datetime | None = None) -> bool:
+    """Called in the booking's transaction: a member who crossed a threshold moves up at once."""
+    from memberships.services.tiers import change_tier
+
+    result = standing(membership, at)
+    if result.qualified and (result.tier is None or result.qualified.rank > result.tier.rank):
+        change_tier(membership=membership, tier=result.qualified, reason="upgrade", actor=actor)
+        return True
+    return False
+
+
+def assess(membership: Any, *, actor: Actor, at: datetime | None = None) -> str:
+    """The scheduled assessment of one member: upgrade, start or continue grace, or downgrade."""
+    from memberships.services.tiers import change_tier, mark_below_tier
+
+    moment = at or timezone.now()
+    result = standing(membership, moment)
+    current, qualified = result.tier, result.qualified
+    if qualified and (current is None or qualified.rank > current.rank):
+        change_tier(membership=membership, tier=qualified, reason="upgrade", actor=actor)
+        return "upgraded"
+    if current is None or (qualified and qualified.rank >= current.rank):
+        if membership.tier_below_since:
+            mark_below_tier(membership=membership, since=None)
+        return "kept"
+    grace = timedelta(days=Program.current().tier_grace_days)
+    if membership.tier_below_since is None:
+        mark_below_tier(membership=membership, since=moment)
+        if grace:
+            return "grace"
+    elif moment - membership.tier_below_since < grace:
+        return "grace"
+    change_tier(membership=membership, tier=qualified, reason="downgrade", actor=actor)
+    return "downgraded"
+
+
+def assess_all(*, actor: Actor, at: datetime | None = None, batch_size: int = 1000) -> dict[str, int]:
+    from memberships.models import Membership
+
+    counts: dict[str, int] = {}
+    qs = Membership.objects.filter(status__in=["active", "anonymous"]).select_related("tier").order_by("pk")
+    last = 0
+    while True:
+        batch = list(qs.filter(pk__gt=last)[:batch_size])
+        if not batch:
+            return counts
+        for membership in batch:
+            outcome = assess(membership, actor=actor, at=at)
+            counts[outcome] = counts.get(outcome, 0) + 1
+        last = batch[-1].pk

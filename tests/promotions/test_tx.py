@@ -1,0 +1,350 @@
+"""The /tx flow: dry runs, booking once per txId, replays, returns, caps, tiers and vouchers."""
+
+import itertools
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from ledger.models import Booking, PointType
+from ledger.selectors import balance_of
+from ledger.verify import verify
+from loyalty.models import Event, MembershipType, Program, Tier, Transaction
+from loyalty.services import save_configuration
+from memberships.models import Membership
+from memberships.services.enrollment import enroll_membership
+from promotions.models import PromotionBudget
+from promotions.services import save_promotion
+from tests.promotions.conftest import ACTOR, assert_refused, query_count
+
+_names = itertools.count(1)
+_receipts = itertools.count(1)
+
+BASE = {
+    "pointType": "points",
+    "base": True,
+    "effects": [{"type": "perAmount", "points": "1", "per": "1", "lines": "all"}],
+}
+COFFEE = {"fact": "line.category.department", "op": "eq", "value": "coffee"}
+COFFEE_DOUBLE = {
+    "pointType": "points",
+    "condition": {"lines": "any", "where": COFFEE},
+    "effects": [{"type": "multiplier", "factor": "2", "lines": "qualifying"}],
+}
+STATUS = {
+    "pointType": "status",
+    "effects": [{"type": "perAmount", "points": "1", "per": "1", "lines": "all"}],
+}
+
+
+@pytest.fixture
+def tx_program(catalog):
+    save_configuration(MembershipType(key="consumer", name="Consumer", is_default=True), actor=ACTOR)
+    save_configuration(
+        PointType(key="points", name="Points", is_main=True, precision=2, expiry_policy="never"), actor=ACTOR
+    )
+    save_configuration(
+        PointType(key="status", name="Status", redeemable=False, transferable=False, counts_for_tiers=True),
+        actor=ACTOR,
+    )
+    save_promotion(key="base", name="1 point per euro", definition=BASE, actor=ACTOR)
+    save_promotion(key="coffee-double", name="Double on coffee", definition=COFFEE_DOUBLE, actor=ACTOR)
+    return catalog
+
+
+@pytest.fixture
+def member(tx_program):
+    n = next(_names)
+    return enroll_membership(actor=ACTOR, first_name="Tx", last_name=f"Member{n}", email=f"tx{n}@example.com")
+
+
+def purchase(member, *, tx_id=None, items=None, **fields):
+    """A web-shop basket: two bags of espresso beans (12.98) and a green tea (2.89)."""
+    items = items or [
+        {"productKey": "COF-001", "quantity": "2", "unitPrice": "6.49", "amount": "12.98"},
+        {"productKey": "TEA-001", "quantity": "1", "unitPrice": "2.89", "amount": "2.89"},
+    ]
+    body = {
+        "receiptId": fields.pop("receipt_id", f"R-{next(_receipts)}"),
+        "membershipKey": member.number if hasattr(member, "number") else member,
+        "channel": "webshop",
+        "occurredAt": (timezone.now() - timedelta(minutes=1)).isoformat(),
+        "totalAmount": str(sum(Decimal(i["amount"]) for i in items)),
+        "currency": "EUR",
+        "items": items,
+        **fields,
+    }
+    if tx_id:
+        body["txId"] = tx_id
+    return body
+
+
+def points(answer, point_type="points"):
+    return {p["pointType"]: p["amount"] for p in answer["points"]}.get(point_type)
+
+
+def test_a_dry_run_answers_with_rewards_and_trace_and_books_nothing(api, member):
+    response = api.post("/api/v1/tx", purchase(member), format="json")
+    assert response.status_code == 200, response.content
+    answer = response.json()
+    assert answer["booked"] is False and answer["txId"] is None
+    # base: 15.87 points; double on the coffee line: 12.98 more
+    assert points(answer) == "28.85"
+    rewards = {r["promotion"]: r for r in answer["rewards"]}
+    assert rewards["base"]["amount"] == "15.87"
+    assert rewards["coffee-double"]["lines"] == [{"line": 1, "amount": "12.98"}]
+    assert rewards["coffee-double"]["trace"]
+    assert not Transaction.objects.exists() and not Booking.objects.exists()
+
+
+def test_booking_credits_the_member_once_and_a_replay_returns_the_first_answer(api, member):
+    body = purchase(member, tx_id="T-1", receipt_id="R-1")
+    first = api.post("/api/v1/tx", body, format="json")
+    assert first.status_code == 201, first.content
+    assert first.json()["booked"] is True
+    assert balance_of(member, PointType.objects.get(key="points")).balance == 2885
+    again = api.post("/api/v1/tx", body, format="json")
+    assert again.status_code == 201
+    assert again.json() == first.json()
+    assert Booking.objects.filter(kind="earn").count() == 1
+    assert Event.objects.filter(type="tx.booked").count() == 1
+    assert verify() == []
+
+
+def test_another_payload_under_a_used_tx_id_is_a_conflict(api, member):
+    body = purchase(member, tx_id="T-2", receipt_id="R-2")
+    api.post("/api/v1/tx", body, format="json")
+    changed = {**body, "paymentMethod": "cash"}
+    assert_refused(api.post("/api/v1/tx", changed, format="json"), 409, "tx_id_reused")
+    assert Booking.objects.count() == 1
+
+
+def test_the_same_receipt_under_another_tx_id_is_refused(api, member):
+    api.post("/api/v1/tx", purchase(member, tx_id="T-3", receipt_id="R-3"), format="json")
+    assert_refused(
+        api.post("/api/v1/tx", purchase(member, tx_id="T-4", receipt_id="R-3"), format="json"),
+        409,
+        "receipt_already_booked",
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "code"),
+    [
+        ({"totalAmount": "99.00"}, 400, "items_do_not_add_up"),
+        ({"channel": "nowhere"}, 400, "unknown_channel"),
+        ({"currency": "USD"}, 400, "wrong_currency"),
+        ({"membershipKey": "0000000000"}, 404, "membership_not_found"),
+        ({"items": []}, 400, "validation_error"),
+        ({"occurredAt": "2099-01-01T00:00:00Z"}, 400, "occurred_in_future"),
+        ({"bogus": 1}, 400, "validation_error"),
+    ],
+)
+def test_bad_transactions_are_refused_and_change_nothing(api, member, change, status, code):
+    Program.objects.update(anonymous_on_unknown_card=False)
+    body = {**purchase(member, tx_id="T-bad"), **change}
+    assert_refused(api.post("/api/v1/tx", body, format="json"), status, code)
+    assert not Transaction.objects.exists() and not Booking.objects.exists()
+
+
+def test_an_unknown_card_makes_an_anonymous_membership_when_the_program_says_so(api, tx_program):
+    program = Program.current()
+    program.anonymous_on_unknown_card = True
+    program.save()
+    response = api.post("/api/v1/tx", purchase("CARD-NEW-1", tx_id="T-anon"), format="json")
+    assert response.status_code == 201, response.content
+    membership = Membership.objects.get(number=response.json()["membershipNumber"])
+    assert membership.status == "anonymous"
+    assert balance_of(membership, PointType.objects.get(key="points")).balance == 2885
+
+
+def test_details_and_rewards_of_a_booked_transaction(api, member):
+    api.post("/api/v1/tx", purchase(member, tx_id="T-5"), format="json")
+    details = api.get("/api/v1/tx/T-5/details").json()
+    assert [line["productKey"] for line in details["lines"]] == ["COF-001", "TEA-001"]
+    rewards = api.get("/api/v1/tx/T-5/rewardsDetails").json()
+    assert {r["promotion"]: r["amount"] for r in rewards["rewards"]} == {"base": "15.87", "coffee-double": "12.98"}
+    assert rewards["rewards"][0]["version"] == 1
+    assert_refused(api.get("/api/v1/tx/nope/details"), 404, "transaction_not_found")
+
+
+def test_history_lists_are_filtered_and_use_a_fixed_number_of_queries(api, member):
+    for n in range(3):
+        api.post("/api/v1/tx", purchase(member, tx_id=f"T-h{n}"), format="json")
+    listed = api.get("/api/v1/tx", {"membership": member.number}).json()
+    assert listed["count"] == 3
+    few = query_count(lambda: api.get("/api/v1/tx/rewardsHistory"))
+    for n in range(3, 8):
+        api.post("/api/v1/tx", purchase(member, tx_id=f"T-h{n}"), format="json")
+    many = query_count(lambda: api.get("/api/v1/tx/rewardsHistory"))
+    assert many == few
+    assert query_count(lambda: api.get("/api/v1/tx")) == query_count(lambda: api.get("/api/v1/tx", {"limit": 2}))
+
+
+def test_a_booked_transaction_keeps_its_promotion_version(api, member):
+    api.post("/api/v1/tx", purchase(member, tx_id="T-6"), format="json")
+    save_promotion(
+        key="base",
+        name="2 points per euro",
+        definition={**BASE, "effects": [{"type": "perAmount", "points": "2", "per": "1", "lines": "all"}]},
+        actor=ACTOR,
+    )
+    reward = api.get("/api/v1/tx/T-6/rewardsDetails").json()["rewards"][0]
+    assert (reward["promotion"], reward["version"], reward["amount"]) == ("base", 1, "15.87")
+    answer = api.post("/api/v1/tx", purchase(member, tx_id="T-7"), format="json").json()
+    assert {r["promotion"]: r["version"] for r in answer["rewards"]}["base"] == 2
+
+
+def test_a_partial_return_recomputes_and_takes_back_the_difference(api, member):
+    api.post("/api/v1/tx", purchase(member, tx_id="T-8", receipt_id="R-8"), format="json")
+    account_type = PointType.objects.get(key="points")
+    response = api.post("/api/v1/tx/reversal", {"receiptId": "R-8", "items": [{"line": 1, "quantity": "1"}]}, format="json")
+    assert response.status_code == 201, response.content
+    # one bag of beans back: 6.49 base and 6.49 double
+    assert response.json()["points"] == [{"pointType": "points", "amount": "-12.98"}]
+    assert balance_of(member, account_type).balance == 2885 - 1298
+    # the rest, then nothing is left to return
+    rest = api.post("/api/v1/tx/reversal", {"receiptId": "R-8"})
+    assert rest.status_code == 201, rest.content
+    assert balance_of(member, account_type).balance == 0
+    assert Transaction.objects.get(tx_id="T-8").status == "returned"
+    assert_refused(api.post("/api/v1/tx/reversal", {"receiptId": "R-8"}), 409, "already_returned")
+    assert verify() == []
+
+
+def test_returning_the_only_coffee_takes_back_the_threshold_promotion_too(api, member):
+    save_promotion(
+        key="big-basket",
+        name="100 points above 15 euro",
+        definition={
+            "pointType": "points",
+            "condition": {"fact": "tx.totalAmount", "op": "gte", "value": "15"},
+            "effects": [{"type": "fixed", "points": "100"}],
+        },
+        actor=ACTOR,
+    )
+    answer = api.post("/api/v1/tx", purchase(member, tx_id="T-9", receipt_id="R-9"), format="json").json()
+    assert points(answer) == "128.85"
+    back = api.post("/api/v1/tx/reversal", {"receiptId": "R-9", "items": [{"productKey": "COF-001", "quantity": "2"}]}, format="json")
+    assert back.status_code == 201, back.content
+    # what is kept (the tea, 2.89) earns 2.89: everything else goes
+    assert balance_of(member, PointType.objects.get(key="points")).balance == 289
+
+
+@pytest.mark.parametrize(
+    ("items", "status", "code"),
+    [
+        ([{"line": 9, "quantity": "1"}], 400, "unknown_line"),
+        ([{"line": 1, "quantity": "3"}], 409, "return_exceeds_quantity"),
+        ([{"productKey": "TEA-001", "quantity": "2"}], 409, "return_exceeds_quantity"),
+        ([{"line": 1, "productKey": "COF-001", "quantity": "1"}], 400, "validation_error"),
+    ],
+)
+def test_bad_returns_are_refused_and_change_nothing(api, member, items, status, code):
+    api.post("/api/v1/tx", purchase(member, tx_id="T-10", receipt_id="R-10"), format="json")
+    assert_refused(api.post("/api/v1/tx/reversal", {"receiptId": "R-10", "items": items}, format="json"), status, code)
+    assert Booking.objects.filter(kind="reversal").count() == 0
+    assert_refused(api.post("/api/v1/tx/reversal", {"receiptId": "R-none"}), 404, "transaction_not_found")
+
+
+def test_a_budget_cap_cuts_the_reward_and_is_given_back_by_a_return(api, member):
+    save_promotion(
+        key="launch",
+        name="Launch bonus",
+        definition={"pointType": "points", "effects": [{"type": "fixed", "points": "30"}], "caps": {"budget": "50"}},
+        actor=ACTOR,
+    )
+    first = api.post("/api/v1/tx", purchase(member, tx_id="T-11", receipt_id="R-11"), format="json").json()
+    second = api.post("/api/v1/tx", purchase(member, tx_id="T-12", receipt_id="R-12"), format="json").json()
+    launch = [next(r for r in a["rewards"] if r["promotion"] == "launch") for a in (first, second)]
+    assert [r["amount"] for r in launch] == ["30.00", "20.00"]
+    assert launch[1]["capped"]["cap"] == "budget"
+    assert PromotionBudget.objects.get().used == 5000
+    api.post("/api/v1/tx/reversal", {"receiptId": "R-12"})
+    assert PromotionBudget.objects.get().used == 3000
+
+
+def test_a_per_member_cap_counts_per_period(api, member):
+    save_promotion(
+        key="daily",
+        name="Daily visit",
+        definition={
+            "pointType": "points",
+            "effects": [{"type": "fixed", "points": "5"}],
+            "caps": {"perMember": [{"period": "day", "points": "5"}]},
+        },
+        actor=ACTOR,
+    )
+    first = api.post("/api/v1/tx", purchase(member, tx_id="T-13"), format="json").json()
+    second = api.post("/api/v1/tx", purchase(member, tx_id="T-14"), format="json").json()
+    amounts = [{r["promotion"]: r["amount"] for r in a["rewards"]}.get("daily") for a in (first, second)]
+    assert amounts[0] == "5.00"
+    assert amounts[1] in (None, "0.00")
+
+
+def test_crossing_a_tier_threshold_upgrades_at_once(api, member):
+    save_promotion(key="status", name="Status points", definition=STATUS, actor=ACTOR)
+    gold = save_configuration(Tier(key="gold", name="Gold", rank=2, qualification_threshold=20), actor=ACTOR)
+    save_configuration(Tier(key="silver", name="Silver", rank=1, qualification_threshold=10), actor=ACTOR)
+    api.post("/api/v1/tx", purchase(member, tx_id="T-15"), format="json")
+    member.refresh_from_db()
+    assert member.tier.key == "silver"
+    api.post("/api/v1/tx", purchase(member, tx_id="T-16"), format="json")
+    member.refresh_from_db()
+    assert member.tier == gold
+    changes = Event.objects.filter(type="tier.changed").order_by("id")
+    assert [(e.payload["from"], e.payload["to"]) for e in changes] == [(None, "silver"), ("silver", "gold")]
+
+
+def test_a_tier_promotion_applies_to_that_tier_only(api, member):
+    save_configuration(Tier(key="gold", name="Gold", rank=1, qualification_threshold=1000), actor=ACTOR)
+    save_promotion(
+        key="gold-bonus",
+        name="Gold bonus",
+        definition={"pointType": "points", "scope": {"tiers": ["gold"]}, "effects": [{"type": "fixed", "points": "7"}]},
+        actor=ACTOR,
+    )
+    before = api.post("/api/v1/tx", purchase(member), format="json").json()
+    assert "gold-bonus" not in {r["promotion"] for r in before["rewards"]}
+    Membership.objects.filter(pk=member.pk).update(tier=Tier.objects.get(key="gold"))
+    after = api.post("/api/v1/tx", purchase(member), format="json").json()
+    assert "gold-bonus" in {r["promotion"] for r in after["rewards"]}
+
+
+def test_a_blocked_member_earns_nothing(api, member):
+    Membership.objects.filter(pk=member.pk).update(status="blocked")
+    assert_refused(api.post("/api/v1/tx", purchase(member, tx_id="T-17"), format="json"), 409, "membership_not_active")
+    assert not Transaction.objects.exists()
+
+
+def test_the_assessment_downgrades_only_after_the_grace_period(api, member):
+    save_promotion(key="status", name="Status points", definition=STATUS, actor=ACTOR)
+    save_configuration(
+        Tier(key="silver", name="Silver", rank=1, qualification_threshold=10, qualification_window_months=1),
+        actor=ACTOR,
+    )
+    Program.objects.update(tier_grace_days=30)
+    api.post("/api/v1/tx", purchase(member, tx_id="T-18"), format="json")
+    member.refresh_from_db()
+    assert member.tier.key == "silver"
+
+    from promotions.tiers import assess_all
+
+    later = timezone.now() + timedelta(days=40)  # the status points left the one-month window
+    assert assess_all(actor=ACTOR, at=later) == {"grace": 1}
+    member.refresh_from_db()
+    assert (member.tier.key, member.tier_below_since) == ("silver", later)
+    assert assess_all(actor=ACTOR, at=later + timedelta(days=10)) == {"grace": 1}
+    assert assess_all(actor=ACTOR, at=later + timedelta(days=31)) == {"downgraded": 1}
+    member.refresh_from_db()
+    assert member.tier is None and member.tier_below_since is None
+
+
+def test_the_tier_job_runs_on_demand(member):
+    from django.core.management import call_command
+
+    save_configuration(Tier(key="silver", name="Silver", rank=1, qualification_threshold=0), actor=ACTOR)
+    call_command("run_job", "assess_tiers")
+    member.refresh_from_db()
+    assert member.tier.key == "silver"
