@@ -15,6 +15,11 @@ handler500 = "loyalty.api.errors.json_server_error"
 
 api_v1 = [
     path("", include("loyalty.urls")),
+    path("", include("memberships.urls")),
+    path("", include("ledger.urls")),
+    path("", include("vouchers.urls")),
+    path("", include("promotions.urls")),
+    path("", include("loyalty.tx.urls")),
 ]
 
 urlpatterns = [

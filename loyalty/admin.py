@@ -73,6 +73,7 @@ class ProgramAdmin(ServiceAdminMixin, admin.ModelAdmin):
         (None, {"fields": ["name", "currency", "time_zone"]}),
         ("Points", {"fields": ["points_precision", "rounding", "unknown_products", "expiry_forecast_days"]}),
         ("Members", {"fields": ["unique_email", "anonymous_on_unknown_card"]}),
+        ("Tiers", {"fields": ["tier_window", "tier_grace_days"]}),
     ]
 
     def has_add_permission(self, request):

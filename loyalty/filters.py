@@ -1,5 +1,6 @@
 import django_filters
 
+from loyalty.api.filters import IsoDateTimeFilter
 from loyalty.models import AuditEntry, Event
 
 
@@ -15,8 +16,8 @@ class AuditFilter(django_filters.FilterSet):
     objectType = django_filters.CharFilter(field_name="object_type", help_text="e.g. `loyalty.sponsor`.")
     objectId = django_filters.CharFilter(field_name="object_id")
     action = django_filters.CharFilter(field_name="action", help_text="Exact action, e.g. `sponsor.updated`.")
-    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    since = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    until = IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = AuditEntry
@@ -26,8 +27,8 @@ class AuditFilter(django_filters.FilterSet):
 class EventFilter(django_filters.FilterSet):
     type = django_filters.CharFilter(field_name="type", help_text="Exact event type, e.g. `sponsor.updated`.")
     membership = django_filters.CharFilter(field_name="membership_number", help_text="A membership number.")
-    since = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    since = IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    until = IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
     acknowledged = django_filters.BooleanFilter(
         method="filter_acknowledged",
         help_text="Only events this client has (true) or has not (false) acknowledged.",

@@ -27,7 +27,13 @@ from loyalty.models.clients import Scope
 from loyalty.outbox import emit_event
 from loyalty.selectors import event_horizon, next_events
 
-CONFIGURATION_MODELS = (Program, Sponsor, MembershipType, Tier, ApiClient)
+CONFIGURATION_MODELS: list[type[models.Model]] = [Program, Sponsor, MembershipType, Tier, ApiClient]
+
+
+def register_configuration_model(model: type[models.Model]) -> None:
+    """Other apps' configuration (point types, channels, ...) saved and audited the same way."""
+    if model not in CONFIGURATION_MODELS:
+        CONFIGURATION_MODELS.append(model)
 
 
 def _field_values(instance: models.Model) -> dict[str, Any]:
@@ -54,9 +60,10 @@ def _validation_errors(exc: DjangoValidationError) -> list[dict[str, Any]]:
 def save_configuration(instance: models.Model, *, actor: Actor) -> models.Model:
     """Create or update a configuration object, with its audit entry and event.
 
-    A sponsor or membership type saved as the default takes the default flag from the others.
+    A sponsor or membership type saved as the default takes the default flag from the others
+    (any flag a model lists in `exclusive_flags`, e.g. a point type's `is_main`).
     """
-    if not isinstance(instance, CONFIGURATION_MODELS):
+    if not isinstance(instance, tuple(CONFIGURATION_MODELS)):
         raise TypeError(f"{type(instance).__name__} is not program configuration")
     model = type(instance)
     before: dict[str, Any] = {}
@@ -64,8 +71,9 @@ def save_configuration(instance: models.Model, *, actor: Actor) -> models.Model:
         stored = model.objects.select_for_update().filter(pk=instance.pk).first()
         before = _field_values(stored) if stored else {}
     creating = not before
-    if getattr(instance, "is_default", False):
-        model.objects.filter(is_default=True).exclude(pk=instance.pk).update(is_default=False)
+    for flag in getattr(model, "exclusive_flags", ("is_default",)):
+        if getattr(instance, flag, False):
+            model.objects.filter(**{flag: True}).exclude(pk=instance.pk).update(**{flag: False})
     try:
         instance.full_clean()
     except DjangoValidationError as exc:
@@ -86,7 +94,7 @@ def save_configuration(instance: models.Model, *, actor: Actor) -> models.Model:
 
 @transaction.atomic
 def delete_configuration(instance: models.Model, *, actor: Actor) -> None:
-    if not isinstance(instance, CONFIGURATION_MODELS) or isinstance(instance, Program):
+    if not isinstance(instance, tuple(CONFIGURATION_MODELS)) or isinstance(instance, Program):
         raise TypeError(f"{type(instance).__name__} cannot be deleted")
     name = instance._meta.model_name
     pk, label = instance.pk, str(instance)

@@ -104,3 +104,13 @@ def celery_worker_parameters():
 @pytest.fixture
 def db_vendor() -> str:
     return connection.vendor
+
+
+@pytest.fixture(autouse=True)
+def fresh_promotion_cache():
+    """Each test rolls its promotions back, so a generation number can come round again."""
+    from promotions.selectors import forget_compiled
+
+    forget_compiled()
+    yield
+    forget_compiled()

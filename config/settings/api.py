@@ -22,7 +22,11 @@ REST_FRAMEWORK = {
     "COERCE_DECIMAL_TO_STRING": True,
 }
 
-JSON_CAMEL_CASE = {"RENDERER_CLASS": "rest_framework.renderers.JSONRenderer"}
+JSON_CAMEL_CASE = {
+    "RENDERER_CLASS": "rest_framework.renderers.JSONRenderer",
+    # Custom properties are the caller's own names: kept exactly as sent, both ways.
+    "JSON_UNDERSCOREIZE": {"no_underscore_before_number": False, "ignore_fields": ("properties",), "ignore_keys": None},
+}
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Loyalty platform API",
@@ -47,8 +51,15 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "drf_spectacular.contrib.djangorestframework_camel_case.camelize_serializer_fields",
+        "loyalty.api.schema.camelize_query_parameters",
     ],
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "MembershipStatusEnum": "memberships.models.MembershipStatus",
+        "CardStatusEnum": "memberships.models.CardStatus",
+        "CardTypeEnum": "memberships.models.CardType",
+        "LegalEntityStatusEnum": "memberships.models.LegalEntityStatus",
+        "TransactionStatusEnum": "loyalty.models.Transaction.Status",
+    },
     "SWAGGER_UI_SETTINGS": {
         "persistAuthorization": True,
         "displayRequestDuration": True,

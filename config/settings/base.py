@@ -28,6 +28,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "loyalty",
+    "memberships",
+    "ledger",
+    "vouchers",
+    "promotions",
 ]
 
 MIDDLEWARE = [

@@ -30,4 +30,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "loyalty.tasks.purge_idempotency_records",
         "schedule": crontab(minute=17, hour=3),
     },
+    "expire_points": {"task": "ledger.tasks.expire_points", "schedule": crontab(minute=5)},
+    "notify_matured_points": {"task": "ledger.tasks.notify_matured_points", "schedule": crontab(minute="*/15")},
+    "notify_expiring_points": {"task": "ledger.tasks.notify_expiring_points", "schedule": crontab(minute=35, hour=6)},
+    "verify_ledger": {"task": "ledger.tasks.verify_ledger", "schedule": crontab(minute=45, hour=2)},
+    "expire_vouchers": {"task": "vouchers.tasks.expire_vouchers", "schedule": crontab(minute=25)},
+    "assess_tiers": {"task": "promotions.tasks.assess_tiers", "schedule": crontab(minute=30, hour=1)},
 }

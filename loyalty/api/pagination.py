@@ -31,15 +31,13 @@ class LogCursorPagination(pagination.CursorPagination):
             valid = position is None or (position.isascii() and position.isdigit() and int(position) <= MAX_ID)
         if not valid:
             raise ValidationError(
-                {self.cursor_query_param: [ErrorDetail("Invalid cursor: pass one this API returned.", "invalid_cursor")]}
+                {
+                    self.cursor_query_param: [
+                        ErrorDetail("Invalid cursor: pass one this API returned.", "invalid_cursor")
+                    ]
+                }
             )
         return cursor
-
-
-class FeedCursorPagination(LogCursorPagination):
-    """Oldest first, for reading a feed forward."""
-
-    ordering = "id"
 
 
 def pagination_params(paginator: pagination.BasePagination | None) -> set[str]:

@@ -13,6 +13,7 @@ ERROR_DESCRIPTIONS = {
     "404": "Not found (`not_found` or a more precise code).",
     "409": "Refused by a business rule, or `idempotency_key_reused`.",
     "413": "The request body is too large (`payload_too_large`).",
+    "415": "The body's Content-Type is missing or not one the operation reads (`unsupported_media_type`).",
 }
 
 
@@ -27,10 +28,11 @@ class LoyaltyAutoSchema(AutoSchema):
         codes = ["400"]
         if self._authenticated():
             codes += ["401", "403"]
-        if "{" in self.path:
+        writes = self.method in ("POST", "PUT", "PATCH", "DELETE")
+        if "{" in self.path or writes:  # a write names what it acts on in the path or the body
             codes.append("404")
-        if self.method in ("POST", "PUT", "PATCH", "DELETE"):
-            codes += ["409", "413"]
+        if writes:
+            codes += ["409", "413", "415"]
         for code in codes:
             if code not in responses:
                 responses[code] = self._get_response_for_code(
@@ -57,3 +59,15 @@ class LoyaltyAutoSchema(AutoSchema):
 
     def get_auth(self):
         return super().get_auth() if self._authenticated() else []
+
+
+def camelize_query_parameters(result, generator, request, public):
+    """Query parameters declared by snake_case serializers appear in camelCase, as the API reads them."""
+    from loyalty.api.errors import camel
+
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []) if isinstance(operation, dict) else []:
+                if parameter.get("in") == "query":
+                    parameter["name"] = camel(parameter["name"])
+    return result

@@ -20,3 +20,12 @@ class StrictInputSerializer(serializers.Serializer):
         if unknown:
             raise serializers.ValidationError(unknown)
         return value
+
+
+def parse_query(serializer_class: type[serializers.Serializer], request) -> dict:
+    """Validate query parameters (camelCase on the wire) with a snake_case input serializer."""
+    from djangorestframework_camel_case.util import underscoreize
+
+    query = serializer_class(data=underscoreize(request.query_params.dict()))
+    query.is_valid(raise_exception=True)
+    return query.validated_data

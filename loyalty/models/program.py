@@ -71,6 +71,20 @@ class Program(models.Model):
         validators=[MaxValueValidator(366)],
         help_text="How many days ahead members are told (by an event) that points will expire.",
     )
+    tier_window = models.CharField(
+        max_length=15,
+        choices=[("rolling", "Rolling: the last N months (each tier's window)"), ("calendar_year", "Calendar year")],
+        default="rolling",
+        help_text="Which status points count for tiers.",
+    )
+    tier_grace_days = models.PositiveSmallIntegerField(
+        default=30,
+        validators=[MaxValueValidator(730)],
+        help_text=(
+            "A member who no longer qualifies keeps the tier this many days (from the assessment that "
+            "found it) before moving down. Upgrades happen at once."
+        ),
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -82,6 +82,8 @@ def test_an_admin_change_goes_through_the_service_and_shows_in_the_audit_api(cli
         "unknown_products": "qualify",
         "expiry_forecast_days": 30,
         "anonymous_on_unknown_card": "on",
+        "tier_window": "rolling",
+        "tier_grace_days": 30,
     }
     response = client.post(f"/admin/loyalty/program/{program.pk}/change/", form)
     assert response.status_code == 302, response.content[:2000]

@@ -100,9 +100,7 @@ def test_the_list_filters_by_type_membership_time_and_acknowledgement(api):
     by_member = api.get("/api/v1/loyaltyops/events/list?membership=100000002").json()["results"]
     assert {e["type"] for e in by_member} == {"a.one", "b.two"}
     since = last.occurred_at.isoformat().replace("+00:00", "Z")
-    assert [e["id"] for e in api.get("/api/v1/loyaltyops/events/list", {"since": since}).json()["results"]] == [
-        last.id
-    ]
+    assert [e["id"] for e in api.get("/api/v1/loyaltyops/events/list", {"since": since}).json()["results"]] == [last.id]
 
     batch = api.get(f"{ACK}?limit=1").json()
     api.get(f"{ACK}?ack={batch['ack']}")

@@ -1,0 +1,97 @@
+"""Purchase transactions as booked: lines, rewards with their trace, returns."""
+
+from django.db import models
+
+
+class Transaction(models.Model):
+    class Status(models.TextChoices):
+        BOOKED = "booked", "Booked"
+        PARTIALLY_RETURNED = "partially_returned", "Partially returned"
+        RETURNED = "returned", "Returned"
+
+    tx_id = models.CharField(max_length=100, unique=True, help_text="The integrator's id: books once.")
+    receipt_id = models.CharField(max_length=100, help_text="The receipt number; returns name it.")
+    membership = models.ForeignKey("memberships.Membership", on_delete=models.PROTECT, related_name="transactions")
+    sponsor = models.ForeignKey("loyalty.Sponsor", on_delete=models.PROTECT, related_name="transactions")
+    channel = models.CharField(max_length=60, blank=True)
+    occurred_at = models.DateTimeField()
+    total_amount = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    payment_method = models.CharField(max_length=40, blank=True)
+    properties = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.BOOKED)
+    request_hash = models.CharField(max_length=64)
+    response = models.JSONField(null=True, blank=True, help_text="The first answer, replayed for the same txId.")
+    booking = models.ForeignKey("ledger.Booking", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    member_context = models.JSONField(default=dict, help_text="What the engine knew of the member.")
+    cap_usage = models.JSONField(default=dict, help_text="Cap usage the engine saw, for recomputing returns.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            models.Index(fields=["membership", "-occurred_at"], name="tx_member_time_idx"),
+            models.Index(fields=["occurred_at"], name="tx_time_idx"),
+            models.Index(fields=["receipt_id"], name="tx_receipt_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["sponsor", "receipt_id"], name="tx_receipt_once_per_sponsor"),
+        ]
+
+    def __str__(self) -> str:
+        return self.tx_id
+
+
+class TransactionLine(models.Model):
+    transaction = models.ForeignKey(Transaction, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveIntegerField(help_text="1 for the first item of the request.")
+    product_key = models.CharField(max_length=100)
+    quantity = models.DecimalField(max_digits=12, decimal_places=3)
+    unit_price = models.DecimalField(max_digits=14, decimal_places=2)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    returned_quantity = models.DecimalField(max_digits=12, decimal_places=3, default=0)
+    known = models.BooleanField(default=True, help_text="The catalog knew the product when it was booked.")
+    facts = models.JSONField(default=dict, help_text="Categories and attributes the engine saw.")
+
+    class Meta:
+        ordering = ["transaction_id", "position"]
+        constraints = [models.UniqueConstraint(fields=["transaction", "position"], name="tx_line_position_once")]
+
+    def __str__(self) -> str:
+        return f"{self.transaction_id}#{self.position}"
+
+
+class TransactionReward(models.Model):
+    transaction = models.ForeignKey(Transaction, on_delete=models.CASCADE, related_name="rewards")
+    promotion_version = models.ForeignKey(
+        "promotions.PromotionVersion", on_delete=models.PROTECT, related_name="rewards"
+    )
+    promotion_key = models.CharField(max_length=60)
+    point_type = models.CharField(max_length=40)
+    amount = models.BigIntegerField(help_text="Minor units of the point type.")
+    lines = models.JSONField(default=dict, help_text="Minor units attributed to each line position.")
+    trace = models.JSONField(default=list)
+    capped = models.JSONField(null=True, blank=True)
+    vouchers = models.JSONField(default=list, help_text="Tokens of vouchers this reward issued.")
+
+    class Meta:
+        ordering = ["transaction_id", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.promotion_key}: {self.amount}"
+
+
+class TransactionReturn(models.Model):
+    transaction = models.ForeignKey(Transaction, on_delete=models.CASCADE, related_name="returns")
+    sequence = models.PositiveIntegerField()
+    items = models.JSONField(help_text="{position: quantity} returned.")
+    reversed_points = models.JSONField(default=dict, help_text="{point type: minor units} taken back.")
+    booking = models.ForeignKey("ledger.Booking", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["transaction_id", "sequence"]
+        constraints = [models.UniqueConstraint(fields=["transaction", "sequence"], name="tx_return_once")]
+
+    def __str__(self) -> str:
+        return f"{self.transaction_id} return {self.sequence}"

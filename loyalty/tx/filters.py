@@ -1,0 +1,24 @@
+import django_filters
+
+from loyalty.api.filters import IsoDateTimeFilter
+from loyalty.models import Transaction
+
+
+class TransactionFilter(django_filters.FilterSet):
+    membership = django_filters.CharFilter(
+        method="filter_membership", help_text="Membership number, card or alternate id."
+    )
+    since = IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    until = IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    channel = django_filters.CharFilter(field_name="channel")
+    sponsor = django_filters.CharFilter(field_name="sponsor__key")
+    status = django_filters.ChoiceFilter(choices=Transaction.Status.choices)
+
+    class Meta:
+        model = Transaction
+        fields: list[str] = []
+
+    def filter_membership(self, queryset, name, value):
+        from memberships.selectors import resolve_membership
+
+        return queryset.filter(membership=resolve_membership(value))

@@ -1,0 +1,181 @@
+from decimal import Decimal
+
+from rest_framework import serializers
+
+from loyalty.api.serializers import StrictInputSerializer
+from loyalty.models import Transaction, TransactionLine, TransactionReward
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+
+
+class TxItemInputSerializer(StrictInputSerializer):
+    product_key = serializers.CharField(max_length=100)
+    quantity = serializers.DecimalField(max_digits=12, decimal_places=3, min_value=0)
+    unit_price = serializers.DecimalField(**MONEY, min_value=0)
+    amount = serializers.DecimalField(**MONEY, min_value=0, help_text="What the line cost (discounts applied).")
+
+
+class TxInputSerializer(StrictInputSerializer):
+    tx_id = serializers.CharField(
+        max_length=100, required=False, help_text="Given: the points are booked, once. Left out: a dry run."
+    )
+    receipt_id = serializers.CharField(max_length=100)
+    membership_key = serializers.CharField(max_length=100, help_text="Membership number, card or alternate id.")
+    channel = serializers.CharField(max_length=60)
+    occurred_at = serializers.DateTimeField()
+    total_amount = serializers.DecimalField(**MONEY, min_value=0)
+    currency = serializers.RegexField(r"^[A-Z]{3}$", help_text="ISO 4217, the program's currency.")
+    items = TxItemInputSerializer(many=True, allow_empty=False, max_length=1000)
+    sponsor = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    payment_method = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    properties = serializers.DictField(required=False, default=dict)
+
+
+class ReturnItemInputSerializer(StrictInputSerializer):
+    line = serializers.IntegerField(min_value=1, required=False, help_text="Line number (1 = the first item).")
+    product_key = serializers.CharField(max_length=100, required=False)
+    quantity = serializers.DecimalField(max_digits=12, decimal_places=3, min_value=Decimal("0.001"))
+
+    def validate(self, attrs):
+        if ("line" in attrs) == ("product_key" in attrs):
+            raise serializers.ValidationError("Name the line or the productKey (one of them).")
+        return attrs
+
+
+class TxReversalInputSerializer(StrictInputSerializer):
+    receipt_id = serializers.CharField(max_length=100)
+    sponsor = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    items = ReturnItemInputSerializer(many=True, required=False, allow_empty=False, help_text="Left out: everything.")
+
+
+class PointsAmountSerializer(serializers.Serializer):
+    point_type = serializers.CharField()
+    amount = serializers.CharField()
+
+
+class LineAmountSerializer(serializers.Serializer):
+    line = serializers.IntegerField()
+    amount = serializers.CharField()
+
+
+class IssuedVoucherSerializer(serializers.Serializer):
+    voucher_type = serializers.CharField()
+    token = serializers.CharField(allow_null=True)
+
+
+class RewardSerializer(serializers.Serializer):
+    promotion = serializers.CharField()
+    version = serializers.IntegerField()
+    point_type = serializers.CharField()
+    amount = serializers.CharField()
+    lines = LineAmountSerializer(many=True)
+    capped = serializers.DictField(allow_null=True, help_text="Which cap cut the reward: {cap, limit, before, after}.")
+    vouchers = IssuedVoucherSerializer(many=True)
+    trace = serializers.ListField(child=serializers.DictField(), help_text="The conditions and whether they held.")
+
+
+class NotAppliedSerializer(serializers.Serializer):
+    promotion = serializers.CharField()
+    version = serializers.IntegerField()
+    reason = serializers.ChoiceField(choices=["validity", "scope", "condition", "stacking"])
+    detail = serializers.CharField()
+    trace = serializers.ListField(child=serializers.DictField(), required=False)
+
+
+class TxResultSerializer(serializers.Serializer):
+    tx_id = serializers.CharField(allow_null=True)
+    receipt_id = serializers.CharField()
+    booked = serializers.BooleanField()
+    membership_number = serializers.CharField(allow_blank=True)
+    points = PointsAmountSerializer(many=True)
+    rewards = RewardSerializer(many=True)
+    not_applied = NotAppliedSerializer(many=True)
+    unknown_products = serializers.ListField(child=serializers.IntegerField(), help_text="Lines the catalog lacks.")
+
+
+class ReturnedLineSerializer(serializers.Serializer):
+    line = serializers.IntegerField()
+    quantity = serializers.CharField()
+
+
+class TxReversalResultSerializer(serializers.Serializer):
+    tx_id = serializers.CharField()
+    receipt_id = serializers.CharField()
+    status = serializers.CharField()
+    return_number = serializers.IntegerField()
+    returned = ReturnedLineSerializer(many=True)
+    points = PointsAmountSerializer(many=True, help_text="What was taken back (negative).")
+    revoked_vouchers = serializers.ListField(child=serializers.CharField())
+
+
+class TransactionLineSerializer(serializers.ModelSerializer):
+    line = serializers.IntegerField(source="position")
+
+    class Meta:
+        model = TransactionLine
+        fields = ["line", "product_key", "quantity", "unit_price", "amount", "returned_quantity", "known"]
+
+
+class TransactionSerializer(serializers.ModelSerializer):
+    membership_number = serializers.CharField(source="membership.number")
+    sponsor = serializers.CharField(source="sponsor.key")
+
+    class Meta:
+        model = Transaction
+        fields = [
+            "tx_id",
+            "receipt_id",
+            "membership_number",
+            "sponsor",
+            "channel",
+            "occurred_at",
+            "total_amount",
+            "currency",
+            "payment_method",
+            "status",
+            "created_at",
+        ]
+
+
+class TransactionDetailSerializer(TransactionSerializer):
+    lines = TransactionLineSerializer(many=True)
+    properties = serializers.DictField()
+
+    class Meta(TransactionSerializer.Meta):
+        fields = [*TransactionSerializer.Meta.fields, "properties", "lines"]
+
+
+class TransactionRewardSerializer(serializers.ModelSerializer):
+    promotion = serializers.CharField(source="promotion_key")
+    version = serializers.IntegerField(source="promotion_version.number")
+    amount = serializers.SerializerMethodField()
+    lines = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TransactionReward
+        fields = ["promotion", "version", "point_type", "amount", "lines", "capped", "vouchers", "trace"]
+
+    def _show(self, obj, minor: int) -> str:
+        from ledger.amounts import to_points
+
+        return to_points(minor, self.context["precisions"].get(obj.point_type, 0))
+
+    def get_amount(self, obj) -> str:
+        return self._show(obj, obj.amount)
+
+    def get_lines(self, obj) -> list[dict]:
+        return [
+            {"line": int(k), "amount": self._show(obj, v)}
+            for k, v in sorted(obj.lines.items(), key=lambda i: int(i[0]))
+        ]
+
+
+class TransactionRewardsSerializer(TransactionSerializer):
+    rewards = TransactionRewardSerializer(many=True)
+    points = serializers.SerializerMethodField()
+
+    class Meta(TransactionSerializer.Meta):
+        fields = [*TransactionSerializer.Meta.fields, "points", "rewards"]
+
+    def get_points(self, obj) -> list[dict]:
+        return (obj.response or {}).get("points", [])

@@ -1,0 +1,730 @@
+"""The /tx flow: evaluate a purchase against the promotions, book it once, take returns back.
+
+Lock order (every path): the Transaction row (claim or return), the membership, promotion budget
+rows, member usage rows, the ledger's member accounts (inside earn_points / reverse_earn_amounts),
+then voucher stock rows (the issueVoucher effect).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.apps import apps
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from ledger.amounts import to_points
+from ledger.models import PointType
+from ledger.services import EarnLine, earn_points, reverse_earn_amounts
+from ledger.services.core import ledger_transaction, sponsor_by_key
+from ledger.services.earn import USE_POLICY
+from loyalty.actors import Actor
+from loyalty.audit import record_audit
+from loyalty.models import Program, Sponsor, Transaction, TransactionLine, TransactionReturn, TransactionReward
+from loyalty.outbox import emit_event
+from loyalty.tx import errors
+from loyalty.tx.context import (
+    Item,
+    anonymous_context,
+    build_lines,
+    line_for,
+    member_context,
+    member_from_json,
+    member_to_json,
+)
+from promotions.engine import CapUsage, CompiledPromotion, Evaluation, evaluate
+from promotions.models import Promotion, PromotionBudget, PromotionMemberUsage
+from promotions.rules import Tx
+from promotions.selectors import active_promotions, compiled_versions
+
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class TxRequest:
+    membership_key: str
+    channel: str
+    occurred_at: datetime
+    total_amount: Decimal
+    currency: str
+    items: list[Item]
+    receipt_id: str = ""
+    tx_id: str = ""
+    sponsor: str = ""
+    payment_method: str = ""
+    properties: dict[str, Any] | None = None
+
+    def fingerprint(self) -> str:
+        body = {
+            "membership_key": self.membership_key,
+            "channel": self.channel,
+            "occurred_at": self.occurred_at.isoformat(),
+            "total_amount": str(self.total_amount.normalize()),
+            "currency": self.currency,
+            "items": [
+                [i.product_key, str(i.quantity.normalize()), str(i.unit_price.normalize()), str(i.amount.normalize())]
+                for i in self.items
+            ],
+            "receipt_id": self.receipt_id,
+            "sponsor": self.sponsor,
+            "payment_method": self.payment_method,
+            "properties": self.properties or {},
+        }
+        return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+# Validation ------------------------------------------------------------------------------------
+
+
+def check_request(request: TxRequest) -> None:
+    """What no promotion could make sense of: another currency, lines that miss the total."""
+    currency = Program.current().currency
+    if request.currency != currency:
+        raise errors.WrongCurrency(
+            f"The program earns on {currency}, not {request.currency}.",
+            errors=[{"field": "currency", "code": "wrong_currency", "message": f"Use {currency}."}],
+        )
+    check_items(request.total_amount, request.items)
+
+
+def check_items(total: Decimal, items: list[Item]) -> None:
+    """Each line costs at most quantity x unit price (less is a discount); the lines sum to the total."""
+    problems = []
+    for position, item in enumerate(items, start=1):
+        full = (item.quantity * item.unit_price).quantize(CENT, rounding=ROUND_HALF_UP)
+        if item.amount > full:
+            problems.append(
+                {
+                    "field": f"items.{position - 1}.amount",
+                    "code": "amount_above_price",
+                    "message": f"{item.amount} is more than quantity x unit price ({full}).",
+                }
+            )
+    lines_total = sum((item.amount for item in items), Decimal(0))
+    if lines_total != total:
+        problems.append(
+            {
+                "field": "totalAmount",
+                "code": "items_do_not_add_up",
+                "message": f"The items add up to {lines_total}, the total says {total}.",
+            }
+        )
+    if problems:
+        raise errors.ItemsDoNotAddUp("; ".join(p["message"] for p in problems), errors=problems)
+
+
+def _channel(key: str):
+    channel = apps.get_model("promotions", "Channel").objects.filter(key=key).select_related("sponsor").first()
+    if channel is None:
+        raise errors.UnknownChannel(f"No channel {key!r}.")
+    return channel
+
+
+def _sponsor(request: TxRequest, channel) -> Sponsor:
+    """The sponsor named, else the channel's, else the program's default."""
+    if request.sponsor:
+        return sponsor_by_key(request.sponsor)
+    return channel.sponsor if channel.sponsor_id else sponsor_by_key(None)
+
+
+def _facts(channel_key: str, items: list[Item]) -> dict[str, dict[str, Any]]:
+    from promotions.catalog_selectors import product_facts
+
+    return product_facts(channel_key, sorted({item.product_key for item in items}))
+
+
+# Cap usage -------------------------------------------------------------------------------------
+
+
+def _periods(occurred_at: datetime) -> dict[str, str]:
+    local = occurred_at.astimezone(ZoneInfo(Program.current().time_zone))
+    return {"day": local.strftime("%Y-%m-%d"), "month": local.strftime("%Y-%m"), "lifetime": "all"}
+
+
+def _caps(promo: CompiledPromotion) -> dict[str, Any]:
+    return promo.definition.get("caps") or {}
+
+
+def _read_usage(
+    promotions: list[CompiledPromotion], membership: Any, occurred_at: datetime, *, lock_keys: set[str]
+) -> CapUsage:
+    """Usage of the capped promotions; the rows of `lock_keys` are locked (budget rows first)."""
+    periods = _periods(occurred_at)
+    budget_keys = [p.key for p in promotions if "budget" in _caps(p)]
+    member_keys = [p.key for p in promotions if _caps(p).get("perMember")]
+    if not budget_keys and not member_keys:
+        return CapUsage()
+    ids = dict(Promotion.objects.filter(key__in=set(budget_keys + member_keys)).values_list("key", "pk"))
+    if lock_keys:
+        for key in sorted(lock_keys & set(budget_keys), key=lambda k: ids[k]):
+            PromotionBudget.objects.get_or_create(promotion_id=ids[key])
+        list(
+            PromotionBudget.objects.select_for_update()
+            .filter(promotion_id__in=[ids[k] for k in lock_keys & set(budget_keys)])
+            .order_by("pk")
+        )
+        if membership is not None:
+            for key in sorted(lock_keys & set(member_keys), key=lambda k: ids[k]):
+                for cap in _caps(next(p for p in promotions if p.key == key))["perMember"]:
+                    PromotionMemberUsage.objects.get_or_create(
+                        promotion_id=ids[key],
+                        membership=membership,
+                        period=cap["period"],
+                        period_key=periods[cap["period"]],
+                    )
+            list(
+                PromotionMemberUsage.objects.select_for_update()
+                .filter(promotion_id__in=[ids[k] for k in lock_keys & set(member_keys)], membership=membership)
+                .order_by("pk")
+            )
+    by_id = {pk: key for key, pk in ids.items()}
+    budget = {
+        by_id[pid]: used
+        for pid, used in PromotionBudget.objects.filter(promotion_id__in=[ids[k] for k in budget_keys]).values_list(
+            "promotion_id", "used"
+        )
+    }
+    member: dict[tuple[str, str], int] = {}
+    if membership is not None and member_keys:
+        rows = PromotionMemberUsage.objects.filter(
+            promotion_id__in=[ids[k] for k in member_keys], membership=membership
+        ).values_list("promotion_id", "period", "period_key", "used")
+        for pid, period, period_key, used in rows:
+            if periods.get(period) == period_key:
+                member[(by_id[pid], period)] = used
+    return CapUsage(budget=budget, member=member)
+
+
+def _record_usage(rewards: list, membership: Any, occurred_at: datetime, sign: int = 1) -> None:
+    periods = _periods(occurred_at)
+    for reward in rewards:
+        amount = sign * reward["amount"]
+        if not amount:
+            continue
+        caps = reward["caps"]
+        promotion_id = reward["promotion_id"]
+        if "budget" in caps:
+            PromotionBudget.objects.get_or_create(promotion_id=promotion_id)
+            PromotionBudget.objects.filter(promotion_id=promotion_id).update(used=F("used") + amount)
+        for cap in caps.get("perMember") or []:
+            row, _ = PromotionMemberUsage.objects.get_or_create(
+                promotion_id=promotion_id,
+                membership=membership,
+                period=cap["period"],
+                period_key=periods[cap["period"]],
+            )
+            PromotionMemberUsage.objects.filter(pk=row.pk).update(used=F("used") + amount)
+
+
+def _evaluate(
+    tx: Tx, member, promotions: list[CompiledPromotion], membership: Any, *, lock: bool
+) -> tuple[Evaluation, CapUsage]:
+    program = Program.current()
+    run = lambda usage: evaluate(  # noqa: E731
+        tx, member, promotions, usage, rounding=program.rounding, time_zone=program.time_zone
+    )
+    usage = _read_usage(promotions, membership, tx.occurred_at, lock_keys=set())
+    result = run(usage)
+    if not lock:
+        return result, usage
+    locked: set[str] = set()
+    capped = {p.key for p in promotions if _caps(p)}
+    for _ in range(4):  # usage only grows meanwhile, so this settles at once in practice
+        wanted = {r.promotion for r in result.rewards if r.promotion in capped and (r.amount or r.capped)}
+        if wanted <= locked:
+            return result, usage
+        locked |= wanted
+        usage = _read_usage(promotions, membership, tx.occurred_at, lock_keys=locked)
+        result = run(usage)
+    return result, usage
+
+
+# Answers ---------------------------------------------------------------------------------------
+
+
+def _precisions() -> dict[str, int]:
+    return dict(PointType.objects.values_list("key", "precision"))
+
+
+def _answer(
+    request: TxRequest,
+    membership_number: str,
+    result: Evaluation,
+    *,
+    booked: bool,
+    unknown: list[int],
+    vouchers: dict[int, list[dict[str, str]]] | None = None,
+) -> dict[str, Any]:
+    precisions = _precisions()
+    vouchers = vouchers or {}
+    show = lambda amount, point_type: to_points(amount, precisions.get(point_type, 0))  # noqa: E731
+    return {
+        "tx_id": request.tx_id or None,
+        "receipt_id": request.receipt_id,
+        "booked": booked,
+        "membership_number": membership_number,
+        "points": [{"point_type": k, "amount": show(v, k)} for k, v in sorted(result.points().items())],
+        "rewards": [
+            {
+                "promotion": r.promotion,
+                "version": r.version,
+                "point_type": r.point_type,
+                "amount": show(r.amount, r.point_type),
+                "lines": [{"line": i, "amount": show(a, r.point_type)} for i, a in sorted(r.lines.items())],
+                "capped": r.capped
+                and {**r.capped, **{k: show(r.capped[k], r.point_type) for k in ("limit", "used", "before", "after")}},
+                "vouchers": vouchers.get(index, [{"voucher_type": t, "token": None} for t in r.voucher_types]),
+                "trace": r.trace,
+            }
+            for index, r in enumerate(result.rewards)
+            if r.amount or r.voucher_types or r.capped
+        ],
+        "not_applied": result.not_applied,
+        "unknown_products": unknown,
+    }
+
+
+# Evaluate and book -----------------------------------------------------------------------------
+
+
+def _engine_input(request: TxRequest, channel, sponsor: Sponsor) -> tuple[Tx, list[int], dict[str, dict]]:
+    facts = _facts(channel.key, request.items)
+    program = Program.current()
+    lines, unknown = build_lines(request.items, facts, unknown=program.unknown_products)
+    tx = Tx(
+        occurred_at=request.occurred_at,
+        total_amount=request.total_amount,
+        currency=request.currency,
+        channel=channel.key,
+        sponsor=sponsor.key,
+        lines=tuple(lines),
+        payment_method=request.payment_method,
+        properties=request.properties or {},
+    )
+    return tx, unknown, facts
+
+
+def calculate(request: TxRequest, *, actor: Actor) -> dict[str, Any]:
+    """A dry run: what the transaction would earn, with the trace. Books and creates nothing."""
+    from memberships.errors import MembershipNotFound
+    from memberships.selectors import resolve_membership
+
+    check_request(request)
+    channel = _channel(request.channel)
+    sponsor = _sponsor(request, channel)
+    try:
+        membership = resolve_membership(request.membership_key)
+    except MembershipNotFound:
+        if not Program.current().anonymous_on_unknown_card:
+            raise
+        membership = None
+    tx, unknown, _ = _engine_input(request, channel, sponsor)
+    member = member_context(membership, request.occurred_at) if membership else anonymous_context()
+    result, _ = _evaluate(tx, member, active_promotions(), membership, lock=False)
+    number = membership.number if membership else ""
+    return _answer(request, number, result, booked=False, unknown=unknown)
+
+
+def book(request: TxRequest, *, actor: Actor) -> tuple[dict[str, Any], bool]:
+    """Book the transaction once per txId: (answer, replayed)."""
+    from memberships.services.enrollment import resolve_or_create_anonymous
+
+    check_request(request)
+    if request.occurred_at > timezone.now() + timedelta(minutes=5):
+        raise errors.ItemsDoNotAddUp(
+            "The transaction lies in the future.",
+            code="occurred_in_future",
+            errors=[{"field": "occurredAt", "code": "in_future", "message": "occurredAt lies in the future."}],
+        )
+    existing = Transaction.objects.filter(tx_id=request.tx_id).first()
+    if existing is not None:
+        return _replay(existing, request), True
+    channel = _channel(request.channel)
+    sponsor = _sponsor(request, channel)
+    membership = resolve_or_create_anonymous(request.membership_key, actor=actor, channel=channel.key)
+    return _book(request, channel, sponsor, membership, actor)
+
+
+def _replay(existing: Transaction, request: TxRequest) -> dict[str, Any]:
+    if existing.request_hash != request.fingerprint():
+        raise errors.TxIdReused(f"txId {request.tx_id!r} was booked with another payload.")
+    return existing.response
+
+
+@ledger_transaction
+def _book(request: TxRequest, channel, sponsor: Sponsor, membership, actor: Actor) -> tuple[dict[str, Any], bool]:
+    from ledger.services.core import EARNING_STATUSES, require_status
+    from memberships.services.common import lock_membership
+
+    try:
+        with transaction.atomic():
+            tx_row = Transaction.objects.create(
+                tx_id=request.tx_id,
+                receipt_id=request.receipt_id,
+                membership=membership,
+                sponsor=sponsor,
+                channel=channel.key,
+                occurred_at=request.occurred_at,
+                total_amount=request.total_amount,
+                currency=request.currency,
+                payment_method=request.payment_method,
+                properties=request.properties or {},
+                request_hash=request.fingerprint(),
+            )
+    except IntegrityError:
+        existing = Transaction.objects.filter(tx_id=request.tx_id).first()
+        if existing is not None:  # a concurrent request with this txId committed first
+            return _replay(existing, request), True
+        raise errors.ReceiptAlreadyBooked(
+            f"{sponsor.key} already booked receipt {request.receipt_id!r} under another txId."
+        ) from None
+    # The member before the accounts (LEDGER.md's order): a tier change at the end needs it anyway.
+    membership = lock_membership(membership)
+    require_status(membership, EARNING_STATUSES)
+    tx, unknown, facts = _engine_input(request, channel, sponsor)
+    member = member_context(membership, request.occurred_at)
+    promotions = active_promotions()
+    result, usage = _evaluate(tx, member, promotions, membership, lock=True)
+    by_key = {p.key: p for p in promotions}
+    point_types = {pt.key: pt for pt in PointType.objects.filter(key__in={r.point_type for r in result.rewards})}
+
+    lines = []
+    for reward in result.rewards:
+        if not reward.amount:
+            continue
+        definition = by_key[reward.promotion].definition
+        maturation = definition.get("maturationDays")
+        expires = definition.get("expiresAt")
+        lines.append(
+            EarnLine(
+                point_types[reward.point_type],
+                reward.amount,
+                line_ref=f"{reward.promotion}:v{reward.version}",
+                matures_at=request.occurred_at + timedelta(days=maturation) if maturation is not None else None,
+                expires_at=datetime.fromisoformat(expires) if expires else USE_POLICY,
+            )
+        )
+    booking = None
+    if lines:
+        booking = earn_points(
+            membership=membership,
+            sponsor=sponsor,
+            lines=lines,
+            actor=actor,
+            receipt_id=request.receipt_id,
+            tx_id=request.tx_id,
+            earned_at=request.occurred_at,
+            metadata={"channel": channel.key},
+        )
+    vouchers = _issue_vouchers(result, membership, request, actor)
+
+    tx_row.booking = booking
+    tx_row.member_context = member_to_json(member)
+    tx_row.cap_usage = {
+        "budget": usage.budget,
+        "member": [[k[0], k[1], v] for k, v in usage.member.items()],
+    }
+    TransactionLine.objects.bulk_create(
+        [
+            TransactionLine(
+                transaction=tx_row,
+                position=position,
+                product_key=item.product_key,
+                quantity=item.quantity,
+                unit_price=item.unit_price,
+                amount=item.amount,
+                known=bool((facts.get(item.product_key) or {}).get("known")),
+                facts=_fact_snapshot(facts.get(item.product_key) or {}),
+            )
+            for position, item in enumerate(request.items, start=1)
+        ]
+    )
+    rewards = [r for r in result.rewards if r.amount or r.voucher_types]
+    TransactionReward.objects.bulk_create(
+        [
+            TransactionReward(
+                transaction=tx_row,
+                promotion_version_id=r.version_id,
+                promotion_key=r.promotion,
+                point_type=r.point_type,
+                amount=r.amount,
+                lines={str(k): v for k, v in r.lines.items()},
+                trace=r.trace,
+                capped=r.capped,
+                vouchers=[v["token"] for v in vouchers.get(result.rewards.index(r), []) if v["token"]],
+            )
+            for r in rewards
+        ]
+    )
+    promotion_ids = dict(Promotion.objects.filter(key__in=[r.promotion for r in rewards]).values_list("key", "pk"))
+    _record_usage(
+        [
+            {"amount": r.amount, "caps": _caps(by_key[r.promotion]), "promotion_id": promotion_ids[r.promotion]}
+            for r in rewards
+            if _caps(by_key[r.promotion])
+        ],
+        membership,
+        request.occurred_at,
+    )
+    answer = _answer(request, membership.number, result, booked=True, unknown=unknown, vouchers=vouchers)
+    tx_row.response = json.loads(json.dumps(answer, default=str))
+    tx_row.save(update_fields=["booking", "member_context", "cap_usage", "response"])
+
+    from promotions.tiers import upgrade_if_qualified
+
+    upgrade_if_qualified(membership, actor=actor, at=request.occurred_at)
+    record_audit(
+        actor,
+        "tx.booked",
+        tx_row,
+        object_repr=f"{request.tx_id} {membership.number}",
+        changes={"points": answer["points"]},
+    )
+    emit_event(
+        "tx.booked",
+        membership_number=membership.number,
+        payload={"tx_id": request.tx_id, "receipt_id": request.receipt_id, "points": answer["points"]},
+    )
+    return tx_row.response, False
+
+
+def _fact_snapshot(fact: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "known": bool(fact.get("known")),
+        "categories": fact.get("categories") or {},
+        "custom_categories": sorted(fact.get("custom_categories") or []),
+        "brand": fact.get("brand") or "",
+        "attributes": fact.get("attributes") or {},
+    }
+
+
+def _issue_vouchers(result: Evaluation, membership, request: TxRequest, actor: Actor) -> dict[int, list[dict]]:
+    """The `issueVoucher` effects, through the vouchers service. A refusal (stock, limits) keeps the
+    purchase booked and is reported on the reward instead of a token."""
+    issued: dict[int, list[dict]] = {}
+    wanted = [(i, r) for i, r in enumerate(result.rewards) if r.voucher_types]
+    if not wanted:
+        return issued
+    from vouchers.services import issue_promotion_voucher
+
+    for index, reward in wanted:
+        for type_key in reward.voucher_types:
+            outcome = issue_promotion_voucher(
+                voucher_type=type_key,
+                recipient=membership,
+                tx_id=request.tx_id,
+                promotion=reward.promotion,
+                actor=actor,
+            )
+            entry = {"voucher_type": type_key, "token": outcome.voucher.token if outcome.voucher else None}
+            if outcome.refused:
+                entry["refused"] = outcome.refused
+            issued.setdefault(index, []).append(entry)
+    return issued
+
+
+# Returns ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReturnItem:
+    quantity: Decimal
+    line: int | None = None
+    product_key: str = ""
+
+
+def find_transaction(receipt_id: str, sponsor_key: str = "") -> Transaction:
+    qs = Transaction.objects.filter(receipt_id=receipt_id)
+    if sponsor_key:
+        qs = qs.filter(sponsor=sponsor_by_key(sponsor_key))
+    found = list(qs[:2])
+    if not found:
+        raise errors.TransactionNotFound(f"No transaction has receipt {receipt_id!r}.")
+    if len(found) > 1:
+        raise errors.AmbiguousReceipt()
+    return found[0]
+
+
+@ledger_transaction
+def return_transaction(
+    *, receipt_id: str, actor: Actor, items: list[ReturnItem] | None = None, sponsor_key: str = ""
+) -> dict[str, Any]:
+    """Take back what the returned items earned, recomputed with the promotion versions, member
+    context and cap usage of the original booking: thresholds, multipliers and caps that no longer
+    apply are taken back too. Never more than was earned; each line quantity at most once."""
+    tx_row = find_transaction(receipt_id, sponsor_key)
+    tx_row = Transaction.objects.select_for_update().get(pk=tx_row.pk)
+    lines = list(tx_row.lines.all())
+    returning = _returning(lines, items)
+    sequence = tx_row.returns.count() + 1
+    for line in lines:
+        line.returned_quantity += returning.get(line.position, Decimal(0))
+    fully = all(line.returned_quantity >= line.quantity for line in lines)
+
+    rewards = list(tx_row.rewards.select_related("promotion_version__promotion"))
+    versions = compiled_versions([r.promotion_version_id for r in rewards])
+    recomputed: dict[str, int] = {}
+    if not fully and versions:
+        kept = []
+        for line in lines:
+            left = line.quantity - line.returned_quantity
+            if left <= 0 or (not line.known and Program.current().unknown_products == "ignore"):
+                continue
+            share = left / line.quantity
+            item = Item(line.product_key, left, line.unit_price, (line.amount * share).quantize(CENT))
+            kept.append(line_for(line.position, item, line.facts))
+        total = sum(
+            (line.amount * (line.quantity - line.returned_quantity) / line.quantity for line in lines), Decimal(0)
+        )
+        tx = Tx(
+            occurred_at=tx_row.occurred_at,
+            total_amount=total.quantize(CENT),
+            currency=tx_row.currency,
+            channel=tx_row.channel,
+            sponsor=tx_row.sponsor.key,
+            lines=tuple(kept),
+            payment_method=tx_row.payment_method,
+            properties=tx_row.properties,
+        )
+        usage = CapUsage(
+            budget=tx_row.cap_usage.get("budget", {}),
+            member={(k, p): v for k, p, v in tx_row.cap_usage.get("member", [])},
+        )
+        program = Program.current()
+        result = evaluate(
+            tx,
+            member_from_json(tx_row.member_context),
+            versions,
+            usage,
+            rounding=program.rounding,
+            time_zone=program.time_zone,
+        )
+        recomputed = {r.promotion: r.amount for r in result.rewards}
+    previously = _reversed_by_promotion(tx_row)
+    take: dict[str, int] = defaultdict(int)
+    per_promotion = []
+    for reward in rewards:
+        still_due = reward.amount - previously.get(reward.promotion_key, 0)
+        back = max(0, still_due - recomputed.get(reward.promotion_key, 0))
+        take[reward.point_type] += back
+        per_promotion.append((reward, back))
+    booking = None
+    if tx_row.booking_id and any(take.values()):
+        booking = reverse_earn_amounts(
+            booking=tx_row.booking, amounts=dict(take), reference=f"return:{sequence}", actor=actor
+        )
+    _record_usage(
+        [
+            {
+                "amount": back,
+                "caps": reward.promotion_version.definition.get("caps") or {},
+                "promotion_id": reward.promotion_version.promotion_id,
+            }
+            for reward, back in per_promotion
+            if back and reward.promotion_version.definition.get("caps")
+        ],
+        tx_row.membership,
+        tx_row.occurred_at,
+        sign=-1,
+    )
+    revoked = _revoke_vouchers(tx_row, rewards, recomputed, fully, actor)
+    precisions = _precisions()
+    reversed_points = {k: v for k, v in take.items() if v}
+    TransactionReturn.objects.create(
+        transaction=tx_row,
+        sequence=sequence,
+        items={str(k): str(v) for k, v in returning.items()},
+        reversed_points={**reversed_points, "_by_promotion": {r.promotion_key: b for r, b in per_promotion if b}},
+        booking=booking,
+    )
+    TransactionLine.objects.bulk_update(lines, ["returned_quantity"])
+    tx_row.status = Transaction.Status.RETURNED if fully else Transaction.Status.PARTIALLY_RETURNED
+    tx_row.save(update_fields=["status"])
+    answer = {
+        "tx_id": tx_row.tx_id,
+        "receipt_id": tx_row.receipt_id,
+        "status": tx_row.status,
+        "return_number": sequence,
+        "returned": [{"line": k, "quantity": str(v.normalize())} for k, v in sorted(returning.items())],
+        "points": [
+            {"point_type": k, "amount": to_points(-v, precisions.get(k, 0))} for k, v in sorted(reversed_points.items())
+        ],
+        "revoked_vouchers": revoked,
+    }
+    record_audit(actor, "tx.reversed", tx_row, changes={"return": sequence, "points": answer["points"]})
+    emit_event(
+        "tx.reversed",
+        membership_number=tx_row.membership.number,
+        payload={
+            "tx_id": tx_row.tx_id,
+            "receipt_id": tx_row.receipt_id,
+            "return": sequence,
+            "points": answer["points"],
+        },
+    )
+    return answer
+
+
+def _returning(lines: list[TransactionLine], items: list[ReturnItem] | None) -> dict[int, Decimal]:
+    left = {line.position: line.quantity - line.returned_quantity for line in lines}
+    if not any(v > 0 for v in left.values()):
+        raise errors.AlreadyReturned()
+    if not items:
+        return {pos: qty for pos, qty in left.items() if qty > 0}
+    by_product: dict[str, list[int]] = defaultdict(list)
+    for line in lines:
+        by_product[line.product_key].append(line.position)
+    wanted: dict[int, Decimal] = defaultdict(Decimal)
+    for index, item in enumerate(items):
+        if item.line is not None:
+            if item.line not in left:
+                raise errors.UnknownLine(f"The transaction has no line {item.line}.")
+            wanted[item.line] += item.quantity
+            continue
+        positions = by_product.get(item.product_key)
+        if not positions:
+            raise errors.UnknownLine(f"The transaction has no product {item.product_key!r}.")
+        quantity = item.quantity
+        for position in positions:  # spread over the lines of that product
+            share = min(quantity, left[position] - wanted[position])
+            if share > 0:
+                wanted[position] += share
+                quantity -= share
+        if quantity > 0:
+            raise errors.ReturnExceedsQuantity(f"items.{index}: more {item.product_key} than is left to return.")
+    for position, quantity in wanted.items():
+        if quantity > left[position]:
+            raise errors.ReturnExceedsQuantity(
+                f"Line {position}: {quantity} returned, only {left[position]} left to return."
+            )
+    return {pos: qty for pos, qty in wanted.items() if qty > 0}
+
+
+def _reversed_by_promotion(tx_row: Transaction) -> dict[str, int]:
+    totals: dict[str, int] = defaultdict(int)
+    for row in tx_row.returns.all():
+        for key, amount in (row.reversed_points.get("_by_promotion") or {}).items():
+            totals[key] += amount
+    return totals
+
+
+def _revoke_vouchers(tx_row: Transaction, rewards, recomputed: dict[str, int], fully: bool, actor: Actor) -> list[str]:
+    """Vouchers of promotions the kept items no longer earn go back, where still unused."""
+    from vouchers.services import revoke_transaction_vouchers
+
+    revoked: list[str] = []
+    for reward in rewards:
+        if reward.vouchers and (fully or reward.promotion_key not in recomputed):
+            outcome = revoke_transaction_vouchers(
+                tx_id=tx_row.tx_id, reason="transaction returned", actor=actor, promotion=reward.promotion_key
+            )
+            revoked += [voucher.token for voucher in outcome.revoked]
+    return revoked

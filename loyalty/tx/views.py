@@ -1,0 +1,131 @@
+"""The /tx endpoints."""
+
+from django.db.models import Prefetch
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins
+from rest_framework.response import Response
+
+from ledger.models import PointType
+from loyalty.api.views import ApiGenericViewSet
+from loyalty.models import Transaction, TransactionReward
+from loyalty.tx import serializers
+from loyalty.tx.context import Item
+from loyalty.tx.errors import TransactionNotFound
+from loyalty.tx.filters import TransactionFilter
+from loyalty.tx.services import ReturnItem, TxRequest, book, calculate, return_transaction
+
+TX_ID = OpenApiParameter("txId", str, OpenApiParameter.PATH, description="The integrator's transaction id.")
+
+
+def _request(data: dict) -> TxRequest:
+    return TxRequest(
+        membership_key=data["membership_key"],
+        channel=data["channel"],
+        occurred_at=data["occurred_at"],
+        total_amount=data["total_amount"],
+        currency=data["currency"],
+        items=[Item(i["product_key"], i["quantity"], i["unit_price"], i["amount"]) for i in data["items"]],
+        receipt_id=data["receipt_id"],
+        tx_id=data.get("tx_id", ""),
+        sponsor=data["sponsor"],
+        payment_method=data["payment_method"],
+        properties=data["properties"],
+    )
+
+
+@extend_schema(tags=["tx"])
+class TransactionViewSet(mixins.ListModelMixin, ApiGenericViewSet):
+    filterset_class = TransactionFilter
+    serializer_class = serializers.TransactionSerializer
+    lookup_field = "tx_id"
+
+    def get_queryset(self):
+        qs = Transaction.objects.select_related("membership", "sponsor").order_by("-occurred_at", "-id")
+        if self.action in ("rewards_history", "rewards_details"):
+            qs = qs.prefetch_related(
+                Prefetch("rewards", TransactionReward.objects.select_related("promotion_version").order_by("id"))
+            )
+        if self.action == "details":
+            qs = qs.prefetch_related("lines")
+        return qs
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        context["precisions"] = dict(PointType.objects.values_list("key", "precision"))
+        return context
+
+    def _one(self, tx_id: str) -> Transaction:
+        found = self.get_queryset().filter(tx_id=tx_id).first()
+        if found is None:
+            raise TransactionNotFound(f"No transaction {tx_id!r}.")
+        return found
+
+    @extend_schema(summary="Transaction history", responses={200: serializers.TransactionSerializer(many=True)})
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Evaluate a transaction; with txId, book it once",
+        description=(
+            "Without `txId`: a dry run that returns what the transaction would earn, with the trace of every "
+            "promotion, and books nothing. With `txId`: the points are booked, the transaction is stored, and "
+            "the same `txId` again returns the first answer; another payload under a used `txId` is 409 "
+            "`tx_id_reused`."
+        ),
+        request=serializers.TxInputSerializer,
+        responses={200: serializers.TxResultSerializer, 201: serializers.TxResultSerializer},
+    )
+    def create(self, request):
+        data = serializers.TxInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        tx_request = _request(data.validated_data)
+        if not tx_request.tx_id:
+            return Response(calculate(tx_request, actor=request.actor))
+        answer, _ = book(tx_request, actor=request.actor)
+        return Response(answer, status=201)
+
+    @extend_schema(
+        summary="Return a transaction, whole or some items",
+        request=serializers.TxReversalInputSerializer,
+        responses={201: serializers.TxReversalResultSerializer},
+    )
+    def reversal(self, request):
+        data = serializers.TxReversalInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        items = data.validated_data.get("items")
+        answer = return_transaction(
+            receipt_id=data.validated_data["receipt_id"],
+            sponsor_key=data.validated_data["sponsor"],
+            items=[ReturnItem(i["quantity"], i.get("line"), i.get("product_key", "")) for i in items]
+            if items
+            else None,
+            actor=request.actor,
+        )
+        return Response(answer, status=201)
+
+    @extend_schema(
+        summary="One transaction with its lines",
+        parameters=[TX_ID],
+        responses={200: serializers.TransactionDetailSerializer},
+    )
+    def details(self, request, txId):  # the path's name, as API.md spells it
+        return Response(serializers.TransactionDetailSerializer(self._one(txId)).data)
+
+    @extend_schema(
+        summary="Transactions with the rewards they earned",
+        responses={200: serializers.TransactionRewardsSerializer(many=True)},
+    )
+    def rewards_history(self, request):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        data = serializers.TransactionRewardsSerializer(page, many=True, context=self.get_serializer_context()).data
+        return self.get_paginated_response(data)
+
+    @extend_schema(
+        summary="One transaction with its rewards and why",
+        parameters=[TX_ID],
+        responses={200: serializers.TransactionRewardsSerializer},
+    )
+    def rewards_details(self, request, txId):
+        return Response(
+            serializers.TransactionRewardsSerializer(self._one(txId), context=self.get_serializer_context()).data
+        )
