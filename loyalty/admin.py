@@ -2,6 +2,8 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.template.response import TemplateResponse
 from rest_framework_api_key.admin import APIKey as LibraryAPIKey
 
 from loyalty.actors import Actor
@@ -37,6 +39,22 @@ def admin_actor(request) -> Actor:
         request_id=getattr(request, "request_id", ""),
         remote_addr=request.META.get("REMOTE_ADDR"),
     )
+
+
+def action_form_response(modeladmin, request, queryset, *, action: str, title: str, form, submit: str):
+    """The intermediate page of an admin action that needs input before it calls a service."""
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "opts": modeladmin.model._meta,
+        "queryset": queryset,
+        "form": form,
+        "action": action,
+        "submit_label": submit,
+        "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        "select_across": request.POST.get("select_across", "0"),
+    }
+    return TemplateResponse(request, "admin/action_form.html", context)
 
 
 class ServiceAdminMixin:

@@ -20,7 +20,9 @@ registered. Whatever they write commits or rolls back together with the merge or
 that raises (a DomainError to refuse with its own code) undoes the whole operation.
 
 The accounts provider answers `GET /memberships/{key}/accounts`. With none registered the answer is
-an empty list: the memberships app never invents balances.
+an empty list: the memberships app never invents balances. The tier standing provider (the tier
+engine of the promotions app) adds the status points and what the next tier takes to the details;
+with none registered the details say nothing about it.
 """
 
 from __future__ import annotations
@@ -117,6 +119,20 @@ def unregister_accounts_provider(fn: AccountsProvider) -> None:
     global _accounts_provider
     if _accounts_provider is fn:
         _accounts_provider = None
+
+
+_tier_standing_provider: Callable[[Membership], dict | None] | None = None
+
+
+def register_tier_standing_provider(fn: Callable[[Membership], dict | None]) -> Callable:
+    """fn(membership) -> {tier, status_points, ...} for the details answer, or None."""
+    global _tier_standing_provider
+    _tier_standing_provider = fn
+    return fn
+
+
+def tier_standing_of(membership: Membership) -> dict | None:
+    return _tier_standing_provider(membership) if _tier_standing_provider else None
 
 
 def run_merge_hooks(source: Membership, target: Membership, actor: Actor) -> None:

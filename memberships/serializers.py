@@ -15,6 +15,7 @@ from rest_framework import serializers
 
 from loyalty.api.serializers import StrictInputSerializer
 from memberships import validation
+from memberships.hooks import tier_standing_of
 from memberships.models import Card, LegalEntity, Membership, MembershipStatus, Remark
 from memberships.selectors import MAX_KEY_LENGTH
 
@@ -269,6 +270,22 @@ class MembershipSummaryOutput(serializers.Serializer):
         return data
 
 
+class TierStandingOutput(serializers.Serializer):
+    tier = serializers.CharField(allow_null=True, help_text="The tier the member holds.")
+    qualified_tier = serializers.CharField(allow_null=True, help_text="The tier the status points qualify for now.")
+    point_type = serializers.CharField(help_text="The point type that counts for tiers.")
+    status_points = serializers.CharField(help_text="Status points inside the qualification window.")
+    window_start = serializers.DateTimeField(help_text="Where the qualification window begins.")
+    next_tier = serializers.CharField(allow_null=True)
+    points_to_next_tier = serializers.CharField(allow_null=True, help_text="Status points still needed for it.")
+    points_to_keep_tier = serializers.CharField(
+        allow_null=True, help_text="Status points still needed to keep the current tier at the next assessment."
+    )
+    below_tier_since = serializers.DateTimeField(
+        allow_null=True, help_text="Set while the member no longer qualifies: the grace period runs from here."
+    )
+
+
 class MembershipDetailsOutput(MembershipSummaryOutput):
     membership_type = serializers.CharField(source="membership_type.key", help_text="The membership type key.")
     tier = serializers.CharField(source="tier.key", allow_null=True, default=None, help_text="The tier key.")
@@ -293,6 +310,9 @@ class MembershipDetailsOutput(MembershipSummaryOutput):
         help_text="Registration number of the company this member is a user of.",
     )
     alternate_ids = serializers.SerializerMethodField()
+    tier_standing = serializers.SerializerMethodField(
+        help_text="Status points in the window and what the next tier takes (null without tiers)."
+    )
     claimed_at = serializers.DateTimeField(allow_null=True)
     merged_at = serializers.DateTimeField(allow_null=True)
     cancelled_at = serializers.DateTimeField(allow_null=True)
@@ -306,6 +326,11 @@ class MembershipDetailsOutput(MembershipSummaryOutput):
     @extend_schema_field(MembershipConsentsOutput)
     def get_consents(self, instance: Membership) -> dict[str, Any]:
         return MembershipConsentsOutput(instance).data
+
+    @extend_schema_field(TierStandingOutput(allow_null=True))
+    def get_tier_standing(self, instance: Membership) -> dict[str, Any] | None:
+        standing = tier_standing_of(instance)
+        return TierStandingOutput(standing).data if standing else None
 
     @extend_schema_field(AlternateIdOutput(many=True))
     def get_alternate_ids(self, instance: Membership) -> list[dict[str, Any]]:

@@ -10,11 +10,9 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import Count
-from django.template.response import TemplateResponse
 
-from loyalty.admin import ServiceAdminMixin, admin_actor
+from loyalty.admin import ServiceAdminMixin, action_form_response, admin_actor
 from loyalty.errors import DomainError
 from promotions import catalog_services as services
 from promotions.models import CategoryValue, Channel, CustomCategory, MasterCategory, Product, ProductCategory
@@ -25,22 +23,6 @@ def _report(modeladmin: admin.ModelAdmin, request, done: int, failed: list[str],
         modeladmin.message_user(request, f"{verb}: {done} product(s).", level=messages.SUCCESS)
     for message in failed:
         modeladmin.message_user(request, message, level=messages.ERROR)
-
-
-def action_form_response(modeladmin, request, queryset, *, action: str, title: str, form, submit: str):
-    """The intermediate page of an action that needs input (which category, which value)."""
-    context = {
-        **modeladmin.admin_site.each_context(request),
-        "title": title,
-        "opts": modeladmin.model._meta,
-        "queryset": queryset,
-        "form": form,
-        "action": action,
-        "submit_label": submit,
-        "action_checkbox_name": ACTION_CHECKBOX_NAME,
-        "select_across": request.POST.get("select_across", "0"),
-    }
-    return TemplateResponse(request, "admin/promotions/action_form.html", context)
 
 
 def value_label(value: CategoryValue) -> str:

@@ -14,3 +14,8 @@ class PromotionsConfig(AppConfig):
         # loyalty.services.save_configuration, which audits them and emits `<model>.<verb>` events.
         register_configuration_model(Channel)
         register_configuration_model(MasterCategory)
+
+        from memberships.hooks import register_tier_standing_provider
+        from promotions.tiers import standing_summary
+
+        register_tier_standing_provider(standing_summary)

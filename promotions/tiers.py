@@ -140,3 +140,24 @@ def assess_all(*, actor: Actor, at: datetime | None = None, batch_size: int = 10
             outcome = assess(membership, actor=actor, at=at)
             counts[outcome] = counts.get(outcome, 0) + 1
         last = batch[-1].pk
+
+
+def standing_summary(membership: Any) -> dict[str, Any] | None:
+    """What the member's details show: status points in the window, what the next tier takes."""
+    from ledger.amounts import to_points
+
+    result = standing(membership)
+    if result.point_type is None or result.window_start is None:  # no tiers or no status point type
+        return None
+    show = lambda minor: None if minor is None else to_points(minor, result.point_type.precision)  # noqa: E731
+    return {
+        "tier": result.tier.key if result.tier else None,
+        "qualified_tier": result.qualified.key if result.qualified else None,
+        "point_type": result.point_type.key,
+        "status_points": show(result.status_points),
+        "window_start": result.window_start,
+        "next_tier": result.next_tier.key if result.next_tier else None,
+        "points_to_next_tier": show(result.to_next),
+        "points_to_keep_tier": show(result.to_keep),
+        "below_tier_since": membership.tier_below_since,
+    }

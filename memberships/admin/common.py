@@ -6,12 +6,10 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.functional import cached_property
 
@@ -58,22 +56,6 @@ def report_outcome(modeladmin: admin.ModelAdmin, request, done: list[str], faile
         modeladmin.message_user(request, f"{verb}: {', '.join(done)}.", level=messages.SUCCESS)
     for message in failed:
         modeladmin.message_user(request, message, level=messages.ERROR)
-
-
-def action_form_response(modeladmin, request, queryset, *, action: str, title: str, form, submit: str):
-    """The intermediate page of an action that needs input (a reason, a target, a text)."""
-    context = {
-        **modeladmin.admin_site.each_context(request),
-        "title": title,
-        "opts": modeladmin.model._meta,
-        "queryset": queryset,
-        "form": form,
-        "action": action,
-        "submit_label": submit,
-        "action_checkbox_name": ACTION_CHECKBOX_NAME,
-        "select_across": request.POST.get("select_across", "0"),
-    }
-    return TemplateResponse(request, "admin/memberships/action_form.html", context)
 
 
 # Forms ----------------------------------------------------------------------------------------

@@ -6,14 +6,13 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
-from loyalty.admin import admin_actor
+from loyalty.admin import action_form_response, admin_actor
 from loyalty.errors import DomainError
 from memberships import selectors, services
 from memberships.admin.common import (
     EstimatedCountPaginator,
     ReasonForm,
     SafeAddMixin,
-    action_form_response,
     report_outcome,
 )
 from memberships.admin.inlines import (

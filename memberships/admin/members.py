@@ -11,7 +11,7 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from loyalty.admin import admin_actor
+from loyalty.admin import action_form_response, admin_actor
 from loyalty.errors import DomainError
 from loyalty.models import Program
 from memberships import selectors, services, validation
@@ -21,7 +21,6 @@ from memberships.admin.common import (
     ReasonForm,
     RemarkForm,
     SafeAddMixin,
-    action_form_response,
     clean_with,
     report_outcome,
     sees_personal_data,

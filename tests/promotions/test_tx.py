@@ -348,3 +348,13 @@ def test_the_tier_job_runs_on_demand(member):
     call_command("run_job", "assess_tiers")
     member.refresh_from_db()
     assert member.tier.key == "silver"
+
+
+def test_the_details_show_the_tier_standing(api, member):
+    save_promotion(key="status", name="Status points", definition=STATUS, actor=ACTOR)
+    save_configuration(Tier(key="silver", name="Silver", rank=1, qualification_threshold=10), actor=ACTOR)
+    save_configuration(Tier(key="gold", name="Gold", rank=2, qualification_threshold=100), actor=ACTOR)
+    api.post("/api/v1/tx", purchase(member, tx_id="T-19"), format="json")
+    standing = api.get(f"/api/v1/memberships/{member.number}/details").json()["tierStanding"]
+    assert standing["tier"] == "silver" and standing["statusPoints"] == "15.87"
+    assert (standing["nextTier"], standing["pointsToNextTier"], standing["pointsToKeepTier"]) == ("gold", "84.13", "0.00")
