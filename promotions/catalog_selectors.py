@@ -155,17 +155,35 @@ def category_values(channel: Channel, master: MasterCategory) -> QuerySet[Catego
 # The program ---------------------------------------------------------------------------------
 
 
-def base_promotions() -> list[dict[str, Any]]:
-    """The active base promotions (the base earning that multipliers refer to).
+def _earning_in_words(effect: dict[str, Any], point_type: str, currency: str) -> str:
+    kind = effect["type"]
+    if kind == "perAmount":
+        return f"{effect['points']} {point_type} per {currency} {effect['per']}"
+    if kind == "perItem":
+        return f"{effect['points']} {point_type} per item"
+    if kind == "fixed":
+        return f"{effect['points']} {point_type} per purchase"
+    return f"a {effect.get('voucherType', '')} voucher"
 
-    The catalog app has no promotions yet: the list is empty until the promotion rules exist,
-    and this function is where they will be read.
-    """
-    return []
+
+def base_promotions(currency: str) -> list[dict[str, Any]]:
+    """The active base promotions (the base earning that multipliers refer to), in words."""
+    from promotions.selectors import active_promotions
+
+    return [
+        {
+            "key": promo.key,
+            "name": promo.name,
+            "point_type": promo.point_type,
+            "description": "; ".join(_earning_in_words(e, promo.point_type, currency) for e in promo.effects),
+        }
+        for promo in sorted(active_promotions(), key=lambda p: p.key)
+        if promo.base
+    ]
 
 
 def program_overview() -> dict[str, Any]:
-    """GET /promos/program: the program and what integrators discover from it, in 6 queries."""
+    """GET /promos/program: the program and what integrators discover from it, in 7 queries."""
     program = Program.current()
     return {
         "name": program.name,
@@ -180,6 +198,6 @@ def program_overview() -> dict[str, Any]:
         "channels": list(channels().filter(active=True)),
         "earning": {
             "unknown_products": program.unknown_products,
-            "base_promotions": base_promotions(),
+            "base_promotions": base_promotions(program.currency),
         },
     }

@@ -115,9 +115,33 @@ def test_the_program_takes_as_many_queries_with_many_rows_as_with_one_each(api, 
     assert query_count(lambda: api.get(URL)) == few
 
 
-def test_the_program_overview_takes_six_queries(configured, django_assert_num_queries):
+def test_the_program_overview_takes_seven_queries(configured, django_assert_num_queries):
     from promotions.catalog_selectors import program_overview
+    from promotions.selectors import active_promotions
 
-    with django_assert_num_queries(6):
+    active_promotions()  # compiled once per process: afterwards one query checks the generation
+    with django_assert_num_queries(7):
         overview = program_overview()
     assert [s.key for s in overview["sponsors"]] == ["brightfuel", "northwind"]
+
+
+def test_the_earning_basics_list_the_base_promotions_in_words(api, configured):
+    from loyalty.actors import Actor
+    from promotions.services import save_promotion
+
+    definition = {
+        "base": True,
+        "pointType": "points",
+        "effects": [{"type": "perAmount", "points": "1", "per": "1.00", "lines": "all"}],
+    }
+    save_promotion(key="base", name="Base earning", definition=definition, actor=Actor.for_system("tests"))
+    save_promotion(
+        key="bonus",
+        name="Bonus",
+        definition={"pointType": "points", "effects": [{"type": "fixed", "points": "5"}]},
+        actor=Actor.for_system("tests"),
+    )
+    earning = api.get(URL).json()["earning"]
+    assert earning["basePromotions"] == [
+        {"key": "base", "name": "Base earning", "pointType": "points", "description": "1 points per EUR 1.00"}
+    ]

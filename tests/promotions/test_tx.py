@@ -199,7 +199,9 @@ def test_a_booked_transaction_keeps_its_promotion_version(api, member):
 def test_a_partial_return_recomputes_and_takes_back_the_difference(api, member):
     api.post("/api/v1/tx", purchase(member, tx_id="T-8", receipt_id="R-8"), format="json")
     account_type = PointType.objects.get(key="points")
-    response = api.post("/api/v1/tx/reversal", {"receiptId": "R-8", "items": [{"line": 1, "quantity": "1"}]}, format="json")
+    response = api.post(
+        "/api/v1/tx/reversal", {"receiptId": "R-8", "items": [{"line": 1, "quantity": "1"}]}, format="json"
+    )
     assert response.status_code == 201, response.content
     # one bag of beans back: 6.49 base and 6.49 double
     assert response.json()["points"] == [{"pointType": "points", "amount": "-12.98"}]
@@ -226,7 +228,11 @@ def test_returning_the_only_coffee_takes_back_the_threshold_promotion_too(api, m
     )
     answer = api.post("/api/v1/tx", purchase(member, tx_id="T-9", receipt_id="R-9"), format="json").json()
     assert points(answer) == "128.85"
-    back = api.post("/api/v1/tx/reversal", {"receiptId": "R-9", "items": [{"productKey": "COF-001", "quantity": "2"}]}, format="json")
+    back = api.post(
+        "/api/v1/tx/reversal",
+        {"receiptId": "R-9", "items": [{"productKey": "COF-001", "quantity": "2"}]},
+        format="json",
+    )
     assert back.status_code == 201, back.content
     # what is kept (the tea, 2.89) earns 2.89: everything else goes
     assert balance_of(member, PointType.objects.get(key="points")).balance == 289
@@ -357,4 +363,8 @@ def test_the_details_show_the_tier_standing(api, member):
     api.post("/api/v1/tx", purchase(member, tx_id="T-19"), format="json")
     standing = api.get(f"/api/v1/memberships/{member.number}/details").json()["tierStanding"]
     assert standing["tier"] == "silver" and standing["statusPoints"] == "15.87"
-    assert (standing["nextTier"], standing["pointsToNextTier"], standing["pointsToKeepTier"]) == ("gold", "84.13", "0.00")
+    assert (standing["nextTier"], standing["pointsToNextTier"], standing["pointsToKeepTier"]) == (
+        "gold",
+        "84.13",
+        "0.00",
+    )
