@@ -12,6 +12,7 @@ from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
 from ledger.models import Account, Booking, Lot, PointType, Posting
+from memberships.selectors import membership_and_merged_ids
 
 
 @dataclass(frozen=True)
@@ -20,17 +21,6 @@ class Balance:
     balance: int
     blocked: int
     redeemable: int
-
-
-def _merged_membership_ids(membership: Any) -> list[int]:
-    """The membership and every one merged into it (transitively): their history is its history."""
-    from memberships.models import Membership
-
-    ids, frontier = [membership.pk], [membership.pk]
-    while frontier:
-        frontier = list(Membership.objects.filter(merged_into_id__in=frontier).values_list("pk", flat=True))
-        ids += frontier
-    return ids
 
 
 def balance_of(membership: Any, point_type: PointType, at: datetime | None = None) -> Balance:
@@ -116,7 +106,7 @@ def account_summaries(membership: Any) -> list:
 def statement_accounts(membership: Any, point_type: PointType) -> list[int]:
     return list(
         Account.objects.filter(
-            kind=Account.Kind.MEMBER, membership_id__in=_merged_membership_ids(membership), point_type=point_type
+            kind=Account.Kind.MEMBER, membership_id__in=membership_and_merged_ids(membership), point_type=point_type
         ).values_list("pk", flat=True)
     )
 

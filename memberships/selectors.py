@@ -231,3 +231,12 @@ def can_view_personal_data(actor: Actor) -> bool:
     if actor.user is not None:
         return actor.user.has_perm("memberships.view_personal_data")
     return True
+
+
+def membership_and_merged_ids(membership: Membership) -> list[int]:
+    """The membership and every one merged into it (transitively): their history is its history."""
+    ids, frontier = [membership.pk], [membership.pk]
+    while frontier:
+        frontier = list(Membership.objects.filter(merged_into_id__in=frontier).values_list("pk", flat=True))
+        ids += frontier
+    return ids

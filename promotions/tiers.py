@@ -50,10 +50,10 @@ def window_start(at: datetime, tiers: list[Tier]) -> datetime:
 
 
 def status_points(membership: Any, point_type: PointType, since: datetime) -> int:
-    from ledger.selectors import _merged_membership_ids
+    from memberships.selectors import membership_and_merged_ids
 
     accounts = Account.objects.filter(
-        kind=Account.Kind.MEMBER, membership_id__in=_merged_membership_ids(membership), point_type=point_type
+        kind=Account.Kind.MEMBER, membership_id__in=membership_and_merged_ids(membership), point_type=point_type
     )
     total = Posting.objects.filter(
         account__in=accounts, booking__effective_at__gte=since, booking__kind__in=COUNTED

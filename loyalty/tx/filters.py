@@ -19,6 +19,6 @@ class TransactionFilter(django_filters.FilterSet):
         fields: list[str] = []
 
     def filter_membership(self, queryset, name, value):
-        from memberships.selectors import resolve_membership
+        from memberships.selectors import membership_and_merged_ids, resolve_membership
 
-        return queryset.filter(membership=resolve_membership(value))
+        return queryset.filter(membership_id__in=membership_and_merged_ids(resolve_membership(value)))

@@ -368,3 +368,14 @@ def test_the_details_show_the_tier_standing(api, member):
         "84.13",
         "0.00",
     )
+
+
+def test_the_history_of_a_survivor_includes_the_merged_membership(api, member):
+    from memberships.services.lifecycle import merge_memberships
+
+    other = enroll_membership(actor=ACTOR, first_name="Merged", last_name="Away", email="merged@example.com")
+    api.post("/api/v1/tx", purchase(other, tx_id="T-m1"), format="json")
+    api.post("/api/v1/tx", purchase(member, tx_id="T-m2"), format="json")
+    merge_memberships(source=other, target=member, actor=ACTOR)
+    listed = api.get("/api/v1/tx", {"membership": member.number}).json()["results"]
+    assert sorted(t["txId"] for t in listed) == ["T-m1", "T-m2"]
