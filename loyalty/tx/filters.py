@@ -19,6 +19,11 @@ class TransactionFilter(django_filters.FilterSet):
         fields: list[str] = []
 
     def filter_membership(self, queryset, name, value):
+        from memberships.errors import AmbiguousKey, MembershipNotFound
         from memberships.selectors import membership_and_merged_ids, resolve_membership
 
-        return queryset.filter(membership_id__in=membership_and_merged_ids(resolve_membership(value)))
+        try:
+            membership = resolve_membership(value)
+        except (MembershipNotFound, AmbiguousKey):  # a filter narrows; it does not assert existence
+            return queryset.none()
+        return queryset.filter(membership_id__in=membership_and_merged_ids(membership))

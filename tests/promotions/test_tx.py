@@ -379,3 +379,10 @@ def test_the_history_of_a_survivor_includes_the_merged_membership(api, member):
     merge_memberships(source=other, target=member, actor=ACTOR)
     listed = api.get("/api/v1/tx", {"membership": member.number}).json()["results"]
     assert sorted(t["txId"] for t in listed) == ["T-m1", "T-m2"]
+
+
+def test_filtering_by_an_unknown_membership_finds_nothing(api, member):
+    api.post("/api/v1/tx", purchase(member, tx_id="T-u1"), format="json")
+    for path in ("/api/v1/tx", "/api/v1/tx/rewardsHistory"):
+        response = api.get(path, {"membership": "nobody-at-all"})
+        assert response.status_code == 200 and response.json()["count"] == 0
