@@ -399,3 +399,6 @@ class CustomCategoryAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for obj in queryset:
             self.delete_model(request, obj)
+
+
+from promotions import admin_promotions  # noqa: E402, F401 -- the promotion screens

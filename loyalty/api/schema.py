@@ -1,6 +1,7 @@
 """OpenAPI generation: every operation documents its errors and the Idempotency-Key header."""
 
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import get_doc
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
@@ -18,6 +19,13 @@ ERROR_DESCRIPTIONS = {
 
 
 class LoyaltyAutoSchema(AutoSchema):
+    def get_description(self) -> str:
+        """A view's own docstring only: the base classes' docstrings talk to developers, not integrators."""
+        if self.view.__class__.__dict__.get("__doc__"):
+            return super().get_description()
+        action = getattr(self.view, getattr(self.view, "action", None) or self.method.lower(), None)
+        return get_doc(action) if action is not None and action.__doc__ else ""
+
     def _authenticated(self) -> bool:
         return not getattr(self.view, "public_endpoint", False)
 

@@ -78,7 +78,7 @@ class TransactionReward(models.Model):
         ordering = ["transaction_id", "id"]
 
     def __str__(self) -> str:
-        return f"{self.promotion_key}: {self.amount}"
+        return f"{self.promotion_key} ({self.point_type})"
 
 
 class TransactionReturn(models.Model):

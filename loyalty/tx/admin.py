@@ -1,0 +1,172 @@
+"""Booked purchase transactions, read-only: the list, and each one with its lines and rewards (with
+the engine's trace). Transactions change only through POST /tx and returns."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import admin
+from django.db.models import OuterRef, Subquery
+from django.utils.html import format_html, format_html_join
+
+from ledger.amounts import to_points
+from ledger.models import PointType
+from loyalty.admin import ReadOnlyAdmin
+from loyalty.models import Transaction, TransactionLine, TransactionReward
+from promotions.explain import describe_cap, describe_step
+
+
+def _pretty(value) -> str:
+    return format_html("<pre style='white-space: pre-wrap'>{}</pre>", json.dumps(value, indent=2, default=str))
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class LineInline(ReadOnlyInline):
+    model = TransactionLine
+    fields = ["position", "product_key", "quantity", "unit_price", "amount", "returned_quantity", "known", "facts_"]
+    readonly_fields = fields
+
+    @admin.display(description="facts the engine saw")
+    def facts_(self, obj: TransactionLine) -> str:
+        return _pretty(obj.facts)
+
+
+class RewardInline(ReadOnlyInline):
+    model = TransactionReward
+    fields = ["promotion_key", "version", "point_type", "points", "lines_", "capped_", "vouchers", "trace_"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        precision = PointType.objects.filter(key=OuterRef("point_type")).values("precision")[:1]
+        return super().get_queryset(request).select_related("promotion_version").annotate(precision=Subquery(precision))
+
+    def _show(self, obj: TransactionReward, amount: int) -> str:
+        return to_points(amount, obj.precision or 0)
+
+    @admin.display(description="version")
+    def version(self, obj: TransactionReward) -> str:
+        return f"v{obj.promotion_version.number}"
+
+    @admin.display(description="amount")
+    def points(self, obj: TransactionReward) -> str:
+        return self._show(obj, obj.amount)
+
+    @admin.display(description="per line")
+    def lines_(self, obj: TransactionReward) -> str:
+        return ", ".join(
+            f"line {k}: {self._show(obj, v)}" for k, v in sorted(obj.lines.items(), key=lambda i: int(i[0]))
+        )
+
+    @admin.display(description="cap")
+    def capped_(self, obj: TransactionReward) -> str:
+        return describe_cap(obj.capped, lambda amount: self._show(obj, amount)) or "-"
+
+    @admin.display(description="trace")
+    def trace_(self, obj: TransactionReward) -> str:
+        steps = [describe_step(step) for step in obj.trace or []]
+        sentences = format_html_join(
+            "", "<li>{}: {}</li>", (("held" if s["held"] else "failed", s["text"]) for s in steps)
+        )
+        return format_html(
+            "<ul>{}</ul><details><summary>as stored</summary>{}</details>",
+            sentences or format_html("<li>{}</li>", "no condition"),
+            _pretty(obj.trace),
+        )
+
+
+@admin.register(Transaction)
+class TransactionAdmin(ReadOnlyAdmin):
+    list_display = [
+        "tx_id",
+        "receipt_id",
+        "membership_number",
+        "sponsor",
+        "channel",
+        "occurred_at",
+        "total_amount",
+        "currency",
+        "status",
+    ]
+    list_filter = ["status", "channel", "sponsor", "occurred_at"]
+    search_fields = ["=tx_id", "=receipt_id", "=membership__number"]
+    search_help_text = "Exact txId, receipt id or membership number."
+    list_select_related = ["membership", "sponsor"]
+    show_full_result_count = False
+    inlines = [LineInline, RewardInline]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "tx_id",
+                    "receipt_id",
+                    "membership_number",
+                    "sponsor",
+                    "channel",
+                    "occurred_at",
+                    "total_amount",
+                    "currency",
+                    "payment_method",
+                    "status",
+                    "booking",
+                    "created_at",
+                ]
+            },
+        ),
+        ("What the engine saw", {"fields": ["properties_", "member_context_", "cap_usage_"]}),
+        ("The answer", {"fields": ["response_"], "classes": ["collapse"]}),
+    ]
+    readonly_fields = [
+        "tx_id",
+        "receipt_id",
+        "membership_number",
+        "sponsor",
+        "channel",
+        "occurred_at",
+        "total_amount",
+        "currency",
+        "payment_method",
+        "status",
+        "booking",
+        "created_at",
+        "properties_",
+        "member_context_",
+        "cap_usage_",
+        "response_",
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("membership", "sponsor", "booking")
+
+    @admin.display(description="membership", ordering="membership__number")
+    def membership_number(self, obj: Transaction) -> str:
+        return obj.membership.number
+
+    @admin.display(description="properties")
+    def properties_(self, obj: Transaction) -> str:
+        return _pretty(obj.properties)
+
+    @admin.display(description="member context")
+    def member_context_(self, obj: Transaction) -> str:
+        return _pretty(obj.member_context)
+
+    @admin.display(description="cap usage")
+    def cap_usage_(self, obj: Transaction) -> str:
+        return _pretty(obj.cap_usage)
+
+    @admin.display(description="answer")
+    def response_(self, obj: Transaction) -> str:
+        return _pretty(obj.response)

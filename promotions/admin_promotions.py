@@ -1,0 +1,280 @@
+"""The promotion screens: a structured editor (no JSON but the condition), the try-it panel, the
+backtest and the version history. Saves go through promotions.services.save_promotion, so every
+change is versioned, audited and announced as through the API; try-it and backtest write nothing.
+Promotions are never deleted (booked rewards name their versions): deactivate them instead."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+from django.contrib import admin, messages
+from django.contrib.admin.options import csrf_protect_m
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+
+from loyalty.admin import admin_actor
+from loyalty.errors import DomainError
+from loyalty.tx.errors import ItemsDoNotAddUp
+from loyalty.tx.services import check_items
+from promotions.admin_forms import (
+    BacktestForm,
+    EffectFormSet,
+    PerMemberCapFormSet,
+    PromotionForm,
+    SampleForm,
+    SampleLineFormSet,
+    apply_errors,
+    build_definition,
+    condition_help,
+    effects_initial,
+    per_member_initial,
+    sample_items,
+)
+from promotions.backtest import Sample, backtest, try_sample
+from promotions.explain import present
+from promotions.models import Promotion
+from promotions.services import InvalidPromotion, save_promotion
+
+FIELDSETS = [
+    (None, ["key", "name", "description", "active"], ""),
+    (
+        "Validity",
+        ["valid_from", "valid_until", "weekdays", "hours_from", "hours_to", "time_zone"],
+        "When the promotion applies. Dates and hours are read in the time zone below.",
+    ),
+    ("Scope", ["sponsors", "channels", "tiers", "membership_types"], "Who and where; nothing ticked means all."),
+    ("Points", ["point_type", "maturation_days", "expires_at"], ""),
+    ("Caps", ["cap_per_transaction", "cap_budget"], "Per-member caps are in the table below."),
+    ("Order", ["priority", "stacking", "base"], ""),
+]
+
+
+@admin.register(Promotion)
+class PromotionAdmin(admin.ModelAdmin):
+    list_display = ["key", "name", "active", "version_column", "kind_column", "priority_column", "updated_at"]
+    list_filter = ["active"]
+    search_fields = ["key", "name"]
+    list_select_related = ["current_version"]
+    actions = ["activate", "deactivate"]
+
+    # The list ------------------------------------------------------------------------------
+
+    @admin.display(description="version")
+    def version_column(self, obj: Promotion) -> str:
+        return f"v{obj.current_version.number}" if obj.current_version else "-"
+
+    @admin.display(description="kind")
+    def kind_column(self, obj: Promotion) -> str:
+        definition = obj.definition
+        kinds = ", ".join(e.get("type", "?") for e in definition.get("effects") or [])
+        return f"base: {kinds}" if definition.get("base") else kinds
+
+    @admin.display(description="priority")
+    def priority_column(self, obj: Promotion) -> int:
+        return obj.definition.get("priority", 0)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # booked rewards name the versions: deactivate instead
+
+    def _set_active(self, request, queryset, active: bool) -> None:
+        done = 0
+        for promotion in queryset.select_related("current_version"):
+            if promotion.active == active or promotion.current_version is None:
+                continue
+            try:
+                save_promotion(
+                    key=promotion.key,
+                    name=promotion.name,
+                    description=promotion.description,
+                    definition=promotion.definition,
+                    active=active,
+                    actor=admin_actor(request),
+                )
+                done += 1
+            except DomainError as exc:
+                self.message_user(request, f"{promotion.key}: {exc.detail}", level=messages.ERROR)
+        verb = "Activated" if active else "Deactivated"
+        self.message_user(request, f"{verb} {done} promotion(s).", level=messages.SUCCESS)
+
+    @admin.action(description="Activate the selected promotions", permissions=["change"])
+    def activate(self, request, queryset):
+        self._set_active(request, queryset, True)
+
+    @admin.action(description="Deactivate the selected promotions", permissions=["change"])
+    def deactivate(self, request, queryset):
+        self._set_active(request, queryset, False)
+
+    # The editor ----------------------------------------------------------------------------
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<path:object_id>/try/", view(self.try_view), name="promotions_promotion_try"),
+            path("<path:object_id>/backtest/", view(self.backtest_view), name="promotions_promotion_backtest"),
+            *super().get_urls(),
+        ]
+
+    def _promotion(self, request, object_id: str) -> Promotion:
+        promotion = self.get_object(request, unquote(object_id))
+        if promotion is None:
+            raise Http404("No such promotion.")
+        if not self.has_view_or_change_permission(request, promotion):
+            raise PermissionDenied
+        return promotion
+
+    @csrf_protect_m
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """The editor: a form and two formsets build the definition; save_promotion stores it."""
+        promotion = None
+        if object_id is not None:
+            promotion = self.get_object(request, unquote(object_id))
+            if promotion is None:
+                return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+            if not self.has_view_or_change_permission(request, promotion):
+                raise PermissionDenied
+            can_save = self.has_change_permission(request, promotion)
+        else:
+            if not self.has_add_permission(request):
+                raise PermissionDenied
+            can_save = True
+        definition = promotion.definition if promotion else {}
+        data = request.POST if request.method == "POST" and can_save else None
+        form = PromotionForm(data, instance=promotion)
+        effects = EffectFormSet(data, prefix="effects", initial=effects_initial(definition))
+        per_member = PerMemberCapFormSet(data, prefix="caps", initial=per_member_initial(definition))
+        if data is not None and all([form.is_valid(), effects.is_valid(), per_member.is_valid()]):
+            try:
+                saved = save_promotion(
+                    key=promotion.key if promotion else form.cleaned_data["key"],
+                    name=form.cleaned_data["name"],
+                    description=form.cleaned_data.get("description", ""),
+                    active=form.cleaned_data.get("active", False),
+                    definition=build_definition(form, effects, per_member),
+                    actor=admin_actor(request),
+                )
+            except InvalidPromotion as exc:
+                apply_errors(exc.errors or [{"field": "", "message": exc.detail}], form, effects, per_member)
+            except DomainError as exc:
+                form.add_error(None, exc.detail)
+            else:
+                return self._saved(request, saved, adding=promotion is None)
+        if not can_save:
+            for row in [form, *effects.forms, *per_member.forms]:
+                for field in row.fields.values():
+                    field.disabled = True
+        context = {
+            **self.admin_site.each_context(request),
+            **(extra_context or {}),
+            "title": f"Promotion {promotion.key}" if promotion else "Add a promotion",
+            "opts": self.opts,
+            "original": promotion,
+            "form": form,
+            "fieldsets": [
+                (title, [form[name] for name in names if name in form.fields], text) for title, names, text in FIELDSETS
+            ],
+            "effects": effects,
+            "per_member": per_member,
+            "help": condition_help(),
+            "versions": self._versions(promotion),
+            "can_save": can_save,
+            "has_errors": bool(form.errors or effects.total_error_count() or per_member.total_error_count()),
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(request, "admin/promotions/promotion/editor.html", context)
+
+    def _versions(self, promotion: Promotion | None) -> list[dict]:
+        if promotion is None:
+            return []
+        return [
+            {
+                "number": v.number,
+                "created_at": v.created_at,
+                "created_by": v.created_by,
+                "definition": json.dumps(v.definition, indent=2),
+                "current": v.pk == promotion.current_version_id,
+            }
+            for v in promotion.versions.order_by("-number")
+        ]
+
+    def _saved(self, request, promotion: Promotion, *, adding: bool):
+        version = promotion.current_version.number
+        if adding:
+            self.log_addition(request, promotion, [{"added": {}}])
+        else:
+            self.log_change(request, promotion, [{"changed": {"fields": ["definition"]}}])
+        self.message_user(request, f"Saved {promotion.key} (version {version}).", level=messages.SUCCESS)
+        if "_continue" in request.POST:
+            return HttpResponseRedirect(reverse("admin:promotions_promotion_change", args=[promotion.pk]))
+        return HttpResponseRedirect(reverse("admin:promotions_promotion_changelist"))
+
+    # Try it and backtest -------------------------------------------------------------------
+
+    def try_view(self, request, object_id: str):
+        """A sample transaction against this promotion (and the base promotions). Writes nothing."""
+        promotion = self._promotion(request, object_id)
+        posted = request.method == "POST"
+        form = SampleForm(request.POST if posted else None)
+        lines = SampleLineFormSet(request.POST if posted else None, prefix="lines")
+        answer = None
+        if posted and form.is_valid() and lines.is_valid():
+            items = sample_items(lines)
+            if not items:
+                form.add_error(None, "Give at least one line.")
+            else:
+                try:
+                    check_items(sum((i.amount for i in items), Decimal(0)), items)
+                    result = try_sample(
+                        promotion,
+                        Sample(
+                            channel=form.cleaned_data["channel"].key,
+                            occurred_at=form.moment(),
+                            items=items,
+                            membership_key=form.cleaned_data["membership"].strip(),
+                            payment_method=form.cleaned_data["payment_method"],
+                            properties=form.cleaned_data["properties"],
+                        ),
+                    )
+                except ItemsDoNotAddUp as exc:
+                    for error in exc.errors:
+                        form.add_error(None, error["message"])
+                except DomainError as exc:
+                    form.add_error(None, exc.detail)
+                else:
+                    answer = {
+                        **present(result.evaluation, result.show),
+                        "member": result.membership_number or "anonymous",
+                        "unknown": result.unknown_products,
+                        "points": [
+                            f"{result.show(a, pt)} {pt}" for pt, a in sorted(result.evaluation.points().items())
+                        ],
+                    }
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Try {promotion.key}",
+            "opts": self.opts,
+            "original": promotion,
+            "form": form,
+            "lines": lines,
+            "answer": answer,
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(request, "admin/promotions/promotion/try.html", context)
+
+    def backtest_view(self, request, object_id: str):
+        """The current definition over the stored transactions of the last days. Writes nothing."""
+        promotion = self._promotion(request, object_id)
+        form = BacktestForm(request.GET if "days" in request.GET else None)
+        result = backtest(promotion, days=form.cleaned_data["days"]) if form.is_valid() else None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Backtest {promotion.key}",
+            "opts": self.opts,
+            "original": promotion,
+            "form": form,
+            "result": result,
+        }
+        return TemplateResponse(request, "admin/promotions/promotion/backtest.html", context)

@@ -1,0 +1,240 @@
+"""What a promotion's current definition would give: on a sample transaction (try it) and over the
+stored transactions of the last days (backtest). Both only read; the engine does the arithmetic.
+
+The promotion is evaluated together with the base promotions active now (so a multiplier has a base
+earning to multiply), and without the other promotions (so the answer is about this one)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
+
+from ledger.amounts import to_points
+from ledger.models import PointType
+from loyalty.models import Program, Transaction
+from loyalty.tx.context import Item, anonymous_context, build_lines, line_for, member_context, member_from_json
+from promotions.engine import CapUsage, CompiledPromotion, Evaluation, compile_promotion, evaluate
+from promotions.models import Promotion
+from promotions.rules import Tx
+from promotions.selectors import active_promotions
+
+MAX_DAYS = 365
+CHUNK = 500
+
+
+def _precisions() -> dict[str, int]:
+    return dict(PointType.objects.values_list("key", "precision"))
+
+
+def compiled_with_bases(promotion: Promotion, precisions: dict[str, int] | None = None) -> list[CompiledPromotion]:
+    """The promotion's current version, compiled, and the active base promotions (other than it)."""
+    if promotion.current_version is None:
+        return []
+    precisions = _precisions() if precisions is None else precisions
+    version = promotion.current_version
+    own = compile_promotion(
+        key=promotion.key,
+        version=version.number,
+        version_id=version.pk,
+        name=promotion.name,
+        definition=version.definition,
+        precision=precisions.get(version.definition["pointType"], 0),
+    )
+    return [own, *(p for p in active_promotions() if p.base and p.key != promotion.key)]
+
+
+# Try it ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sample:
+    channel: str
+    occurred_at: datetime
+    items: list[Item]
+    membership_key: str = ""
+    payment_method: str = ""
+    properties: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TryResult:
+    evaluation: Evaluation
+    membership_number: str
+    unknown_products: list[int]
+    precisions: dict[str, int]
+
+    def show(self, amount: int, point_type: str) -> str:
+        return to_points(amount, self.precisions.get(point_type, 0))
+
+
+def try_sample(promotion: Promotion, sample: Sample) -> TryResult:
+    """The engine's answer for the sample. Raises the domain errors of an unknown channel or
+    membership (memberships.errors.MembershipNotFound). Writes nothing."""
+    from ledger.services.core import sponsor_by_key
+    from loyalty.tx.services import read_cap_usage
+    from memberships.selectors import resolve_membership
+    from promotions.catalog_selectors import channel_by_key, product_facts
+
+    program = Program.current()
+    channel = channel_by_key(sample.channel)
+    sponsor = channel.sponsor if channel.sponsor_id else sponsor_by_key(None)
+    membership = resolve_membership(sample.membership_key) if sample.membership_key else None
+    member = member_context(membership, sample.occurred_at) if membership else anonymous_context()
+    facts = product_facts(channel.key, [item.product_key for item in sample.items])
+    lines, unknown = build_lines(sample.items, facts, unknown=program.unknown_products)
+    tx = Tx(
+        occurred_at=sample.occurred_at,
+        total_amount=sum((item.amount for item in sample.items), Decimal(0)),
+        currency=program.currency,
+        channel=channel.key,
+        sponsor=sponsor.key,
+        lines=tuple(lines),
+        payment_method=sample.payment_method,
+        properties=sample.properties,
+    )
+    precisions = _precisions()
+    promotions = compiled_with_bases(promotion, precisions)
+    usage = read_cap_usage(promotions, membership, sample.occurred_at, lock_keys=set())
+    result = evaluate(tx, member, promotions, usage, rounding=program.rounding, time_zone=program.time_zone)
+    return TryResult(result, membership.number if membership else "", unknown, precisions)
+
+
+# Backtest --------------------------------------------------------------------------------------
+
+
+@dataclass
+class MemberTotal:
+    number: str
+    points: str
+    transactions: int
+
+
+@dataclass
+class BacktestResult:
+    promotion: str
+    days: int
+    since: datetime
+    scanned: int = 0
+    earned: int = 0
+    capped: int = 0
+    vouchers: int = 0
+    points: str = "0"
+    point_type: str = ""
+    top_members: list[MemberTotal] = field(default_factory=list)
+
+
+class _Usage:
+    """Cap usage as the backtest goes: what this promotion would have given so far (from zero)."""
+
+    def __init__(self, key: str, time_zone: str):
+        self.key, self.zone = key, ZoneInfo(time_zone)
+        self.budget = 0
+        self.member: dict[tuple[int, str, str], int] = defaultdict(int)
+
+    def periods(self, at: datetime) -> dict[str, str]:
+        local = at.astimezone(self.zone)
+        return {"day": local.strftime("%Y-%m-%d"), "month": local.strftime("%Y-%m"), "lifetime": "all"}
+
+    def before(self, membership_id: int, at: datetime) -> CapUsage:
+        periods = self.periods(at)
+        return CapUsage(
+            budget={self.key: self.budget},
+            member={(self.key, p): self.member[(membership_id, p, k)] for p, k in periods.items()},
+        )
+
+    def add(self, membership_id: int, at: datetime, amount: int) -> None:
+        self.budget += amount
+        for period, key in self.periods(at).items():
+            self.member[(membership_id, period, key)] += amount
+
+
+def engine_tx(row: Transaction, *, unknown: str) -> Tx:
+    """A stored transaction as the engine saw it: its lines with the facts kept at booking."""
+    lines = []
+    for line in row.lines.all():  # prefetched
+        if not line.known and unknown == "ignore":
+            continue
+        item = Item(line.product_key, line.quantity, line.unit_price, line.amount)
+        lines.append(line_for(line.position, item, line.facts or {}))
+    return Tx(
+        occurred_at=row.occurred_at,
+        total_amount=row.total_amount,
+        currency=row.currency,
+        channel=row.channel,
+        sponsor=row.sponsor.key,
+        lines=tuple(lines),
+        payment_method=row.payment_method,
+        properties=row.properties or {},
+    )
+
+
+def backtest(promotion: Promotion, *, days: int = 30, now: datetime | None = None) -> BacktestResult:
+    """Run the promotion's current definition over the transactions booked in the last `days` days,
+    oldest first, as booked (before returns). Caps count what the promotion would have given in the
+    backtest itself. Reads in chunks: one query per chunk for the transactions, one for their lines."""
+    days = max(1, min(int(days), MAX_DAYS))
+    now = now or timezone.now()
+    since = now - timedelta(days=days)
+    program = Program.current()
+    precisions = _precisions()
+    promotions = compiled_with_bases(promotion, precisions)
+    result = BacktestResult(promotion=promotion.key, days=days, since=since)
+    if not promotions:
+        return result
+    own = promotions[0]
+    result.point_type = own.point_type
+    usage = _Usage(own.key, program.time_zone)
+    total = 0
+    by_member: dict[int, list] = {}  # membership id -> [number, points, transactions]
+    rows = (
+        Transaction.objects.filter(occurred_at__gte=since, occurred_at__lte=now)
+        .select_related("sponsor", "membership")
+        .only(
+            "id",
+            "occurred_at",
+            "total_amount",
+            "currency",
+            "channel",
+            "payment_method",
+            "properties",
+            "member_context",
+            "membership_id",
+            "membership__number",
+            "sponsor_id",
+            "sponsor__key",
+        )
+        .prefetch_related("lines")
+        .order_by("occurred_at", "id")
+    )
+    for row in rows.iterator(chunk_size=CHUNK):
+        result.scanned += 1
+        evaluation = evaluate(
+            engine_tx(row, unknown=program.unknown_products),
+            member_from_json(row.member_context) if row.member_context else anonymous_context(),
+            promotions,
+            usage.before(row.membership_id, row.occurred_at),
+            rounding=program.rounding,
+            time_zone=program.time_zone,
+        )
+        reward = next((r for r in evaluation.rewards if r.promotion == own.key), None)
+        if reward is None or not (reward.amount or reward.voucher_types):
+            continue
+        result.earned += 1
+        result.capped += bool(reward.capped)
+        result.vouchers += len(reward.voucher_types)
+        total += reward.amount
+        usage.add(row.membership_id, row.occurred_at, reward.amount)
+        entry = by_member.setdefault(row.membership_id, [row.membership.number, 0, 0])
+        entry[1] += reward.amount
+        entry[2] += 1
+    precision = precisions.get(own.point_type, 0)
+    result.points = to_points(total, precision)
+    top = sorted(by_member.values(), key=lambda e: (-e[1], e[0]))[:10]
+    result.top_members = [MemberTotal(number, to_points(points, precision), count) for number, points, count in top]
+    return result
