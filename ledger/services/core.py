@@ -246,6 +246,7 @@ class Draft:
     new_lots: list[Lot] = field(default_factory=list)
     debts: dict[int, Lot] = field(default_factory=dict)
     debt_paid: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    debt_lots: dict[int, list[Lot]] = field(default_factory=dict)  # per account, read once per draft
 
     def post(self, account: Account, amount: int) -> None:
         self.accounts[account.pk] = account
@@ -271,11 +272,13 @@ class Draft:
         """A credit pays off a debt lot first, then becomes a lot of its own."""
         self.post(account, amount)
         left = amount
-        for found in (
-            Lot.objects.select_for_update()
-            .filter(account=account, state=Lot.State.DEBT, remaining__lt=0)
-            .order_by("pk")
-        ):
+        if account.pk not in self.debt_lots:
+            self.debt_lots[account.pk] = list(
+                Lot.objects.select_for_update()
+                .filter(account=account, state=Lot.State.DEBT, remaining__lt=0)
+                .order_by("pk")
+            )
+        for found in self.debt_lots[account.pk]:
             # One instance per debt lot, and what earlier credits of this draft already paid, so that
             # two credits in one booking never pay the same debt twice.
             debt = self.debts.setdefault(found.pk, found)

@@ -74,7 +74,8 @@ def earn_points(
         receipt=receipt_id,
         lines=[(line.point_type.pk, line.amount, line.line_ref) for line in lines],
     )
-    accounts = {line.point_type.pk: member_account(membership, line.point_type) for line in lines}
+    point_types = {line.point_type.pk: line.point_type for line in lines}
+    accounts = {pk: member_account(membership, point_type) for pk, point_type in point_types.items()}
     locked = lock_accounts(accounts.values())
     require_status(membership, EARNING_STATUSES)
     if existing := replay(idempotency_key, request_hash):
@@ -102,9 +103,10 @@ def earn_points(
             ],
         },
     )
+    issued = {pk: system_account(sponsor, point_type, Account.Kind.ISSUED) for pk, point_type in point_types.items()}
     for line in lines:
         account = locked[accounts[line.point_type.pk].pk]
-        draft.post(system_account(sponsor, line.point_type, Account.Kind.ISSUED), -line.amount)
+        draft.post(issued[line.point_type.pk], -line.amount)
         draft.credit(
             account,
             line.amount,

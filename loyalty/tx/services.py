@@ -7,9 +7,11 @@ then voucher stock rows (the issueVoucher effect).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections import defaultdict
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -46,6 +48,42 @@ from promotions.rules import Tx
 from promotions.selectors import active_promotions, compiled_versions
 
 CENT = Decimal("0.01")
+
+# Reads that cannot change within one book/calculate/return call (the program row, promotion ids),
+# made once per call instead of at every use (they were 7 queries of a booking).
+_memo: ContextVar[dict[str, Any] | None] = ContextVar("tx_memo", default=None)
+
+
+def _reads_once(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if _memo.get() is not None:
+            return fn(*args, **kwargs)
+        token = _memo.set({})
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            _memo.reset(token)
+
+    return wrapper
+
+
+def _program() -> Program:
+    memo = _memo.get()
+    if memo is None:
+        return Program.current()
+    if "program" not in memo:
+        memo["program"] = Program.current()
+    return memo["program"]
+
+
+def _promotion_ids(keys: set[str] | list[str]) -> dict[str, int]:
+    memo = _memo.get()
+    known: dict[str, int] = {} if memo is None else memo.setdefault("promotion_ids", {})
+    missing = set(keys) - known.keys()
+    if missing:
+        known.update(Promotion.objects.filter(key__in=missing).values_list("key", "pk"))
+    return {key: known[key] for key in keys if key in known}
 
 
 @dataclass(frozen=True)
@@ -86,7 +124,7 @@ class TxRequest:
 
 def check_request(request: TxRequest) -> None:
     """What no promotion could make sense of: another currency, lines that miss the total."""
-    currency = Program.current().currency
+    currency = _program().currency
     if request.currency != currency:
         raise errors.WrongCurrency(
             f"The program earns on {currency}, not {request.currency}.",
@@ -145,7 +183,7 @@ def _facts(channel_key: str, items: list[Item]) -> dict[str, dict[str, Any]]:
 
 
 def _periods(occurred_at: datetime) -> dict[str, str]:
-    local = occurred_at.astimezone(ZoneInfo(Program.current().time_zone))
+    local = occurred_at.astimezone(ZoneInfo(_program().time_zone))
     return {"day": local.strftime("%Y-%m-%d"), "month": local.strftime("%Y-%m"), "lifetime": "all"}
 
 
@@ -153,7 +191,7 @@ def _caps(promo: CompiledPromotion) -> dict[str, Any]:
     return promo.definition.get("caps") or {}
 
 
-def _read_usage(
+def read_cap_usage(
     promotions: list[CompiledPromotion], membership: Any, occurred_at: datetime, *, lock_keys: set[str]
 ) -> CapUsage:
     """Usage of the capped promotions; the rows of `lock_keys` are locked (budget rows first)."""
@@ -162,7 +200,7 @@ def _read_usage(
     member_keys = [p.key for p in promotions if _caps(p).get("perMember")]
     if not budget_keys and not member_keys:
         return CapUsage()
-    ids = dict(Promotion.objects.filter(key__in=set(budget_keys + member_keys)).values_list("key", "pk"))
+    ids = _promotion_ids(set(budget_keys + member_keys))
     if lock_keys:
         for key in sorted(lock_keys & set(budget_keys), key=lambda k: ids[k]):
             PromotionBudget.objects.get_or_create(promotion_id=ids[key])
@@ -227,11 +265,11 @@ def _record_usage(rewards: list, membership: Any, occurred_at: datetime, sign: i
 def _evaluate(
     tx: Tx, member, promotions: list[CompiledPromotion], membership: Any, *, lock: bool
 ) -> tuple[Evaluation, CapUsage]:
-    program = Program.current()
+    program = _program()
     run = lambda usage: evaluate(  # noqa: E731
         tx, member, promotions, usage, rounding=program.rounding, time_zone=program.time_zone
     )
-    usage = _read_usage(promotions, membership, tx.occurred_at, lock_keys=set())
+    usage = read_cap_usage(promotions, membership, tx.occurred_at, lock_keys=set())
     result = run(usage)
     if not lock:
         return result, usage
@@ -242,7 +280,7 @@ def _evaluate(
         if wanted <= locked:
             return result, usage
         locked |= wanted
-        usage = _read_usage(promotions, membership, tx.occurred_at, lock_keys=locked)
+        usage = read_cap_usage(promotions, membership, tx.occurred_at, lock_keys=locked)
         result = run(usage)
     return result, usage
 
@@ -297,7 +335,7 @@ def _answer(
 
 def _engine_input(request: TxRequest, channel, sponsor: Sponsor) -> tuple[Tx, list[int], dict[str, dict]]:
     facts = _facts(channel.key, request.items)
-    program = Program.current()
+    program = _program()
     lines, unknown = build_lines(request.items, facts, unknown=program.unknown_products)
     tx = Tx(
         occurred_at=request.occurred_at,
@@ -312,6 +350,7 @@ def _engine_input(request: TxRequest, channel, sponsor: Sponsor) -> tuple[Tx, li
     return tx, unknown, facts
 
 
+@_reads_once
 def calculate(request: TxRequest, *, actor: Actor) -> dict[str, Any]:
     """A dry run: what the transaction would earn, with the trace. Books and creates nothing."""
     from memberships.errors import MembershipNotFound
@@ -323,7 +362,7 @@ def calculate(request: TxRequest, *, actor: Actor) -> dict[str, Any]:
     try:
         membership = resolve_membership(request.membership_key)
     except MembershipNotFound:
-        if not Program.current().anonymous_on_unknown_card:
+        if not _program().anonymous_on_unknown_card:
             raise
         membership = None
     tx, unknown, _ = _engine_input(request, channel, sponsor)
@@ -333,6 +372,7 @@ def calculate(request: TxRequest, *, actor: Actor) -> dict[str, Any]:
     return _answer(request, number, result, booked=False, unknown=unknown)
 
 
+@_reads_once
 def book(request: TxRequest, *, actor: Actor) -> tuple[dict[str, Any], bool]:
     """Book the transaction once per txId: (answer, replayed)."""
     from memberships.services.enrollment import resolve_or_create_anonymous
@@ -464,12 +504,12 @@ def _book(request: TxRequest, channel, sponsor: Sponsor, membership, actor: Acto
             for r in rewards
         ]
     )
-    promotion_ids = dict(Promotion.objects.filter(key__in=[r.promotion for r in rewards]).values_list("key", "pk"))
+    counted = [r for r in rewards if {"budget", "perMember"} & _caps(by_key[r.promotion]).keys()]
+    promotion_ids = _promotion_ids([r.promotion for r in counted])
     _record_usage(
         [
             {"amount": r.amount, "caps": _caps(by_key[r.promotion]), "promotion_id": promotion_ids[r.promotion]}
-            for r in rewards
-            if _caps(by_key[r.promotion])
+            for r in counted
         ],
         membership,
         request.occurred_at,
@@ -553,6 +593,7 @@ def find_transaction(receipt_id: str, sponsor_key: str = "") -> Transaction:
     return found[0]
 
 
+@_reads_once
 @ledger_transaction
 def return_transaction(
     *, receipt_id: str, actor: Actor, items: list[ReturnItem] | None = None, sponsor_key: str = ""
@@ -576,7 +617,7 @@ def return_transaction(
         kept = []
         for line in lines:
             left = line.quantity - line.returned_quantity
-            if left <= 0 or (not line.known and Program.current().unknown_products == "ignore"):
+            if left <= 0 or (not line.known and _program().unknown_products == "ignore"):
                 continue
             share = left / line.quantity
             item = Item(line.product_key, left, line.unit_price, (line.amount * share).quantize(CENT))
@@ -598,7 +639,7 @@ def return_transaction(
             budget=tx_row.cap_usage.get("budget", {}),
             member={(k, p): v for k, p, v in tx_row.cap_usage.get("member", [])},
         )
-        program = Program.current()
+        program = _program()
         result = evaluate(
             tx,
             member_from_json(tx_row.member_context),
