@@ -20,6 +20,7 @@ api_v1 = [
     path("", include("vouchers.urls")),
     path("", include("promotions.urls")),
     path("", include("loyalty.tx.urls")),
+    path("", include("imports.urls")),
 ]
 
 urlpatterns = [

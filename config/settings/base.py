@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "ledger",
     "vouchers",
     "promotions",
+    "imports",
 ]
 
 MIDDLEWARE = [
@@ -128,3 +129,13 @@ LOYALTY_VERSION = "0.1.0"
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1_048_576)
 IDEMPOTENCY_RETENTION_DAYS = env.int("IDEMPOTENCY_RETENTION_DAYS", default=30)
 GIT_REVISION = env.str("GIT_REVISION", default="")
+
+# Imports and exports (docs/imports.md).
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=200 * 1024 * 1024)
+IMPORT_STORE_CHUNK = env.int("IMPORT_STORE_CHUNK", default=2000)
+IMPORT_CHUNK_SIZE = env.int("IMPORT_CHUNK_SIZE", default=500)
+IMPORT_LEDGER_CHUNK_SIZE = env.int("IMPORT_LEDGER_CHUNK_SIZE", default=100)
+IMPORT_CLAIM_TIMEOUT = env.int("IMPORT_CLAIM_TIMEOUT", default=600)
+EXPORT_ASYNC_THRESHOLD = env.int("EXPORT_ASYNC_THRESHOLD", default=200_000)
+# Uploads may be larger than an ordinary API body: path prefix -> limit in bytes.
+API_BODY_LIMITS = {"/api/v1/imports/": IMPORT_MAX_BYTES, "/api/v1/csvimports/": IMPORT_MAX_BYTES}

@@ -1,0 +1,37 @@
+"""The knobs of the imports app, from settings (config/settings/base.py reads them from the environment)."""
+
+from django.conf import settings
+
+
+def _value(name: str, default: int) -> int:
+    return int(getattr(settings, name, default))
+
+
+def max_bytes() -> int:
+    """Largest accepted import body or upload (413 above it)."""
+    return _value("IMPORT_MAX_BYTES", 200 * 1024 * 1024)
+
+
+def store_chunk() -> int:
+    """Records per bulk INSERT while a file is stored."""
+    return _value("IMPORT_STORE_CHUNK", 2000)
+
+
+def chunk_size() -> int:
+    """Records a worker claims at a time (plain-row types)."""
+    return _value("IMPORT_CHUNK_SIZE", 500)
+
+
+def ledger_chunk_size() -> int:
+    """Records a worker claims at a time for types that book points (each in its own transaction)."""
+    return _value("IMPORT_LEDGER_CHUNK_SIZE", 100)
+
+
+def claim_timeout() -> int:
+    """Seconds after which a claimed but unfinished chunk (its worker died) may be claimed again."""
+    return _value("IMPORT_CLAIM_TIMEOUT", 600)
+
+
+def export_async_threshold() -> int:
+    """Exports with more rows than this run as a background job."""
+    return _value("EXPORT_ASYNC_THRESHOLD", 200_000)

@@ -1,0 +1,164 @@
+"""The /exports endpoints, and the job endpoints a caller polls for a background export."""
+
+from __future__ import annotations
+
+from django.http import FileResponse, StreamingHttpResponse
+from djangorestframework_camel_case.util import underscoreize
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers as drf_serializers
+from rest_framework.response import Response
+
+from imports import conf, serializers
+from imports.errors import ExportJobNotFound, ExportNotReady
+from imports.exports import (
+    FORMATS,
+    ExportQuery,
+    all_templates,
+    csv_stream,
+    filters_of,
+    get_template,
+    jsonl_stream,
+    ordering,
+    queue_export,
+    xlsx_tempfile,
+)
+from imports.models import ExportJob, ExportStatus
+from imports.views import ImportsView, _NoQuery
+from loyalty.api.errors import ErrorSerializer
+from loyalty.api.serializers import parse_query
+
+TAGS = ["exports"]
+API_ROOT = "/api/v1"
+
+
+def present_job(job: ExportJob) -> dict:
+    body = {
+        "key": job.key,
+        "template": job.template,
+        "format": job.format,
+        "status": job.status,
+        "rows": job.rows,
+        "error": job.error,
+        "created_at": job.created_at,
+        "finished_at": job.finished_at,
+        "poll_url": f"{API_ROOT}/exports/jobs/{job.key}",
+        "download_url": f"{API_ROOT}/exports/jobs/{job.key}/download" if job.status == ExportStatus.COMPLETED else None,
+    }
+    return serializers.ExportJobOutput(body).data
+
+
+def _filter_parameters() -> list[OpenApiParameter]:
+    """Every template's filters, for the schema (each template accepts only its own)."""
+    seen: dict[str, OpenApiParameter] = {}
+    for template in all_templates():
+        for name, f in template.filter_fields().items():
+            if name not in seen:
+                kind = {drf_serializers.DateTimeField: OpenApiTypes.DATETIME, drf_serializers.IntegerField: int}.get(
+                    type(f), str
+                )
+                seen[name] = OpenApiParameter(
+                    name, kind, OpenApiParameter.QUERY, description=f"{f.help_text or ''} (templates that take it)."
+                )
+    return list(seen.values())
+
+
+class ExportTemplatesView(ImportsView):
+    @extend_schema(
+        tags=TAGS,
+        summary="The export templates, with their filters and sort options",
+        responses={200: serializers.ExportTemplateOutput(many=True)},
+    )
+    def get(self, request):
+        parse_query(_NoQuery, request)
+        return Response(serializers.ExportTemplateOutput([t.describe() for t in all_templates()], many=True).data)
+
+
+class ExportView(ImportsView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Export a template as csv, json (lines) or xlsx",
+        description="Streams the rows (csv and json lines straight from a database cursor; xlsx built in "
+        "write-only mode), so memory stays flat whatever the size. With `async=true`, or above the "
+        "server's row threshold, answers 202 with a job: poll `GET /exports/jobs/{key}` until `status` is "
+        "`completed`, then download `GET /exports/jobs/{key}/download`. Each template takes only its own "
+        "filters (GET /exports/templates lists them).",
+        parameters=[
+            OpenApiParameter("template", str, OpenApiParameter.PATH, description="An export template key."),
+            OpenApiParameter("format", str, OpenApiParameter.QUERY, enum=list(FORMATS), description="Default csv."),
+            OpenApiParameter("async", bool, OpenApiParameter.QUERY, description="Run as a background job."),
+            OpenApiParameter("sort", str, OpenApiParameter.QUERY, description="A sort option of the template."),
+            *_filter_parameters(),
+        ],
+        responses={
+            (200, "text/csv"): OpenApiTypes.STR,
+            (200, "application/x-ndjson"): OpenApiTypes.STR,
+            (200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"): OpenApiTypes.BINARY,
+            (202, "application/json"): serializers.ExportJobOutput,
+        },
+    )
+    def get(self, request, template):
+        export = get_template(template)
+        query = ExportQuery(data=underscoreize(request.query_params.dict()), template=export)
+        query.is_valid(raise_exception=True)
+        params = dict(query.validated_data)
+        background = params["async"]
+        if not background and export.count is not None:
+            background = export.count(filters_of(params)) > conf.export_async_threshold()
+        if background:
+            job = queue_export(template=export, params=params, actor=request.actor)
+            return Response(present_job(job), status=202)
+        fmt = params["format"]
+        content_type, suffix = FORMATS[fmt]
+        filename = f"{export.key}.{suffix}"
+        if fmt == "xlsx":
+            response = FileResponse(xlsx_tempfile(export, params), content_type=content_type)
+        else:
+            rows = export.rows(filters_of(params), ordering(export, params))
+            stream = csv_stream(export.columns, rows) if fmt == "csv" else jsonl_stream(export.columns, rows)
+            response = StreamingHttpResponse(stream, content_type=content_type)
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+
+def _job(key: str) -> ExportJob:
+    job = ExportJob.objects.filter(key=key).first() if len(key) <= 32 else None
+    if job is None:
+        raise ExportJobNotFound(f"No export job {key!r}.")
+    return job
+
+
+JOB_KEY = OpenApiParameter("key", str, OpenApiParameter.PATH, description="The export job key.")
+
+
+class ExportJobView(ImportsView):
+    @extend_schema(
+        tags=TAGS,
+        summary="A background export job: poll it",
+        parameters=[JOB_KEY],
+        responses={200: serializers.ExportJobOutput},
+    )
+    def get(self, request, key):
+        parse_query(_NoQuery, request)
+        return Response(present_job(_job(key)))
+
+
+class ExportJobDownloadView(ImportsView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Download a finished background export",
+        parameters=[JOB_KEY],
+        responses={
+            200: OpenApiResponse(OpenApiTypes.BINARY, description="The file."),
+            409: OpenApiResponse(ErrorSerializer, description="`export_not_ready`"),
+        },
+    )
+    def get(self, request, key):
+        parse_query(_NoQuery, request)
+        job = _job(key)
+        if job.status != ExportStatus.COMPLETED or not job.file:
+            raise ExportNotReady(f"The export job is {job.status}.")
+        content_type, suffix = FORMATS[job.format]
+        return FileResponse(
+            job.file.open("rb"), content_type=content_type, as_attachment=True, filename=f"{job.template}.{suffix}"
+        )

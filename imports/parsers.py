@@ -1,0 +1,47 @@
+"""Request parsers of the import endpoints."""
+
+import codecs
+import json
+
+from django.core.files.uploadedfile import TemporaryUploadedFile
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import BaseParser
+
+from imports import conf
+from imports.errors import ImportTooLarge
+
+COPY_CHUNK = 64 * 1024
+
+
+class CsvBodyParser(BaseParser):
+    """A raw `text/csv` body, spooled to a temporary file as it arrives (flat memory)."""
+
+    media_type = "text/csv"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        upload = TemporaryUploadedFile("upload.csv", "text/csv", 0, "utf-8")
+        limit, total = conf.max_bytes(), 0
+        while stream is not None and (chunk := stream.read(COPY_CHUNK)):
+            total += len(chunk)
+            if total > limit:
+                upload.close()
+                raise ImportTooLarge(f"The file is larger than {limit} bytes.")
+            upload.write(chunk)
+        upload.seek(0)
+        upload.size = total
+        return {"file": upload}
+
+
+class JsonImportParser(BaseParser):
+    """A JSON body read from the request stream. DRF's JSONParser goes through `request.body`, which
+    Django caps at DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB); an import is capped by IMPORT_MAX_BYTES."""
+
+    media_type = "application/json"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        if stream is None:
+            return None
+        try:
+            return json.load(codecs.getreader("utf-8")(stream))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ParseError(f"JSON parse error - {exc}") from exc

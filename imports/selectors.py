@@ -1,0 +1,79 @@
+"""Reads of the imports app."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from datetime import datetime
+
+from django.db.models import QuerySet
+
+from imports.errors import BatchNotFound
+from imports.models import ImportBatch, ImportRecord, RecordStatus
+from loyalty.api.errors import camel
+
+
+def batches(
+    *, import_type: str = "", status: str = "", since: datetime | None = None, until: datetime | None = None
+) -> QuerySet[ImportBatch]:
+    qs = ImportBatch.objects.order_by("-created_at", "-id")
+    if import_type:
+        qs = qs.filter(import_type=import_type)
+    if status:
+        qs = qs.filter(status=status)
+    if since:
+        qs = qs.filter(created_at__gte=since)
+    if until:
+        qs = qs.filter(created_at__lt=until)
+    return qs
+
+
+def batch_by_key(key: str) -> ImportBatch:
+    batch = ImportBatch.objects.filter(key=key).first() if key and len(key) <= 32 else None
+    if batch is None:
+        raise BatchNotFound(f"No import batch {key!r}.")
+    return batch
+
+
+def records_of(batch: ImportBatch, status: str = "") -> QuerySet[ImportRecord]:
+    qs = ImportRecord.objects.filter(batch=batch)
+    if status:
+        qs = qs.filter(status=status)
+    return qs.order_by("line")
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def records_csv(batch: ImportBatch, status: str = RecordStatus.FAILED) -> Iterator[str]:
+    """The records as CSV: their own columns, then line, errorCode and errorMessage, so the file
+    can be fixed and uploaded again (the upload ignores nothing: drop the last three columns)."""
+    columns = list(batch.columns)
+    qs = records_of(batch, status)
+    if not columns:
+        seen: dict[str, None] = {}
+        for data in qs.values_list("data", flat=True)[:1000]:
+            if isinstance(data, dict):
+                seen.update(dict.fromkeys(camel(str(k)) for k in data if not str(k).startswith("__")))
+        columns = list(seen)
+    writer = csv.writer(_Echo())
+    yield "\ufeff" + writer.writerow([*columns, "line", "errorCode", "errorMessage"])
+    for line, data, code, message in qs.values_list("line", "data", "error_code", "error_message").iterator(
+        chunk_size=2000
+    ):
+        data = data if isinstance(data, dict) else {}
+        values = {camel(str(k)): v for k, v in data.items()}
+        cells = [_cell(values.get(c, data.get(c, ""))) for c in columns]
+        yield writer.writerow([*cells, line, code, message])
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        import json
+
+        return json.dumps(value)
+    return str(value)

@@ -1,0 +1,361 @@
+"""Processing a batch in chunks, safely under concurrent and redelivered workers.
+
+1. A worker claims a chunk in its own short transaction: pending records (skipping rows another
+   worker has locked, on PostgreSQL) are set to `claimed` with a fresh claim token.
+2. It applies them. A record's effects and its move from `claimed` to `ok`/`failed` commit in one
+   transaction, after the worker re-locked the record still holding its token. So a record is
+   applied at most once: a worker that dies mid-chunk rolls back what it had not committed, and
+   its claimed records are claimed again after `IMPORT_CLAIM_TIMEOUT` seconds; a redelivered task
+   finds nothing pending to claim. Plain-row types apply a whole chunk in one transaction with a
+   savepoint per record; types that book points apply each record in its own transaction (short
+   lock holds, retried on a deadlock).
+3. Between chunks the worker reads the batch status, so a cancel stops it there.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import Count, F, Q
+from django.utils import timezone
+from rest_framework.exceptions import ValidationError
+
+from imports import conf, events
+from imports.errors import UnknownImportType
+from imports.models import BatchStatus, ImportBatch, ImportRecord, RecordStatus
+from imports.parsing import ROW_ERROR
+from imports.registry import ApplyContext, BulkItem, ImportType, get_type
+from imports.services.queueing import actor_of
+from loyalty.actors import Actor
+from loyalty.api.errors import flatten
+from loyalty.audit import json_value
+from loyalty.errors import DomainError
+from loyalty.outbox import emit_event
+
+log = logging.getLogger(__name__)
+RETRYABLE_PG_CODES = {"40001", "40P01"}  # serialization failure, deadlock
+OUTCOME_FIELDS = ["status", "processed_at", "error_code", "error_message", "errors", "result"]
+
+
+def _skip_locked(qs):
+    if connection.features.has_select_for_update_skip_locked:
+        return qs.select_for_update(skip_locked=True)
+    return qs  # SQLite: a write transaction holds the whole database
+
+
+def claim_chunk(batch: ImportBatch, size: int) -> tuple[str, list[int]]:
+    """Claim up to `size` records: pending ones first, then ones whose worker died."""
+    token = uuid.uuid4().hex
+    now = timezone.now()
+    with transaction.atomic():
+        base = ImportRecord.objects.filter(batch_id=batch.pk)
+        ids = list(
+            _skip_locked(base.filter(status=RecordStatus.PENDING).order_by("line")).values_list("pk", flat=True)[:size]
+        )
+        if not ids:
+            stale = now - timedelta(seconds=conf.claim_timeout())
+            ids = list(
+                _skip_locked(
+                    base.filter(status=RecordStatus.CLAIMED, claimed_at__lt=stale).order_by("line")
+                ).values_list("pk", flat=True)[:size]
+            )
+        if ids:
+            ImportRecord.objects.filter(pk__in=ids).update(
+                status=RecordStatus.CLAIMED, claim_token=token, claimed_at=now
+            )
+    return token, ids
+
+
+def _failure(record: ImportRecord, code: str, message: str, errors: list[dict[str, Any]] | None = None) -> None:
+    record.status = RecordStatus.FAILED
+    record.error_code = code[:60]
+    record.error_message = message
+    record.errors = errors or []
+    record.result = {}
+
+
+def validated(import_type: ImportType, record: ImportRecord, *, from_csv: bool) -> dict[str, Any]:
+    data = record.data
+    if isinstance(data, dict) and ROW_ERROR in data:
+        raise ValidationError({"non_field_errors": [data[ROW_ERROR]]})
+    return import_type.validate(import_type.normalize(data, from_csv=from_csv))
+
+
+def run_record(
+    import_type: ImportType,
+    record: ImportRecord,
+    context: ApplyContext,
+    *,
+    from_csv: bool,
+    values: dict[str, Any] | None = None,
+) -> None:
+    """Validate and apply one record in a savepoint; set its outcome on the instance.
+
+    A refusal (domain error, validation error, a unique key taken) marks it failed and undoes its
+    savepoint. A deadlock or lost connection propagates: the caller retries the whole unit.
+    """
+    record.processed_at = timezone.now()
+    try:
+        with transaction.atomic():
+            if values is None:
+                values = validated(import_type, record, from_csv=from_csv)
+            result = json_value(import_type.apply(values, context) or {})
+    except DomainError as exc:
+        _failure(record, exc.code, exc.detail, exc.errors)
+    except ValidationError as exc:
+        errors = flatten(exc.detail)
+        detail = "; ".join(f"{e['field'] or 'record'}: {e['message']}" for e in errors[:5]) or "Invalid record."
+        _failure(record, "validation_error", detail, errors)
+    except DjangoValidationError as exc:
+        _failure(record, "validation_error", "; ".join(exc.messages))
+    except IntegrityError as exc:
+        _failure(record, "conflict", f"A unique value is taken: {exc}"[:1000])
+    except OperationalError:
+        raise
+    except Exception as exc:  # a bug must not lose the batch: the record says what happened
+        log.exception("import %s line %s failed unexpectedly", context.batch_key, record.line)
+        _failure(record, "internal_error", f"{type(exc).__name__}: {exc}"[:1000])
+    else:
+        record.status = RecordStatus.OK
+        record.error_code = record.error_message = ""
+        record.errors = []
+        record.result = result
+
+
+def _save_outcomes(records: list[ImportRecord]) -> None:
+    """Write each record's outcome. PostgreSQL: one UPDATE ... FROM unnest(arrays), far cheaper than
+    bulk_update's CASE per field and row; elsewhere bulk_update."""
+    if not records:
+        return
+    if connection.vendor != "postgresql":
+        ImportRecord.objects.bulk_update(records, OUTCOME_FIELDS, batch_size=500)
+        return
+    table = ImportRecord._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS r SET status = v.status, processed_at = v.processed_at, "  # noqa: S608
+            "error_code = v.error_code, error_message = v.error_message, "
+            "errors = v.errors::jsonb, result = v.result::jsonb "
+            "FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[], %s::text[], %s::text[], %s::text[], %s::text[]) "
+            "AS v(id, status, processed_at, error_code, error_message, errors, result) WHERE r.id = v.id",
+            [
+                [r.pk for r in records],
+                [r.status for r in records],
+                [r.processed_at for r in records],
+                [r.error_code for r in records],
+                [r.error_message for r in records],
+                [json.dumps(r.errors, default=str) for r in records],
+                [json.dumps(r.result, default=str) for r in records],
+            ],
+        )
+
+
+def _count(batch_id: int, records: list[ImportRecord]) -> None:
+    ok = sum(1 for r in records if r.status == RecordStatus.OK)
+    failed = len(records) - ok
+    ImportBatch.objects.filter(pk=batch_id).update(
+        ok_count=F("ok_count") + ok, failed_count=F("failed_count") + failed, updated_at=timezone.now()
+    )
+
+
+def _apply_chunk(batch: ImportBatch, import_type: ImportType, token: str, ids: list[int], cache: dict) -> int:
+    """Plain-row types: the chunk in one transaction, a savepoint per record."""
+    actor = actor_of(batch)
+    with transaction.atomic():
+        records = list(
+            ImportRecord.objects.select_for_update()
+            .filter(pk__in=ids, claim_token=token, status=RecordStatus.CLAIMED)
+            .order_by("line")
+        )
+        from_csv = batch.source != "json"
+        if import_type.apply_bulk is not None:
+            _write_in_bulk(import_type, records, actor, batch.key, cache, from_csv)
+        else:
+            for record in records:
+                context = ApplyContext(actor=actor, batch_key=batch.key, line=record.line, cache=cache)
+                run_record(import_type, record, context, from_csv=from_csv)
+        _save_outcomes(records)
+        _count(batch.pk, records)
+    return len(records)
+
+
+def _write_in_bulk(
+    import_type: ImportType, records: list[ImportRecord], actor: Actor, batch_key: str, cache: dict, from_csv: bool
+) -> None:
+    """Validate every record, let the type's bulk writer store what it safely can in one go, then
+    apply the rest one by one through the service (in line order), each in its savepoint."""
+    items: dict[int, BulkItem] = {}
+    values: dict[int, dict[str, Any]] = {}
+    for record in records:
+        context = ApplyContext(actor=actor, batch_key=batch_key, line=record.line, cache=cache)
+        try:
+            values[record.pk] = validated(import_type, record, from_csv=from_csv)
+        except Exception:  # noqa: S112 - run_record reports it with its code
+            continue
+        items[record.pk] = BulkItem(values=values[record.pk], context=context)
+    try:
+        with transaction.atomic():
+            import_type.apply_bulk(list(items.values()))
+    except (DomainError, IntegrityError):  # a concurrent writer took a key: one by one instead
+        for item in items.values():
+            item.result = None
+    now = timezone.now()
+    for record in records:
+        item = items.get(record.pk)
+        if item is not None and item.result is not None:
+            record.status, record.processed_at = RecordStatus.OK, now
+            record.error_code = record.error_message = ""
+            record.errors, record.result = [], json_value(item.result)
+        else:
+            context = (
+                item.context if item else ApplyContext(actor=actor, batch_key=batch_key, line=record.line, cache=cache)
+            )
+            run_record(import_type, record, context, from_csv=from_csv, values=values.get(record.pk))
+
+
+def _apply_each(batch: ImportBatch, import_type: ImportType, token: str, ids: list[int], cache: dict) -> int:
+    """Types that book points: each record in its own transaction, retried on a deadlock."""
+    actor = actor_of(batch)
+    done = 0
+    for pk in ids:
+        for attempt in range(4):
+            try:
+                with transaction.atomic():
+                    record = (
+                        ImportRecord.objects.select_for_update()
+                        .filter(pk=pk, claim_token=token, status=RecordStatus.CLAIMED)
+                        .first()
+                    )
+                    if record is None:  # claimed again by another worker after a timeout
+                        break
+                    context = ApplyContext(actor=actor, batch_key=batch.key, line=record.line, cache=cache)
+                    run_record(import_type, record, context, from_csv=batch.source != "json")
+                    _save_outcomes([record])
+                    _count(batch.pk, [record])
+                done += 1
+                break
+            except OperationalError as exc:
+                code = getattr(getattr(exc, "__cause__", None), "sqlstate", None)
+                if code not in RETRYABLE_PG_CODES or attempt == 3:
+                    raise
+                time.sleep(0.02 * (attempt + 1))
+    return done
+
+
+def _with_retries(apply, *args) -> int:
+    """A chunk that meets a deadlock or serialization failure rolls back and runs again: its records
+    are still claimed with this worker's token, and nothing of it was committed."""
+    for attempt in range(4):
+        try:
+            return apply(*args)
+        except OperationalError as exc:
+            code = getattr(getattr(exc, "__cause__", None), "sqlstate", None)
+            if code not in RETRYABLE_PG_CODES or attempt == 3:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def _status(batch_id: int) -> str | None:
+    return ImportBatch.objects.filter(pk=batch_id).values_list("status", flat=True).first()
+
+
+def _progress(batch: ImportBatch, done: int, started: float) -> None:
+    elapsed = max(time.monotonic() - started, 1e-6)
+    rate = done / elapsed
+    row = ImportBatch.objects.filter(pk=batch.pk).values("total", "ok_count", "failed_count").first()
+    if row is None:
+        return
+    left = max(row["total"] - row["ok_count"] - row["failed_count"], 0)
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        rate=round(rate, 2), eta_seconds=int(left / rate) if rate > 0 else None
+    )
+
+
+def finish_if_done(batch: ImportBatch) -> bool:
+    """Complete the batch when no record is left to apply: once, whichever worker gets here."""
+    if ImportRecord.objects.filter(batch_id=batch.pk, status__in=[RecordStatus.PENDING, RecordStatus.CLAIMED]).exists():
+        return False
+    with transaction.atomic():
+        counts = ImportRecord.objects.filter(batch_id=batch.pk).aggregate(
+            ok=Count("pk", filter=Q(status=RecordStatus.OK)), failed=Count("pk", filter=Q(status=RecordStatus.FAILED))
+        )
+        now = timezone.now()
+        changed = ImportBatch.objects.filter(pk=batch.pk, status=BatchStatus.RUNNING).update(
+            status=BatchStatus.COMPLETED,
+            ok_count=counts["ok"],
+            failed_count=counts["failed"],
+            finished_at=now,
+            eta_seconds=0,
+            updated_at=now,
+        )
+        if changed:
+            emit_event(
+                events.IMPORT_COMPLETED,
+                payload={
+                    "key": batch.key,
+                    "importType": batch.import_type,
+                    "total": batch.total,
+                    "ok": counts["ok"],
+                    "failed": counts["failed"],
+                },
+            )
+    return bool(changed)
+
+
+def fail_batch(batch: ImportBatch, error: str) -> None:
+    with transaction.atomic():
+        changed = ImportBatch.objects.filter(pk=batch.pk, status__in=[BatchStatus.QUEUED, BatchStatus.RUNNING]).update(
+            status=BatchStatus.FAILED, error=error[:4000], finished_at=timezone.now(), eta_seconds=None
+        )
+        if changed:
+            emit_event(
+                events.IMPORT_FAILED, payload={"key": batch.key, "importType": batch.import_type, "error": error[:500]}
+            )
+
+
+def process_batch(batch_id: int, *, max_chunks: int | None = None) -> dict[str, Any]:
+    """Run a batch until no record is left, it is cancelled, or `max_chunks` chunks are done.
+    Safe to call any number of times and from several workers at once."""
+    batch = ImportBatch.objects.filter(pk=batch_id).first()
+    if batch is None or batch.status not in (BatchStatus.QUEUED, BatchStatus.RUNNING):
+        return {"processed": 0, "status": batch.status if batch else None}
+    try:
+        import_type = get_type(batch.import_type)
+    except UnknownImportType as exc:
+        fail_batch(batch, exc.detail)
+        return {"processed": 0, "status": BatchStatus.FAILED}
+    ImportBatch.objects.filter(pk=batch.pk, status=BatchStatus.QUEUED).update(
+        status=BatchStatus.RUNNING, started_at=timezone.now()
+    )
+    size = conf.ledger_chunk_size() if import_type.books_points else conf.chunk_size()
+    apply = _apply_each if import_type.books_points else _apply_chunk
+    cache: dict[str, Any] = {}
+    started, done, chunks = time.monotonic(), 0, 0
+    try:
+        while max_chunks is None or chunks < max_chunks:
+            if _status(batch.pk) != BatchStatus.RUNNING:
+                break  # cancelled between chunks, or finished by another worker
+            token, ids = claim_chunk(batch, size)
+            if not ids:
+                break
+            done += _with_retries(apply, batch, import_type, token, ids, cache)
+            chunks += 1
+            _progress(batch, done, started)
+    except Exception as exc:
+        log.exception("import batch %s failed", batch.key)
+        fail_batch(batch, f"{type(exc).__name__}: {exc}")
+        return {"processed": done, "status": BatchStatus.FAILED}
+    finish_if_done(batch)
+    return {"processed": done, "status": _status(batch.pk)}
+
+
+def system_actor() -> Actor:
+    return Actor.for_system("imports")

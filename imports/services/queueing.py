@@ -1,0 +1,83 @@
+"""Storing a batch: the records go into the database in bulk chunks, then a worker is queued."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+
+from imports import conf, events
+from imports.errors import EmptyImport, ImportTooLarge
+from imports.models import BatchStatus, ImportBatch, ImportRecord
+from imports.registry import ImportType
+from loyalty.actors import Actor
+from loyalty.audit import record_audit
+
+
+def enqueue(batch: ImportBatch) -> None:
+    """Start a worker on the batch once the transaction that stored it has committed."""
+    from imports.tasks import process_import_batch
+
+    transaction.on_commit(lambda: process_import_batch.delay(batch.pk))
+
+
+@transaction.atomic
+def queue_batch(
+    *,
+    import_type: ImportType,
+    records: Iterable[tuple[int, Any]],
+    actor: Actor,
+    source: str,
+    filename: str = "",
+    columns: list[str] | None = None,
+    max_records: int | None = None,
+) -> ImportBatch:
+    """Store every record of an upload as one batch and queue it. A file refused as a whole
+    (bad encoding, no records) raises inside this transaction, so nothing is stored."""
+    batch = ImportBatch.objects.create(
+        import_type=import_type.key,
+        source=source,
+        filename=filename[:255],
+        columns=columns or [],
+        status=BatchStatus.QUEUED,
+        created_by_user=actor.user,
+        created_by_client=actor.client,
+        actor_label=actor.label[:200],
+    )
+    size = conf.store_chunk()
+    total = 0
+    buffer: list[ImportRecord] = []
+    for line, data in records:
+        buffer.append(ImportRecord(batch_id=batch.pk, line=line, data=data))
+        if len(buffer) >= size:
+            ImportRecord.objects.bulk_create(buffer)
+            total += len(buffer)
+            buffer = []
+            if max_records and total > max_records:
+                raise ImportTooLarge(f"More than {max_records} records.")
+    if buffer:
+        ImportRecord.objects.bulk_create(buffer)
+        total += len(buffer)
+    if not total:
+        raise EmptyImport()
+    batch.total = total
+    batch.save(update_fields=["total"])
+    record_audit(
+        actor,
+        events.IMPORT_QUEUED,
+        batch,
+        changes={"import_type": [None, import_type.key], "records": [None, total], "source": [None, source]},
+    )
+    enqueue(batch)
+    return batch
+
+
+def actor_of(batch: ImportBatch) -> Actor:
+    """Who applies the records: whoever queued the batch, so the audit trail names them."""
+    return Actor(
+        user=batch.created_by_user if batch.created_by_client_id is None else None,
+        client=batch.created_by_client,
+        system="imports",
+        request_id=f"import-{batch.key}"[:64],
+    )

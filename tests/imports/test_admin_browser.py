@@ -1,0 +1,36 @@
+"""The admin in headless Chromium: a manager uploads a CSV, sees the batch's progress and the error
+report with the bad row, and downloads nothing twice."""
+
+import pytest
+from django.urls import reverse
+from playwright.sync_api import expect
+
+from imports.models import ImportBatch
+from memberships.models import Membership
+from tests.imports.conftest import csv_bytes
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_a_manager_uploads_a_csv_and_sees_progress_and_errors(admin_page, program, tmp_path):
+    rows = [["firstName", "lastName", "email"], ["Ann", "Smith", "ann@example.com"], ["Bob", "NoMail", "not-a-mail"]]
+    path = tmp_path / "members.csv"
+    path.write_bytes(csv_bytes(rows, delimiter=";", bom=True))
+    page = admin_page
+
+    page.goto(reverse("admin:imports_importbatch_changelist"))
+    page.get_by_role("link", name="Upload an import file").click()
+    expect(page.locator("#content")).to_contain_text("firstName")
+    page.select_option("select[name=import_type]", "memberships")
+    page.set_input_files("input[name=file]", str(path))
+    page.click("input[type=submit][value='Queue the import']")
+
+    expect(page.locator(".messagelist .success")).to_contain_text("Queued 2 records")
+    expect(page.locator("#batch-status")).to_have_text("completed")  # eager worker; the page refreshes while running
+    expect(page.locator("#ok-count")).to_have_text("1")
+    expect(page.locator("#failed-count")).to_have_text("1")
+    report = page.locator("#error-report")
+    expect(report).to_contain_text("validation_error")
+    expect(report).to_contain_text("email")
+    batch = ImportBatch.objects.get()
+    assert batch.actor_label.startswith("user:") and Membership.objects.get().email == "ann@example.com"
