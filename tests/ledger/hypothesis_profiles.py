@@ -18,7 +18,7 @@ _COMMON = {
 }
 
 settings.register_profile("ledger-default", max_examples=30, stateful_step_count=30, **_COMMON)
-settings.register_profile("ledger-ci", max_examples=200, stateful_step_count=50, **_COMMON)
+settings.register_profile("ledger-ci", max_examples=200, stateful_step_count=30, **_COMMON)
 
 
 def ledger_settings() -> settings:
