@@ -114,3 +114,12 @@ def fresh_promotion_cache():
     forget_compiled()
     yield
     forget_compiled()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def few_demo_purchases():
+    """seed_demo books the /tx demo's purchases one at a time through the real service (about a
+    minute for the 1,200 of the demo on SQLite): a few dozen show the same wherever tests seed it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("loyalty.tx.demo.TRANSACTIONS", 40)
+        yield
