@@ -76,6 +76,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--products", type=int, default=200)
     parser.add_argument("--profile", type=int, default=0, help="profile N bookings in one process afterwards")
     parser.add_argument("--keep", action="store_true", help=f"keep the {BENCH_DB} database afterwards")
+    parser.add_argument(
+        "--in-process", action="store_true", help="skip gunicorn: only the in-process cost (and --profile)"
+    )
     return parser.parse_args()
 
 
@@ -668,6 +671,17 @@ def main() -> int:
             cursor.execute("SHOW server_version")
             server = cursor.fetchone()[0]
         connections.close_all()
+        if args.in_process:
+            from django.conf import settings
+            from django.urls import clear_url_caches
+
+            settings.ROOT_URLCONF = "bench.tx_urls"
+            clear_url_caches()
+            for label, (cpu, wall, queries) in in_process_cost(data).items():
+                print(f"    {label:8} {cpu:6.1f} ms CPU, {wall:6.1f} ms wall, {queries:4} queries per request")
+            if args.profile:
+                print(profile(data, args.profile))
+            return 0
 
         port = free_port()
         process = start_gunicorn(url, args.workers, port)

@@ -41,6 +41,7 @@ class CompiledPromotion:
     # (what, label, allowed, allowed as shown) for each non-empty scope list
     scope_rules: tuple[tuple[str, str, list[str], str], ...] = ()
     cap_limits: tuple[tuple[str, int, str | None], ...] = ()  # (cap, limit in minor units, usage period / "budget")
+    promotion_id: int = 0  # the Promotion row, where cap usage is counted (0: not stored, as in a try-it run)
 
     @property
     def effects(self) -> list[dict[str, Any]]:
@@ -48,7 +49,14 @@ class CompiledPromotion:
 
 
 def compile_promotion(
-    *, key: str, version: int, version_id: int, name: str, definition: dict[str, Any], precision: int
+    *,
+    key: str,
+    version: int,
+    version_id: int,
+    name: str,
+    definition: dict[str, Any],
+    precision: int,
+    promotion_id: int = 0,
 ) -> CompiledPromotion:
     """`definition` must have passed rules.validate_definition."""
     validity = definition.get("validity") or {}
@@ -77,6 +85,7 @@ def compile_promotion(
             if (scope := definition.get("scope") or {}).get(key)
         ),
         cap_limits=_cap_limits(definition.get("caps") or {}, precision),
+        promotion_id=promotion_id,
     )
 
 

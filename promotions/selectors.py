@@ -22,6 +22,7 @@ def _compile(version: PromotionVersion, precisions: dict[str, int]) -> CompiledP
         key=version.promotion.key,
         version=version.number,
         version_id=version.pk,
+        promotion_id=version.promotion_id,
         name=version.promotion.name,
         definition=version.definition,
         precision=precisions.get(version.definition["pointType"], 0),

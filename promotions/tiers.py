@@ -35,7 +35,15 @@ class TierStanding:
 
 
 def tier_point_type() -> PointType | None:
-    return PointType.objects.filter(counts_for_tiers=True).order_by("pk").first()
+    from ledger.services.core import point_types_by_key
+
+    return next((pt for pt in point_types_by_key().values() if pt.counts_for_tiers), None)
+
+
+def all_tiers() -> list[Tier]:
+    from loyalty.memo import memoized
+
+    return memoized("tiers", lambda: list(Tier.objects.order_by("rank")))
 
 
 def window_start(at: datetime, tiers: list[Tier]) -> datetime:
@@ -63,7 +71,7 @@ def status_points(membership: Any, point_type: PointType, since: datetime) -> in
 
 def standing(membership: Any, at: datetime | None = None) -> TierStanding:
     moment = at or timezone.now()
-    tiers = list(Tier.objects.order_by("rank"))
+    tiers = all_tiers()
     point_type = tier_point_type()
     current = membership.tier
     if point_type is None or not tiers:
@@ -94,6 +102,9 @@ def upgrade_if_qualified(membership: Any, *, actor: Actor, at: datetime | None =
     """Called in the booking's transaction: a member who crossed a threshold moves up at once."""
     from memberships.services.tiers import change_tier
 
+    tiers = all_tiers()
+    if not tiers or (membership.tier_id is not None and membership.tier_id == tiers[-1].pk):
+        return False  # nothing above
     result = standing(membership, at)
     if result.qualified and (result.tier is None or result.qualified.rank > result.tier.rank):
         change_tier(membership=membership, tier=result.qualified, reason="upgrade", actor=actor)

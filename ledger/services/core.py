@@ -26,6 +26,7 @@ from ledger.errors import InsufficientPoints, UnknownPointType, UnknownSponsor
 from ledger.models import Account, Booking, Lot, LotMovement, PointType, Posting
 from loyalty.actors import Actor
 from loyalty.errors import IdempotencyKeyReused
+from loyalty.memo import reads_once
 from loyalty.models import Program, Sponsor
 from memberships.errors import MembershipNotActive
 
@@ -41,6 +42,7 @@ def ledger_transaction(fn: Callable[P, R]) -> Callable[P, R]:
     """One atomic block; retried a few times on a deadlock or serialization failure when outermost."""
 
     @functools.wraps(fn)
+    @reads_once
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         attempts = 1 if connection.in_atomic_block else 4
         for attempt in range(attempts):
@@ -58,6 +60,13 @@ def ledger_transaction(fn: Callable[P, R]) -> Callable[P, R]:
 
 
 # Lookups -------------------------------------------------------------------------------------
+
+
+def point_types_by_key() -> dict[str, PointType]:
+    """Every point type in id order, read once per unit of work (see loyalty.memo)."""
+    from loyalty.memo import memoized
+
+    return memoized("point_types", lambda: {pt.key: pt for pt in PointType.objects.order_by("pk")})
 
 
 def main_point_type() -> PointType:
@@ -96,8 +105,13 @@ def require_status(membership: Any, allowed: set[str]) -> None:
     """Checked after the accounts are locked, on the stored status: a cancel that committed a moment
     ago wins over the caller's stale copy."""
     status = type(membership).objects.filter(pk=membership.pk).values_list("status", flat=True).first()
+    check_status(membership.number, status, allowed)
+
+
+def check_status(number: str, status: str | None, allowed: set[str]) -> None:
+    """For a status read under the membership's own row lock, which no cancel can have overtaken."""
     if status not in allowed:
-        raise MembershipNotActive(f"Membership {membership.number} is {status}.")
+        raise MembershipNotActive(f"Membership {number} is {status}.")
 
 
 # Accounts ------------------------------------------------------------------------------------
@@ -126,6 +140,42 @@ def holder_of(membership: Any) -> Any:
 
 def member_account(membership: Any, point_type: PointType) -> Account:
     return _get_or_create({"kind": Account.Kind.MEMBER, "membership": membership, "point_type": point_type})
+
+
+def locked_member_accounts(membership: Any, point_types: Iterable[PointType]) -> dict[int, Account]:
+    """The member's accounts of these point types by point type id, locked in ascending id; missing
+    ones are created. One query when they all exist (the common case)."""
+    wanted = {pt.pk: pt for pt in point_types}
+    qs = Account.objects.select_for_update().filter(
+        kind=Account.Kind.MEMBER, membership=membership, point_type_id__in=list(wanted)
+    )
+    found = {a.point_type_id: a for a in qs.order_by("pk")}
+    if len(found) < len(wanted):
+        # Nobody else sees a row we insert before we commit, and whoever holds the others of this
+        # member locks them first: creating the missing ones now cannot deadlock.
+        Account.objects.bulk_create(
+            [
+                Account(kind=Account.Kind.MEMBER, membership=membership, point_type=point_type)
+                for pk, point_type in wanted.items()
+                if pk not in found
+            ],
+            ignore_conflicts=True,
+        )
+        found = {a.point_type_id: a for a in qs.order_by("pk")}
+    return found
+
+
+def system_accounts(sponsor: Sponsor, point_types: Iterable[PointType], kind: str) -> dict[int, Account]:
+    """A sponsor's system accounts of one kind by point type id (not locked: no balance is kept)."""
+    wanted = {pt.pk: pt for pt in point_types}
+    found = {
+        a.point_type_id: a
+        for a in Account.objects.filter(kind=kind, sponsor_id=sponsor.pk, point_type_id__in=list(wanted))
+    }
+    for pk, point_type in wanted.items():
+        if pk not in found:
+            found[pk] = system_account(sponsor, point_type, kind)
+    return found
 
 
 def system_account(sponsor: Sponsor | int, point_type: PointType | int, kind: str) -> Account:
@@ -247,6 +297,9 @@ class Draft:
     debts: dict[int, Lot] = field(default_factory=dict)
     debt_paid: dict[int, int] = field(default_factory=lambda: defaultdict(int))
     debt_lots: dict[int, list[Lot]] = field(default_factory=dict)  # per account, read once per draft
+    # An earn's reward lines alike (account, sponsor, maturity, expiry) make one lot: they are only
+    # ever consumed together, and a 20-line basket need not write 20 lots.
+    fold_alike_credits: bool = False
 
     def post(self, account: Account, amount: int) -> None:
         self.accounts[account.pk] = account
@@ -273,11 +326,7 @@ class Draft:
         self.post(account, amount)
         left = amount
         if account.pk not in self.debt_lots:
-            self.debt_lots[account.pk] = list(
-                Lot.objects.select_for_update()
-                .filter(account=account, state=Lot.State.DEBT, remaining__lt=0)
-                .order_by("pk")
-            )
+            self.load_debts([account])
         for found in self.debt_lots[account.pk]:
             # One instance per debt lot, and what earlier credits of this draft already paid, so that
             # two credits in one booking never pay the same debt twice.
@@ -291,6 +340,19 @@ class Draft:
                 break
         if left > 0:
             sponsor_id = sponsor if isinstance(sponsor, int) else sponsor.pk
+            for lot in self.new_lots if self.fold_alike_credits else ():
+                if (
+                    lot.state == Lot.State.ACTIVE
+                    and lot.account_id == account.pk
+                    and lot.sponsor_id == sponsor_id
+                    and lot.matures_at == matures_at
+                    and lot.expires_at == expires_at
+                ):
+                    lot.original += left
+                    lot.remaining += left
+                    if lot.line_ref != line_ref:
+                        lot.line_ref = ""
+                    return
             self.new_lots.append(
                 Lot(
                     account=account,
@@ -303,6 +365,21 @@ class Draft:
                     created_at=self.now,
                 )
             )
+
+    def load_debts(self, accounts: Iterable[Account]) -> None:
+        """Lock and read the debt lots of these accounts in one query (credits pay them first)."""
+        wanted = [a.pk for a in accounts if a.pk not in self.debt_lots]
+        if not wanted:
+            return
+        for pk in wanted:
+            self.debt_lots[pk] = []
+        found = (
+            Lot.objects.select_for_update()
+            .filter(account_id__in=wanted, state=Lot.State.DEBT, remaining__lt=0)
+            .order_by("pk")
+        )
+        for lot in found:
+            self.debt_lots[lot.account_id].append(lot)
 
     def debt(self, account: Account, amount: int, *, sponsor: Sponsor | int) -> None:
         """A shortfall that a reversal may not refuse: a negative lot later credits pay off."""
@@ -356,11 +433,16 @@ class Draft:
         )
         if changed:
             Lot.objects.bulk_update(changed.values(), ["remaining", "state"])
-        for pk, amount in self.postings.items():
-            account = self.accounts[pk]
-            if account.kind == Account.Kind.MEMBER and amount:
-                Account.objects.filter(pk=pk).update(balance=F("balance") + amount)
-                account.refresh_from_db(fields=["balance"])
+        table = Account._meta.db_table
+        with connection.cursor() as cursor:
+            for pk, amount in self.postings.items():
+                account = self.accounts[pk]
+                if account.kind == Account.Kind.MEMBER and amount:
+                    cursor.execute(
+                        f"UPDATE {table} SET balance = balance + %s WHERE id = %s RETURNING balance",  # noqa: S608
+                        [amount, pk],
+                    )
+                    account.balance = cursor.fetchone()[0]
         return booking
 
 

@@ -15,13 +15,12 @@ from ledger.services.core import (
     expiry_for,
     fingerprint,
     ledger_transaction,
-    lock_accounts,
+    locked_member_accounts,
     maturity_for,
-    member_account,
     now,
     replay,
     require_status,
-    system_account,
+    system_accounts,
 )
 from loyalty.actors import Actor
 from loyalty.errors import Conflict
@@ -75,8 +74,7 @@ def earn_points(
         lines=[(line.point_type.pk, line.amount, line.line_ref) for line in lines],
     )
     point_types = {line.point_type.pk: line.point_type for line in lines}
-    accounts = {pk: member_account(membership, point_type) for pk, point_type in point_types.items()}
-    locked = lock_accounts(accounts.values())
+    accounts = locked_member_accounts(membership, point_types.values())
     require_status(membership, EARNING_STATUSES)
     if existing := replay(idempotency_key, request_hash):
         return existing
@@ -96,6 +94,7 @@ def earn_points(
         receipt_id=receipt_id,
         tx_id=tx_id,
         reason=reason,
+        fold_alike_credits=True,
         metadata={
             **(metadata or {}),
             "lines": [
@@ -103,9 +102,10 @@ def earn_points(
             ],
         },
     )
-    issued = {pk: system_account(sponsor, point_type, Account.Kind.ISSUED) for pk, point_type in point_types.items()}
+    issued = system_accounts(sponsor, point_types.values(), Account.Kind.ISSUED)
+    draft.load_debts(accounts.values())
     for line in lines:
-        account = locked[accounts[line.point_type.pk].pk]
+        account = accounts[line.point_type.pk]
         draft.post(issued[line.point_type.pk], -line.amount)
         draft.credit(
             account,

@@ -95,6 +95,12 @@ class Program(models.Model):
 
     @classmethod
     def current(cls) -> "Program":
+        from loyalty.memo import memoized
+
+        return memoized("program", cls._load)
+
+    @classmethod
+    def _load(cls) -> "Program":
         program = cls.objects.first()
         if program is None:
             program, _ = cls.objects.get_or_create(singleton=True, defaults={"name": "Loyalty program"})

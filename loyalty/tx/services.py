@@ -7,11 +7,9 @@ then voucher stock rows (the issueVoucher effect).
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 from collections import defaultdict
-from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -24,12 +22,12 @@ from django.db.models import F
 from django.utils import timezone
 
 from ledger.amounts import to_points
-from ledger.models import PointType
 from ledger.services import EarnLine, earn_points, reverse_earn_amounts
-from ledger.services.core import ledger_transaction, sponsor_by_key
+from ledger.services.core import ledger_transaction, point_types_by_key, sponsor_by_key
 from ledger.services.earn import USE_POLICY
 from loyalty.actors import Actor
 from loyalty.audit import record_audit
+from loyalty.memo import memo_dict, reads_once
 from loyalty.models import Program, Sponsor, Transaction, TransactionLine, TransactionReturn, TransactionReward
 from loyalty.outbox import emit_event
 from loyalty.tx import errors
@@ -49,41 +47,21 @@ from promotions.selectors import active_promotions, compiled_versions
 
 CENT = Decimal("0.01")
 
-# Reads that cannot change within one book/calculate/return call (the program row, promotion ids),
-# made once per call instead of at every use (they were 7 queries of a booking).
-_memo: ContextVar[dict[str, Any] | None] = ContextVar("tx_memo", default=None)
-
-
-def _reads_once(fn):
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        if _memo.get() is not None:
-            return fn(*args, **kwargs)
-        token = _memo.set({})
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            _memo.reset(token)
-
-    return wrapper
-
 
 def _program() -> Program:
-    memo = _memo.get()
-    if memo is None:
-        return Program.current()
-    if "program" not in memo:
-        memo["program"] = Program.current()
-    return memo["program"]
+    return Program.current()
 
 
-def _promotion_ids(keys: set[str] | list[str]) -> dict[str, int]:
-    memo = _memo.get()
-    known: dict[str, int] = {} if memo is None else memo.setdefault("promotion_ids", {})
-    missing = set(keys) - known.keys()
+def _promotion_ids(promotions: list[CompiledPromotion]) -> dict[str, int]:
+    """Promotion row ids by key: compiled promotions carry them; others (none in practice) are read."""
+    ids = {p.key: p.promotion_id for p in promotions if p.promotion_id}
+    missing = {p.key for p in promotions} - ids.keys()
     if missing:
-        known.update(Promotion.objects.filter(key__in=missing).values_list("key", "pk"))
-    return {key: known[key] for key in keys if key in known}
+        known = memo_dict("promotion_ids")
+        if missing - known.keys():
+            known.update(Promotion.objects.filter(key__in=missing - known.keys()).values_list("key", "pk"))
+        ids.update({key: known[key] for key in missing if key in known})
+    return ids
 
 
 @dataclass(frozen=True)
@@ -192,48 +170,64 @@ def _caps(promo: CompiledPromotion) -> dict[str, Any]:
 
 
 def read_cap_usage(
-    promotions: list[CompiledPromotion], membership: Any, occurred_at: datetime, *, lock_keys: set[str]
+    promotions: list[CompiledPromotion],
+    membership: Any,
+    occurred_at: datetime,
+    *,
+    lock_keys: set[str],
+    known: CapUsage | None = None,
 ) -> CapUsage:
-    """Usage of the capped promotions; the rows of `lock_keys` are locked (budget rows first)."""
+    """Usage of the capped promotions; the rows of `lock_keys` are created if missing and locked
+    (budget rows first, each kind in ascending id), and their usage is read under the lock. The
+    others come from `known` when given (an earlier read: they gave no reward, so no lock)."""
     periods = _periods(occurred_at)
-    budget_keys = [p.key for p in promotions if "budget" in _caps(p)]
-    member_keys = [p.key for p in promotions if _caps(p).get("perMember")]
+    capped = [p for p in promotions if {"budget", "perMember"} & _caps(p).keys()]
+    budget_keys = {p.key for p in capped if "budget" in _caps(p)}
+    member_keys = {p.key for p in capped if _caps(p).get("perMember")}
     if not budget_keys and not member_keys:
         return CapUsage()
-    ids = _promotion_ids(set(budget_keys + member_keys))
-    if lock_keys:
-        for key in sorted(lock_keys & set(budget_keys), key=lambda k: ids[k]):
-            PromotionBudget.objects.get_or_create(promotion_id=ids[key])
-        list(
-            PromotionBudget.objects.select_for_update()
-            .filter(promotion_id__in=[ids[k] for k in lock_keys & set(budget_keys)])
-            .order_by("pk")
-        )
-        if membership is not None:
-            for key in sorted(lock_keys & set(member_keys), key=lambda k: ids[k]):
-                for cap in _caps(next(p for p in promotions if p.key == key))["perMember"]:
-                    PromotionMemberUsage.objects.get_or_create(
-                        promotion_id=ids[key],
-                        membership=membership,
-                        period=cap["period"],
-                        period_key=periods[cap["period"]],
-                    )
-            list(
-                PromotionMemberUsage.objects.select_for_update()
-                .filter(promotion_id__in=[ids[k] for k in lock_keys & set(member_keys)], membership=membership)
-                .order_by("pk")
-            )
+    ids = _promotion_ids(capped)
     by_id = {pk: key for key, pk in ids.items()}
-    budget = {
-        by_id[pid]: used
-        for pid, used in PromotionBudget.objects.filter(promotion_id__in=[ids[k] for k in budget_keys]).values_list(
-            "promotion_id", "used"
-        )
-    }
+    budget: dict[str, int] = {}
     member: dict[tuple[str, str], int] = {}
-    if membership is not None and member_keys:
+    locked_budget = sorted(ids[k] for k in lock_keys & budget_keys)
+    locked_member = sorted(ids[k] for k in lock_keys & member_keys) if membership is not None else []
+    if locked_budget:
+        PromotionBudget.objects.bulk_create(
+            [PromotionBudget(promotion_id=pk) for pk in locked_budget], ignore_conflicts=True
+        )
+        rows = PromotionBudget.objects.select_for_update().filter(promotion_id__in=locked_budget).order_by("pk")
+        budget.update((by_id[pid], used) for pid, used in rows.values_list("promotion_id", "used"))
+    if locked_member:
+        wanted = [
+            PromotionMemberUsage(
+                promotion_id=pid, membership=membership, period=cap["period"], period_key=periods[cap["period"]]
+            )
+            for pid in locked_member
+            for cap in _caps(next(p for p in capped if p.key == by_id[pid]))["perMember"]
+        ]
+        PromotionMemberUsage.objects.bulk_create(wanted, ignore_conflicts=True)
+        rows = (
+            PromotionMemberUsage.objects.select_for_update()
+            .filter(promotion_id__in=locked_member, membership=membership)
+            .order_by("pk")
+            .values_list("promotion_id", "period", "period_key", "used")
+        )
+        for pid, period, period_key, used in rows:
+            if periods.get(period) == period_key:
+                member[(by_id[pid], period)] = used
+    if known is not None:
+        budget.update((k, v) for k, v in known.budget.items() if k not in lock_keys)
+        member.update((k, v) for k, v in known.member.items() if k[0] not in lock_keys)
+        return CapUsage(budget=budget, member=member)
+    unlocked_budget = [ids[k] for k in budget_keys - lock_keys]
+    if unlocked_budget:
+        rows = PromotionBudget.objects.filter(promotion_id__in=unlocked_budget)
+        budget.update((by_id[pid], used) for pid, used in rows.values_list("promotion_id", "used"))
+    unlocked_member = [ids[k] for k in member_keys - lock_keys]
+    if membership is not None and unlocked_member:
         rows = PromotionMemberUsage.objects.filter(
-            promotion_id__in=[ids[k] for k in member_keys], membership=membership
+            promotion_id__in=unlocked_member, membership=membership, period_key__in=set(periods.values())
         ).values_list("promotion_id", "period", "period_key", "used")
         for pid, period, period_key, used in rows:
             if periods.get(period) == period_key:
@@ -241,7 +235,15 @@ def read_cap_usage(
     return CapUsage(budget=budget, member=member)
 
 
+def _count_usage(model, row: dict[str, Any], amount: int) -> None:
+    """Add to a usage row; it exists whenever read_cap_usage locked it, so the insert is a fallback."""
+    if not model.objects.filter(**row).update(used=F("used") + amount):
+        model.objects.bulk_create([model(**row)], ignore_conflicts=True)
+        model.objects.filter(**row).update(used=F("used") + amount)
+
+
 def _record_usage(rewards: list, membership: Any, occurred_at: datetime, sign: int = 1) -> None:
+    """Count what the rewards took. Their usage rows exist: read_cap_usage made and locked them."""
     periods = _periods(occurred_at)
     for reward in rewards:
         amount = sign * reward["amount"]
@@ -250,16 +252,15 @@ def _record_usage(rewards: list, membership: Any, occurred_at: datetime, sign: i
         caps = reward["caps"]
         promotion_id = reward["promotion_id"]
         if "budget" in caps:
-            PromotionBudget.objects.get_or_create(promotion_id=promotion_id)
-            PromotionBudget.objects.filter(promotion_id=promotion_id).update(used=F("used") + amount)
+            _count_usage(PromotionBudget, {"promotion_id": promotion_id}, amount)
         for cap in caps.get("perMember") or []:
-            row, _ = PromotionMemberUsage.objects.get_or_create(
-                promotion_id=promotion_id,
-                membership=membership,
-                period=cap["period"],
-                period_key=periods[cap["period"]],
-            )
-            PromotionMemberUsage.objects.filter(pk=row.pk).update(used=F("used") + amount)
+            row = {
+                "promotion_id": promotion_id,
+                "membership": membership,
+                "period": cap["period"],
+                "period_key": periods[cap["period"]],
+            }
+            _count_usage(PromotionMemberUsage, row, amount)
 
 
 def _evaluate(
@@ -269,7 +270,7 @@ def _evaluate(
     run = lambda usage: evaluate(  # noqa: E731
         tx, member, promotions, usage, rounding=program.rounding, time_zone=program.time_zone
     )
-    usage = read_cap_usage(promotions, membership, tx.occurred_at, lock_keys=set())
+    usage = first = read_cap_usage(promotions, membership, tx.occurred_at, lock_keys=set())
     result = run(usage)
     if not lock:
         return result, usage
@@ -280,7 +281,7 @@ def _evaluate(
         if wanted <= locked:
             return result, usage
         locked |= wanted
-        usage = read_cap_usage(promotions, membership, tx.occurred_at, lock_keys=locked)
+        usage = read_cap_usage(promotions, membership, tx.occurred_at, lock_keys=locked, known=first)
         result = run(usage)
     return result, usage
 
@@ -289,7 +290,7 @@ def _evaluate(
 
 
 def _precisions() -> dict[str, int]:
-    return dict(PointType.objects.values_list("key", "precision"))
+    return {key: pt.precision for key, pt in point_types_by_key().items()}
 
 
 def _answer(
@@ -350,7 +351,7 @@ def _engine_input(request: TxRequest, channel, sponsor: Sponsor) -> tuple[Tx, li
     return tx, unknown, facts
 
 
-@_reads_once
+@reads_once
 def calculate(request: TxRequest, *, actor: Actor) -> dict[str, Any]:
     """A dry run: what the transaction would earn, with the trace. Books and creates nothing."""
     from memberships.errors import MembershipNotFound
@@ -372,7 +373,7 @@ def calculate(request: TxRequest, *, actor: Actor) -> dict[str, Any]:
     return _answer(request, number, result, booked=False, unknown=unknown)
 
 
-@_reads_once
+@reads_once
 def book(request: TxRequest, *, actor: Actor) -> tuple[dict[str, Any], bool]:
     """Book the transaction once per txId: (answer, replayed)."""
     from memberships.services.enrollment import resolve_or_create_anonymous
@@ -401,7 +402,7 @@ def _replay(existing: Transaction, request: TxRequest) -> dict[str, Any]:
 
 @ledger_transaction
 def _book(request: TxRequest, channel, sponsor: Sponsor, membership, actor: Actor) -> tuple[dict[str, Any], bool]:
-    from ledger.services.core import EARNING_STATUSES, require_status
+    from ledger.services.core import EARNING_STATUSES, check_status
     from memberships.services.common import lock_membership
 
     try:
@@ -428,13 +429,13 @@ def _book(request: TxRequest, channel, sponsor: Sponsor, membership, actor: Acto
         ) from None
     # The member before the accounts (LEDGER.md's order): a tier change at the end needs it anyway.
     membership = lock_membership(membership)
-    require_status(membership, EARNING_STATUSES)
+    check_status(membership.number, membership.status, EARNING_STATUSES)
     tx, unknown, facts = _engine_input(request, channel, sponsor)
     member = member_context(membership, request.occurred_at)
     promotions = active_promotions()
     result, usage = _evaluate(tx, member, promotions, membership, lock=True)
     by_key = {p.key: p for p in promotions}
-    point_types = {pt.key: pt for pt in PointType.objects.filter(key__in={r.point_type for r in result.rewards})}
+    point_types = point_types_by_key()
 
     lines = []
     for reward in result.rewards:
@@ -505,7 +506,7 @@ def _book(request: TxRequest, channel, sponsor: Sponsor, membership, actor: Acto
         ]
     )
     counted = [r for r in rewards if {"budget", "perMember"} & _caps(by_key[r.promotion]).keys()]
-    promotion_ids = _promotion_ids([r.promotion for r in counted])
+    promotion_ids = _promotion_ids([by_key[r.promotion] for r in counted])
     _record_usage(
         [
             {"amount": r.amount, "caps": _caps(by_key[r.promotion]), "promotion_id": promotion_ids[r.promotion]}
@@ -520,7 +521,8 @@ def _book(request: TxRequest, channel, sponsor: Sponsor, membership, actor: Acto
 
     from promotions.tiers import upgrade_if_qualified
 
-    upgrade_if_qualified(membership, actor=actor, at=request.occurred_at)
+    if any(point_types[line.point_type.key].counts_for_tiers for line in lines):
+        upgrade_if_qualified(membership, actor=actor, at=request.occurred_at)
     record_audit(
         actor,
         "tx.booked",
@@ -593,7 +595,7 @@ def find_transaction(receipt_id: str, sponsor_key: str = "") -> Transaction:
     return found[0]
 
 
-@_reads_once
+@reads_once
 @ledger_transaction
 def return_transaction(
     *, receipt_id: str, actor: Actor, items: list[ReturnItem] | None = None, sponsor_key: str = ""

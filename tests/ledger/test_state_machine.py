@@ -190,14 +190,29 @@ class Model:
         return lot
 
     def credit(self, account, amount, matures_at, expires_at, source) -> None:
-        """A credit pays off the debt first; the rest becomes a lot."""
+        """A credit pays off the debt first; the rest becomes a lot, or joins the lot an earlier line
+        of the same booking made with the same maturity and expiry."""
         owed = -self.debt.get(account, 0)
         paid = min(owed, amount)
         if paid:
             event("a credit pays off a debt")
         self.debt[account] = -(owed - paid)
         if amount > paid:
-            self.new_lot(account, amount - paid, matures_at, expires_at, source)
+            alike = next(
+                (
+                    lot
+                    for lot in self.lots
+                    if source[0] == "earn"
+                    and (lot.source, lot.account, lot.matures_at, lot.expires_at, lot.state)
+                    == (source, account, matures_at, expires_at, "active")
+                ),
+                None,
+            )
+            if alike is not None:
+                event("two lines of one earn make one lot")
+                alike.remaining += amount - paid
+            else:
+                self.new_lot(account, amount - paid, matures_at, expires_at, source)
 
     def expire(self, account: tuple[int, str] | None, now: datetime) -> int:
         count = 0

@@ -139,7 +139,7 @@ def test_the_budget_overflows_without_the_lock_negative_control(members, monkeyp
     """The same race with the budget read unlocked gives too much: the test above can fail."""
     original = tx_services.read_cap_usage
 
-    def unlocked(promotions, membership, occurred_at, *, lock_keys):
+    def unlocked(promotions, membership, occurred_at, *, lock_keys, known=None):
         usage = original(promotions, membership, occurred_at, lock_keys=set())
         time.sleep(0.02)  # widen the window between the read and the write
         return usage
