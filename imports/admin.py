@@ -3,14 +3,19 @@ and the export templates. Every change goes through the imports services."""
 
 from __future__ import annotations
 
+import io
+
 from django import forms
 from django.contrib import admin, messages
+from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
+from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from imports import preview
 from imports.exports import all_templates
 from imports.models import ImportBatch, RecordStatus
 from imports.parsing import CsvUpload
@@ -20,15 +25,22 @@ from loyalty.admin import ReadOnlyAdmin, admin_actor
 from loyalty.errors import DomainError
 
 ERRORS_SHOWN = 200
+PREVIEW_SALT = "imports.admin.preview"
 
 
 class UploadForm(forms.Form):
     import_type = forms.ChoiceField(label="Import type")
     file = forms.FileField(help_text="CSV with a header row; UTF-8 with or without BOM; `,` or `;` between cells.")
+    preview = forms.BooleanField(label="Preview first", required=False, initial=True)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["import_type"].choices = [(t.key, t.title) for t in all_types()]
+        self.fields["preview"].help_text = (
+            f"For files up to {filesizeformat(preview.max_bytes())}: run the first {preview.max_rows()} records "
+            "as a dry run (nothing is written) and show which would be applied and which would fail and why; "
+            "then queue the file or discard it. Larger files, or with this off, are queued at once."
+        )
 
 
 @admin.register(ImportBatch)
@@ -76,6 +88,11 @@ class ImportBatchAdmin(ReadOnlyAdmin):
     def get_urls(self):
         own = [
             path("upload/", self.admin_site.admin_view(self.upload_view), name="imports_importbatch_upload"),
+            path(
+                "upload/confirm/",
+                self.admin_site.admin_view(self.confirm_view),
+                name="imports_importbatch_upload_confirm",
+            ),
             path("exports/", self.admin_site.admin_view(self.exports_view), name="imports_exports"),
             path("<int:pk>/cancel/", self.admin_site.admin_view(self.cancel_view), name="imports_importbatch_cancel"),
             path("<int:pk>/resume/", self.admin_site.admin_view(self.resume_view), name="imports_importbatch_resume"),
@@ -100,27 +117,37 @@ class ImportBatchAdmin(ReadOnlyAdmin):
         }
         return super().change_view(request, object_id, form_url, extra)
 
+    def _queue(self, request, import_type, raw, filename: str) -> ImportBatch:
+        csv_file = CsvUpload(raw, import_type)
+        return queue_batch(
+            import_type=import_type,
+            records=csv_file.records(),
+            actor=admin_actor(request),
+            source="admin",
+            filename=filename,
+            columns=csv_file.header,
+        )
+
+    def _queued(self, request, batch: ImportBatch):
+        self.message_user(request, f"Queued {batch.total} records as batch {batch.key}.", messages.SUCCESS)
+        return redirect(reverse("admin:imports_importbatch_change", args=[batch.pk]))
+
     def upload_view(self, request):
+        """Pick a type and a CSV. A small file is previewed first (a dry run through
+        django-import-export, see imports/preview.py); a large one goes straight to the queue."""
         self._may_queue(request)
         form = UploadForm(request.POST or None, request.FILES or None, initial={"import_type": request.GET.get("type")})
         if request.method == "POST" and form.is_valid():
+            import_type = get_type(form.cleaned_data["import_type"])
+            upload = form.cleaned_data["file"]
             try:
-                import_type = get_type(form.cleaned_data["import_type"])
-                upload = form.cleaned_data["file"]
-                csv_file = CsvUpload(upload, import_type)
-                batch = queue_batch(
-                    import_type=import_type,
-                    records=csv_file.records(),
-                    actor=admin_actor(request),
-                    source="admin",
-                    filename=upload.name,
-                    columns=csv_file.header,
-                )
+                if form.cleaned_data["preview"] and upload.size <= preview.max_bytes():
+                    return self._preview(request, import_type, upload)
+                batch = self._queue(request, import_type, upload, upload.name)
             except DomainError as exc:
                 form.add_error("file", f"{exc.detail} ({exc.code})")
             else:
-                self.message_user(request, f"Queued {batch.total} records as batch {batch.key}.", messages.SUCCESS)
-                return redirect(reverse("admin:imports_importbatch_change", args=[batch.pk]))
+                return self._queued(request, batch)
         context = {
             **self.admin_site.each_context(request),
             "title": "Upload an import file",
@@ -129,6 +156,60 @@ class ImportBatchAdmin(ReadOnlyAdmin):
             "types": [t.describe() for t in all_types()],
         }
         return TemplateResponse(request, "admin/imports/importbatch/upload.html", context)
+
+    def _preview(self, request, import_type, upload):
+        data = upload.read()
+        checked = preview.preview_upload(import_type=import_type, raw=io.BytesIO(data), actor=admin_actor(request))
+        ticket = signing.dumps(
+            {
+                "file": preview.keep_file(data),
+                "type": import_type.key,
+                "filename": upload.name,
+                "user": request.user.pk,
+            },
+            salt=PREVIEW_SALT,
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Preview: {import_type.title}",
+            "opts": self.model._meta,
+            "preview": checked,
+            "filename": upload.name,
+            "ticket": ticket,
+        }
+        return TemplateResponse(request, "admin/imports/importbatch/preview.html", context)
+
+    def confirm_view(self, request):
+        """Queue (or discard) a previewed file. The ticket is signed and names the uploader, so only
+        they can queue it, once: the stored file is removed when it is queued."""
+        self._may_queue(request)
+        if request.method != "POST":
+            raise PermissionDenied
+        upload_url = reverse("admin:imports_importbatch_upload")
+        try:
+            ticket = signing.loads(
+                request.POST.get("ticket", ""), salt=PREVIEW_SALT, max_age=preview.MAX_AGE.total_seconds()
+            )
+        except signing.BadSignature:
+            self.message_user(request, "This preview has expired; upload the file again.", messages.ERROR)
+            return redirect(upload_url)
+        if ticket.get("user") != request.user.pk:
+            raise PermissionDenied
+        if "discard" in request.POST:
+            preview.drop_file(ticket["file"])
+            self.message_user(request, f"Discarded {ticket['filename']}: nothing was queued.", messages.INFO)
+            return redirect(f"{upload_url}?type={ticket['type']}")
+        data = preview.read_file(ticket["file"])
+        if data is None:
+            self.message_user(request, "This preview was queued or discarded already.", messages.ERROR)
+            return redirect(upload_url)
+        try:
+            batch = self._queue(request, get_type(ticket["type"]), io.BytesIO(data), ticket["filename"])
+        except DomainError as exc:
+            self.message_user(request, f"{exc.detail} ({exc.code})", messages.ERROR)
+            return redirect(upload_url)
+        preview.drop_file(ticket["file"])
+        return self._queued(request, batch)
 
     def _control(self, request, pk, service, done: str):
         self._may_queue(request)

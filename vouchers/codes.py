@@ -22,6 +22,11 @@ LITERAL = re.compile(r"^[A-Z0-9-]*$")
 SLOT = "#"
 MIN_ENTROPY_BITS = 40
 MAX_TOKEN_LENGTH = 64
+# Codes made elsewhere (a partner, a printer) and imported: what the till, the API path and a
+# case-insensitive lookup can carry. Their randomness cannot be measured here; a floor on the
+# length keeps out short words and typos.
+GIVEN_CODE = re.compile(r"^[A-Z0-9](?:[A-Z0-9-]*[A-Z0-9])?$")
+MIN_GIVEN_CHARACTERS = 8
 
 
 def normalize(token: str) -> str:
@@ -31,6 +36,19 @@ def normalize(token: str) -> str:
         return ""
     token = token.strip().upper()
     return token if len(token) <= MAX_TOKEN_LENGTH and token.isprintable() else ""
+
+
+def given_code_problem(token: str) -> str:
+    """Why a code made elsewhere cannot be stored ("" when it can). Call it on the normalized code."""
+    if not token:
+        return "The code is empty."
+    if len(token) > MAX_TOKEN_LENGTH:
+        return f"A code has at most {MAX_TOKEN_LENGTH} characters."
+    if not GIVEN_CODE.match(token):
+        return "Use only letters, digits and '-' (not at the start or end), without spaces."
+    if sum(1 for ch in token if ch != "-") < MIN_GIVEN_CHARACTERS:
+        return f"A code needs at least {MIN_GIVEN_CHARACTERS} letters or digits."
+    return ""
 
 
 def slots(length: int, pattern: str) -> int:

@@ -58,6 +58,21 @@ class CodeSpaceExhausted(Conflict):
     default_detail = "No unused codes could be drawn in this format; make the codes longer."
 
 
+class InvalidVoucherCode(InvalidInput):
+    code = "invalid_voucher_code"
+    default_detail = "This is not a usable voucher code."
+
+
+class VoucherCodeTaken(Conflict):
+    code = "voucher_code_taken"
+    default_detail = "A voucher with this code exists."
+
+
+class InvalidValidity(InvalidInput):
+    code = "invalid_validity"
+    default_detail = "The voucher's validity does not fit its type."
+
+
 class VoucherExpired(Conflict):
     code = "voucher_expired"
     default_detail = "The voucher has expired."

@@ -1,5 +1,5 @@
-"""The admin in headless Chromium: a manager uploads a CSV, sees the batch's progress and the error
-report with the bad row, and downloads nothing twice."""
+"""The admin in headless Chromium: a manager uploads a CSV, previews it (a dry run that writes
+nothing), queues it, and sees the batch's progress and the error report with the bad row."""
 
 import pytest
 from django.urls import reverse
@@ -23,7 +23,17 @@ def test_a_manager_uploads_a_csv_and_sees_progress_and_errors(admin_page, progra
     expect(page.locator("#content")).to_contain_text("firstName")
     page.select_option("select[name=import_type]", "memberships")
     page.set_input_files("input[name=file]", str(path))
-    page.click("input[type=submit][value='Queue the import']")
+    expect(page.locator("input[name=preview]")).to_be_checked()
+    page.click("input[type=submit][value='Upload']")
+
+    # The preview: the first records run as a dry run, the bad one shown with its reason.
+    expect(page.locator("#preview-ok")).to_have_text("1")
+    expect(page.locator("#preview-failed")).to_have_text("1")
+    bad = page.locator("#preview-rows tr.preview-failed")
+    expect(bad).to_contain_text("validation_error")
+    expect(bad).to_contain_text("not-a-mail")
+    assert not Membership.objects.exists() and not ImportBatch.objects.exists()
+    page.click("input[type=submit][value='Queue all 2 records']")
 
     expect(page.locator(".messagelist .success")).to_contain_text("Queued 2 records")
     expect(page.locator("#batch-status")).to_have_text("completed")  # eager worker; the page refreshes while running

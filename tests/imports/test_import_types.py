@@ -248,6 +248,7 @@ def test_import_types_list_every_type_with_its_fields(api, program):
         "categoryValues",
         "customCategories",
         "vouchers",
+        "voucherCodes",
     }
     memberships = next(t for t in body if t["key"] == "memberships")
     fields = {f["name"]: f for f in memberships["fields"]}

@@ -92,6 +92,14 @@ def test_the_issue_action_leads_to_the_screen_for_one_type(staff_client, make_ty
     assert response.status_code == 302 and response["Location"].endswith(f"/{voucher_type.pk}/issue/")
 
 
+def test_the_issue_screen_points_to_the_import_of_codes_made_elsewhere(staff_client, make_type):
+    voucher_type = make_type(key="printed")
+    page = staff_client.get(f"/admin/vouchers/vouchertype/{voucher_type.pk}/issue/").content.decode()
+    assert 'id="import-codes"' in page and "/admin/imports/importbatch/upload/?type=voucherCodes" in page
+    upload = staff_client.get("/admin/imports/importbatch/upload/?type=voucherCodes").content.decode()
+    assert '<option value="voucherCodes" selected>' in upload
+
+
 def test_the_issue_screen_shows_refusals(staff_client, make_type, coffee, member, earn):
     scarce = make_type(key="scarce", stock=1)
     response = staff_client.post(f"/admin/vouchers/vouchertype/{scarce.pk}/issue/", {"count": 2})

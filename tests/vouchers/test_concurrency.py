@@ -217,3 +217,22 @@ def test_merges_racing_issues_and_revocations_do_not_deadlock(make_type, coffee,
     assert not Voucher.objects.filter(recipient__in=[s for s, _ in pairs]).exists()
     for _, target in pairs:
         assert balance_of(target, ledger_program.points).balance == 10000
+
+
+def test_codes_registered_by_racing_imports_are_stored_once(make_type):
+    """Eight imports of the same 20 codes, each under its own type (so no stock row serializes them):
+    the unique index does, and every code ends up stored exactly once, the others refused."""
+    from vouchers.services import GivenCode, register_vouchers
+
+    types = [make_type(key=f"race-{i}") for i in range(8)]
+    codes = [GivenCode(f"RACE-CODE-{n:06d}") for n in range(20)]
+
+    def call(i):
+        result = register_vouchers(voucher_type=types[i], codes=codes, actor=ACTOR)
+        return result.count, sorted({exc.code for exc in result.refused.values()})
+
+    results = run_in_threads(8, call)
+    assert sum(count for count, _ in results) == 20, results
+    assert all(codes_ in ([], ["voucher_code_taken"]) for _, codes_ in results), results
+    assert Voucher.objects.filter(token__startswith="RACE-CODE-").count() == 20
+    assert sum(VoucherStock.objects.filter(voucher_type__in=types).values_list("issued", flat=True)) == 20

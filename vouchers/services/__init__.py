@@ -22,12 +22,15 @@ from vouchers.services.promotions import (
     promotion_source,
     revoke_transaction_vouchers,
 )
+from vouchers.services.register import GivenCode, RegisteredCodes, register_voucher, register_vouchers
 from vouchers.services.types import create_voucher_type, update_voucher_type
 from vouchers.services.use import convert_voucher, revoke_by_token, revoke_voucher
 
 __all__ = [
+    "GivenCode",
     "IssueResult",
     "PromotionVoucher",
+    "RegisteredCodes",
     "ReturnedVouchers",
     "convert_voucher",
     "create_voucher_type",
@@ -40,6 +43,8 @@ __all__ = [
     "lock_voucher",
     "move_vouchers_on_merge",
     "promotion_source",
+    "register_voucher",
+    "register_vouchers",
     "revoke_by_token",
     "revoke_transaction_vouchers",
     "revoke_voucher",
