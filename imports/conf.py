@@ -13,18 +13,24 @@ def max_bytes() -> int:
 
 
 def store_chunk() -> int:
-    """Records per bulk INSERT while a file is stored."""
-    return _value("IMPORT_STORE_CHUNK", 2000)
+    """Records per COPY (bulk INSERT off PostgreSQL) while a file is stored."""
+    return _value("IMPORT_STORE_CHUNK", 5000)
 
 
 def chunk_size() -> int:
     """Records a worker claims at a time (plain-row types)."""
-    return _value("IMPORT_CHUNK_SIZE", 500)
+    return _value("IMPORT_CHUNK_SIZE", 2000)
 
 
 def ledger_chunk_size() -> int:
     """Records a worker claims at a time for types that book points (each in its own transaction)."""
     return _value("IMPORT_LEDGER_CHUNK_SIZE", 100)
+
+
+def tasks_per_batch() -> int:
+    """Worker tasks queued for a batch: they share it chunk by chunk (the claim protocol), so with
+    as many worker processes a batch runs on that many cores."""
+    return max(_value("IMPORT_TASKS_PER_BATCH", 1), 1)
 
 
 def claim_timeout() -> int:

@@ -1,11 +1,15 @@
 """Import types of the memberships app: memberships, cards, alternate ids, legal entities.
 
 Records are flat (one CSV column per field). Each is validated by the same input serializer as
-the matching API endpoint and applied by the same service.
+the matching API endpoint (memberships: a faster equivalent first, see fast_membership_record) and
+applied by the same service; memberships and cards are written per chunk by the services' bulk
+forms (enroll_many, issue_cards), which leave anything the service might refuse to it.
 """
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from typing import Any
 
 from rest_framework import serializers
@@ -24,6 +28,9 @@ from memberships.serializers import (
 from memberships.services.common import membership_type_for_enrollment, sponsor_for_enrollment
 
 ADDRESS = ("street", "postal_code", "city", "country")
+CARD_TYPES = frozenset(Card.Type.values)
+UNTRIMMED = {"card_type", "birth_date", "marketing_consent"}  # fields DRF takes as sent
+BLANK_ALLOWED = {"phone", "street", "postal_code", "city", "country", "language", "consent_source"}
 
 
 def _lift(errors: Any) -> Any:
@@ -97,9 +104,112 @@ class MembershipRecord(StrictInputSerializer):
         return validated
 
 
-def apply_membership(data: dict[str, Any], context: ApplyContext) -> dict[str, Any]:
-    membership = services.enroll_membership(
-        actor=context.actor,
+# What MembershipRecord returns, computed without DRF for the plain records of a CSV file (text
+# cells only, no JSON columns, no enrolledAt): the same cleaners and limits, so the result is the
+# same (tests/imports/test_bulk_equivalence.py compares both on many records). Anything else, or anything it
+# would refuse, returns None and goes through the serializer, which reports it with its errors.
+_TEXT_LIMITS = {
+    "first_name": 100,
+    "last_name": 100,
+    "email": 254,
+    "phone": 32,
+    "street": 200,
+    "postal_code": 20,
+    "city": 100,
+    "country": 2,
+    "language": 10,
+    "membership_type": 40,
+    "card_number": 40,
+    "card_type": 10,
+    "alternate_id_type": 40,
+    "alternate_id_value": 100,
+    "marketing_consent": 10,
+    "consent_source": 100,
+    "channel": 40,
+    "sponsor": 40,
+    "birth_date": 10,
+}
+_UNSAFE_TEXT = re.compile("[\x00\ud800-\udfff]")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def fast_membership_record(values: dict[str, Any]) -> dict[str, Any] | None:
+    from django.core.exceptions import ValidationError as DjangoValidationError
+
+    from memberships import validation
+
+    record: dict[str, Any] = {}
+    for name, value in values.items():
+        limit = _TEXT_LIMITS.get(name)
+        if limit is None or not isinstance(value, str):
+            return None
+        if name in UNTRIMMED:
+            if value != value.strip():
+                return None
+        else:
+            value = value.strip()
+        if (not value and name not in BLANK_ALLOWED) or len(value) > limit or _UNSAFE_TEXT.search(value):
+            return None
+        record[name] = value
+    if not ("first_name" in record and "last_name" in record and "email" in record):
+        return None
+    try:
+        data: dict[str, Any] = {
+            "first_name": record["first_name"],
+            "last_name": record["last_name"],
+            "email": validation.clean_email(record["email"]),
+        }
+        if "phone" in record:
+            data["phone"] = validation.clean_phone(record["phone"]) if record["phone"] else ""
+        if "birth_date" in record:
+            if not _ISO_DATE.match(record["birth_date"]):
+                return None
+            data["birth_date"] = validation.clean_birth_date(date.fromisoformat(record["birth_date"]))
+        address = {name: record[name] for name in ADDRESS if name in record}
+        if "country" in address:
+            address["country"] = validation.clean_country(address["country"])
+        if address:
+            data["address"] = address
+        if "language" in record:
+            data["language"] = validation.clean_language(record["language"])
+        if "membership_type" in record:
+            data["membership_type"] = record["membership_type"]
+        if "card_number" in record:
+            data["card_number"] = validation.clean_card_number(record["card_number"])
+        card_type = record.get("card_type", Card.Type.PHYSICAL)
+        if card_type not in CARD_TYPES:
+            return None
+        data["card_type"] = card_type
+        if ("alternate_id_type" in record) != ("alternate_id_value" in record):
+            return None
+        if "alternate_id_type" in record:
+            data["alternate_ids"] = [
+                {
+                    "type": validation.clean_alternate_id_type(record["alternate_id_type"]),
+                    "value": validation.clean_alternate_id_value(record["alternate_id_value"]),
+                }
+            ]
+        if "channel" in record:
+            data["channel"] = validation.clean_channel(record["channel"])
+        if "sponsor" in record:
+            data["sponsor"] = record["sponsor"]
+        if "marketing_consent" in record:
+            consent = record["marketing_consent"]
+            if consent in serializers.BooleanField.TRUE_VALUES:
+                data["consents"] = {"marketing": True, "source": record.get("consent_source", "")}
+            elif consent in serializers.BooleanField.FALSE_VALUES:
+                data["consents"] = {"marketing": False, "source": record.get("consent_source", "")}
+            elif consent not in serializers.BooleanField.NULL_VALUES:
+                return None
+    except (DjangoValidationError, ValueError):
+        return None
+    data["enrolled_at"] = None
+    return data
+
+
+def _enroll_arguments(data: dict[str, Any], context: ApplyContext) -> dict[str, Any]:
+    """A validated record as enroll_membership's keyword arguments (without the actor)."""
+    return dict(
         membership_type=context.cached(
             "membership_type",
             data.get("membership_type"),
@@ -115,6 +225,10 @@ def apply_membership(data: dict[str, Any], context: ApplyContext) -> dict[str, A
         consent_source=(data.get("consents") or {}).get("source", ""),
         **identity_values(data),
     )
+
+
+def apply_membership(data: dict[str, Any], context: ApplyContext) -> dict[str, Any]:
+    membership = services.enroll_membership(actor=context.actor, **_enroll_arguments(data, context))
     return {"membershipNumber": membership.number}
 
 
@@ -166,6 +280,33 @@ def apply_card(data: dict[str, Any], context: ApplyContext) -> dict[str, Any]:
     return {"cardNumber": card.number}
 
 
+def bulk_cards(items: list[BulkItem]) -> None:
+    """A chunk of cards through memberships.services.issue_cards; what it leaves (None), and keys
+    that do not resolve, go to apply_card one by one, so refusals come from the service."""
+    from loyalty.errors import DomainError
+
+    by_actor: dict[int, list[tuple[BulkItem, dict[str, Any]]]] = {}
+    for item in items:
+        data = item.values
+        try:
+            membership = selectors.resolve_membership(data["membership_key"])
+        except DomainError:
+            continue
+        card = {
+            "membership": membership,
+            "number": data["number"],
+            "card_type": data["type"],
+            "valid_from": data.get("valid_from"),
+            "valid_until": data.get("valid_until"),
+        }
+        by_actor.setdefault(id(item.context.actor), []).append((item, card))
+    for group in by_actor.values():
+        numbers = services.issue_cards(actor=group[0][0].context.actor, cards=[card for _, card in group])
+        for (item, _), number in zip(group, numbers, strict=True):
+            if number is not None:
+                item.result = {"cardNumber": number}
+
+
 register(
     ImportType(
         key="cards",
@@ -173,6 +314,7 @@ register(
         description="Issue a card to an existing membership.",
         serializer=CardRecord,
         apply=apply_card,
+        apply_bulk=bulk_cards,
         app="memberships",
         example={"membershipKey": "100000001", "number": "6001000000002", "type": "physical"},
     )
@@ -267,225 +409,30 @@ register(
 
 
 # Memberships in bulk -------------------------------------------------------------------------------
-# A chunk of new members is plain rows: memberships, their cards and alternate ids, with the audit
-# entries and events enroll_membership writes, inserted with one statement per table. Only records
-# that cannot be refused go this way: every value is cleaned by the service's own cleaners, and a
-# record whose e-mail, card or alternate id is taken (or shared with another record of the chunk),
-# or that any cleaner refuses, is left to enroll_membership, which refuses it with its own code.
-# tests/imports/test_bulk.py checks that both ways write the same rows, audit entries and events.
-
-
-def _bulk_prepare(item: BulkItem) -> dict[str, Any] | None:
-    from django.core.exceptions import ValidationError as DjangoValidationError
-
-    from loyalty.errors import DomainError
-    from memberships.services.common import clean_identity
-    from memberships.services.enrollment import _clean_alternate_ids, _clean_card, _clean_channel
-
-    data, context = item.values, item.context
-    try:
-        identity = clean_identity(
-            {
-                **identity_values(data),
-                "consent_source": (data.get("consents") or {}).get("source", ""),
-            },
-            required=True,
-        )
-        membership_type = context.cached(
-            "membership_type",
-            data.get("membership_type"),
-            lambda: membership_type_for_enrollment(data.get("membership_type")),
-        )
-        return {
-            "identity": identity,
-            "source": identity.pop("consent_source"),
-            "channel": _clean_channel(data.get("channel", "")),
-            "membership_type": membership_type,
-            "sponsor": context.cached(
-                "sponsor", data.get("sponsor"), lambda: sponsor_for_enrollment(data.get("sponsor"))
-            ),
-            "card": _clean_card(data["card_number"], data["card_type"]) if data.get("card_number") else None,
-            "pairs": _clean_alternate_ids((a["type"], a["value"]) for a in data.get("alternate_ids", [])),
-            "marketing": (data.get("consents") or {}).get("marketing"),
-            "enrolled_at": data.get("enrolled_at"),
-        }
-    except (DomainError, DjangoValidationError):
-        return None
-
-
-def _shared(keys: list[Any]) -> set[Any]:
-    seen: set[Any] = set()
-    twice: set[Any] = set()
-    for key in keys:
-        (twice if key in seen else seen).add(key)
-    return twice
-
-
-def _lock_emails(emails: list[str]) -> None:
-    """The advisory locks ensure_email_free takes, for a chunk at once and in a fixed order."""
-    from django.db import connection
-
-    if connection.vendor != "postgresql" or not emails:
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(pg_advisory_xact_lock(h)) FROM (SELECT hashtextextended('membership-email:' || e, 0) AS h "
-            "FROM unnest(%s::text[]) AS e ORDER BY 1) AS locks",
-            [sorted(set(emails))],
-        )
-
-
-def _free_numbers(count: int) -> list[str]:
-    from memberships.models import Membership
-    from memberships.numbers import generate_membership_number
-
-    numbers: list[str] = []
-    while len(numbers) < count:
-        fresh = list(dict.fromkeys(generate_membership_number() for _ in range(count - len(numbers))))
-        taken = set(Membership.objects.filter(number__in=fresh).values_list("number", flat=True))
-        numbers += [n for n in fresh if n not in taken and n not in numbers]
-    return numbers
+# A chunk of new members goes to memberships.services.enroll_many, which writes with one statement
+# per table what enroll_membership writes for each, for the members nothing could refuse; the
+# others (result None) are left to apply_membership, one by one, so a refusal comes from the
+# service with its own code. tests/imports/test_bulk.py and test_bulk_equivalence.py check that
+# both ways write the same rows, audit entries and events.
 
 
 def bulk_memberships(items: list[BulkItem]) -> None:
-    from django.db import connection
-    from django.utils import timezone
+    from loyalty.errors import DomainError
 
-    from loyalty.audit import diff_fields, json_value
-    from loyalty.models import AuditEntry, Event, Program
-    from memberships import events
-    from memberships.models import EMAIL_HOLDING_STATUSES, AlternateId, Membership, MembershipStatus
-    from memberships.services.common import DETAIL_FIELDS, consent_values, snapshot
-
-    prepared = [(item, p) for item in items if (p := _bulk_prepare(item)) is not None]
-    if not prepared:
-        return
-    unique_email = Program.current().unique_email
-    emails = [p["identity"]["email"] for _, p in prepared]
-    cards = [p["card"][0] for _, p in prepared if p["card"]]
-    pairs = [pair for _, p in prepared for pair in p["pairs"]]
-    blocked = {("card", n) for n in _shared(cards)} | {("alt", pair) for pair in _shared(pairs)}
-    blocked |= {("card", n) for n in Card.objects.filter(number__in=cards).values_list("number", flat=True)}
-    if pairs:
-        stored = AlternateId.objects.filter(value__in=[v for _, v in pairs]).values_list("type", "value")
-        blocked |= {("alt", pair) for pair in stored}
-    if unique_email:
-        _lock_emails(emails)
-        blocked |= {("email", e) for e in _shared(emails)}
-        held = Membership.objects.filter(email__in=emails, status__in=EMAIL_HOLDING_STATUSES)
-        blocked |= {("email", e) for e in held.values_list("email", flat=True)}
-
-    def clear(p: dict[str, Any]) -> bool:
-        keys = {("email", p["identity"]["email"])} if unique_email else set()
-        keys |= {("card", p["card"][0])} if p["card"] else set()
-        keys |= {("alt", pair) for pair in p["pairs"]}
-        return not keys & blocked
-
-    prepared = [(item, p) for item, p in prepared if clear(p)]
-    if not prepared:
-        return
-    now = timezone.now()
-    members = [
-        Membership(
-            number=number,
-            membership_type=p["membership_type"],
-            status=MembershipStatus.ACTIVE,
-            enrolled_at=p["enrolled_at"] or now,
-            channel=p["channel"],
-            sponsor=p["sponsor"],
-            **p["identity"],
-            **consent_values(p["marketing"], p["source"], actor=item.context.actor, channel=p["channel"]),
-        )
-        for (item, p), number in zip(prepared, _free_numbers(len(prepared)), strict=True)
-    ]
-    Membership.objects.bulk_create(members)
-    issued = {}
-    for (_, p), member in zip(prepared, members, strict=True):
-        if p["card"]:
-            issued[member.number] = Card(membership=member, number=p["card"][0], type=p["card"][1])
-    Card.objects.bulk_create(list(issued.values()))
-    added = {
-        m.number: [AlternateId(membership=m, type=t, value=v) for t, v in p["pairs"]]
-        for (_, p), m in zip(prepared, members, strict=True)
-    }
-    AlternateId.objects.bulk_create([a for ids in added.values() for a in ids])
-
-    txid = None
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_current_xact_id()::text::bigint")
-            txid = cursor.fetchone()[0]
-    audits, outbox = [], []
-    fields = ("status", "membership_type_id", "channel", *DETAIL_FIELDS)
-    for (item, p), member in zip(prepared, members, strict=True):
-        actor = item.context.actor
-        audit = {
-            "actor_type": actor.kind,
-            "actor_user": actor.user,
-            "actor_client": actor.client,
-            "actor_label": actor.label[:200],
-            "request_id": actor.request_id[:64],
-            "remote_addr": actor.remote_addr,
-        }
-        audits.append(
-            AuditEntry(
-                **audit,
-                action=events.MEMBERSHIP_ENROLLED,
-                object_type=Membership._meta.label_lower,
-                object_id=str(member.pk),
-                object_repr=str(member)[:200],
-                changes=json_value(diff_fields({}, snapshot(member, fields))),
-            )
-        )
-        card = issued.get(member.number)
-        outbox.append(
-            Event(
-                type=events.MEMBERSHIP_ENROLLED,
-                membership_number=member.number,
-                txid=txid,
-                payload=json_value(
-                    {
-                        "membershipNumber": member.number,
-                        "status": member.status,
-                        "membershipType": p["membership_type"].key,
-                        "channel": p["channel"],
-                        "sponsor": p["sponsor"].key if p["sponsor"] else None,
-                        "cardNumber": card.number if card else None,
-                        "alternateIds": [{"type": a.type, "value": a.value} for a in added[member.number]],
-                        "marketingConsent": member.marketing_consent,
-                    }
-                ),
-            )
-        )
-        if card:
-            audits.append(
-                AuditEntry(
-                    **audit,
-                    action=events.CARD_ISSUED,
-                    object_type=Card._meta.label_lower,
-                    object_id=str(card.pk),
-                    object_repr=str(card)[:200],
-                    changes=json_value(
-                        {"holder": [None, str(member)], "type": [None, card.type], "status": [None, card.status]}
-                    ),
-                )
-            )
-            outbox.append(
-                Event(
-                    type=events.CARD_ISSUED,
-                    membership_number=member.number,
-                    txid=txid,
-                    payload={
-                        "cardNumber": card.number,
-                        "membershipNumber": member.number,
-                        "legalEntity": None,
-                        "type": card.type,
-                    },
-                )
-            )
-        item.result = {"membershipNumber": member.number}
-    AuditEntry.objects.bulk_create(audits)
-    Event.objects.bulk_create(outbox)
+    by_actor: dict[int, list[tuple[BulkItem, dict[str, Any]]]] = {}
+    for item in items:
+        try:
+            arguments = _enroll_arguments(item.values, item.context)
+        except DomainError:  # unknown membership type or sponsor: the service refuses it
+            continue
+        by_actor.setdefault(id(item.context.actor), []).append((item, arguments))
+    for group in by_actor.values():
+        actor = group[0][0].context.actor
+        numbers = services.enroll_many(actor=actor, members=[arguments for _, arguments in group])
+        for (item, _), number in zip(group, numbers, strict=True):
+            if number is not None:
+                item.result = {"membershipNumber": number}
 
 
 MEMBERSHIPS.apply_bulk = bulk_memberships
+MEMBERSHIPS.fast_validate = fast_membership_record

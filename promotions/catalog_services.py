@@ -19,7 +19,8 @@ from django.db import IntegrityError, models, transaction
 from loyalty.actors import Actor
 from loyalty.api.errors import camel
 from loyalty.audit import diff_fields, record_audit
-from loyalty.models import Sponsor
+from loyalty.bulk import audit_columns, current_txid, insert_rows
+from loyalty.models import AuditEntry, Event, Sponsor
 from loyalty.outbox import emit_event
 from loyalty.services import save_configuration
 from promotions import events
@@ -300,6 +301,77 @@ def save_product(
         payload={"channel": channel.key, "key": key, "changes": sorted(changes)},
     )
     return product
+
+
+@transaction.atomic
+def create_products(*, actor: Actor, products: list[dict[str, Any]]) -> list[Product | None]:
+    """The bulk form of `save_product` for new products: for each of `products` (save_product's
+    keyword arguments), the product when it was created here, with the same row, audit entry and
+    event save_product writes, in one statement per table; or None when it is left to save_product:
+    a key the channel has already (an update), a key given twice, categories given, or a value the
+    model's validation refuses (save_product then refuses it with its own code). A product created
+    concurrently makes the insert fail (IntegrityError) and the whole call roll back."""
+    results: list[Product | None] = [None] * len(products)
+    candidates: dict[int, tuple[Product, dict[str, list[Any]]]] = {}
+    for index, values in enumerate(products):
+        if values.get("categories") is not None:
+            continue
+        channel = values["channel"]
+        product = Product(channel=channel, key=values["key"])
+        product.name, product.brand = values["name"], values.get("brand", "")
+        product.active = values.get("active", True)
+        product.attributes = dict(values.get("attributes") or {})
+        try:
+            product.price = _price(values.get("price", 0))
+            _full_clean(product, "product", exclude=["channel"], validate_unique=False, validate_constraints=False)
+        except InvalidCatalogData:
+            continue
+        candidates[index] = (product, diff_fields({}, _values(product, PRODUCT_FIELDS)))
+    refs = [(p.channel_id, p.key) for p, _ in candidates.values()]
+    seen: set[tuple[int, str]] = set()
+    twice = {ref for ref in refs if ref in seen or seen.add(ref)}
+    stored: set[tuple[int, str]] = set()
+    by_channel: dict[int, list[str]] = {}
+    for channel_id, key in refs:
+        by_channel.setdefault(channel_id, []).append(key)
+    for channel_id, keys in by_channel.items():
+        for start in range(0, len(keys), LOOKUP_CHUNK):
+            found = Product.objects.filter(channel_id=channel_id, key__in=keys[start : start + LOOKUP_CHUNK])
+            stored |= {(channel_id, key) for key in found.values_list("key", flat=True)}
+    fresh = {i: c for i, c in candidates.items() if (c[0].channel_id, c[0].key) not in twice | stored}
+    if not fresh:
+        return results
+    rows = [
+        {name: getattr(product, name) for name in ("channel_id", "key", *PRODUCT_FIELDS)}
+        for product, _ in fresh.values()
+    ]
+    for (product, _), pk in zip(fresh.values(), insert_rows(Product, rows, ids=True), strict=True):
+        product.pk = pk
+    who, txid = audit_columns(actor), current_txid()
+    audits, outbox = [], []
+    for index, (product, changes) in fresh.items():
+        channel_key = product.channel.key
+        audits.append(
+            {
+                **who,
+                "action": "product.created",
+                "object_type": Product._meta.label_lower,
+                "object_id": str(product.pk),
+                "object_repr": _ref(product, channel_key)[:200],
+                "changes": changes,
+            }
+        )
+        outbox.append(
+            {
+                "type": events.PRODUCT_CREATED,
+                "txid": txid,
+                "payload": {"channel": channel_key, "key": product.key, "changes": sorted(changes)},
+            }
+        )
+        results[index] = product
+    insert_rows(AuditEntry, audits)
+    insert_rows(Event, outbox)
+    return results
 
 
 # Custom categories ---------------------------------------------------------------------------

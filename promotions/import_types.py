@@ -6,10 +6,10 @@ from typing import Any
 
 from rest_framework import serializers
 
-from imports.registry import ApplyContext, ImportType, check, register
+from imports.registry import ApplyContext, BulkItem, ImportType, check, register
 from loyalty.api.serializers import StrictInputSerializer
 from promotions.catalog_selectors import channel_by_key, master_category_by_key
-from promotions.catalog_services import save_category_value, save_product, set_custom_category
+from promotions.catalog_services import create_products, save_category_value, save_product, set_custom_category
 from promotions.serializers import CustomCategoryInput
 
 
@@ -74,6 +74,38 @@ def apply_product(data: dict[str, Any], context: ApplyContext) -> dict[str, Any]
     return {"channel": data["channel"], "key": product.key}
 
 
+def bulk_products(items: list[BulkItem]) -> None:
+    """New products of a chunk through create_products; what it leaves (None: updates, categories,
+    anything it might refuse) goes to apply_product one by one, so refusals come from save_product."""
+    from loyalty.errors import DomainError
+
+    by_actor: dict[int, list[tuple[BulkItem, dict[str, Any]]]] = {}
+    for item in items:
+        data = item.values
+        if "attributes" in data and not isinstance(data["attributes"], dict):
+            continue
+        try:
+            channel = _channel(item.context, data["channel"])
+        except DomainError:
+            continue
+        product = {
+            "channel": channel,
+            "key": data["key"],
+            "name": data["name"],
+            "price": data["price"],
+            "brand": data["brand"],
+            "attributes": data.get("attributes"),
+            "active": data["active"],
+            "categories": data.get("categories"),
+        }
+        by_actor.setdefault(id(item.context.actor), []).append((item, product))
+    for group in by_actor.values():
+        created = create_products(actor=group[0][0].context.actor, products=[p for _, p in group])
+        for (item, _), product in zip(group, created, strict=True):
+            if product is not None:
+                item.result = {"channel": item.values["channel"], "key": product.key}
+
+
 register(
     ImportType(
         key="products",
@@ -81,6 +113,7 @@ register(
         description="Create or update catalog products of a channel, with their category values.",
         serializer=ProductRecord,
         apply=apply_product,
+        apply_bulk=bulk_products,
         app="promotions",
         example={
             "channel": "webshop",

@@ -7,8 +7,9 @@
    applied at most once: a worker that dies mid-chunk rolls back what it had not committed, and
    its claimed records are claimed again after `IMPORT_CLAIM_TIMEOUT` seconds; a redelivered task
    finds nothing pending to claim. Plain-row types apply a whole chunk in one transaction with a
-   savepoint per record; types that book points apply each record in its own transaction (short
-   lock holds, retried on a deadlock).
+   savepoint per record (types with a bulk writer first write, in one savepoint, every record their
+   app's bulk service takes, then the rest one by one); types that book points apply each record in
+   its own transaction (short lock holds, retried on a deadlock).
 3. Between chunks the worker reads the batch status, so a cancel stops it there.
 """
 
@@ -22,7 +23,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import DataError, IntegrityError, OperationalError, connection, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
@@ -151,8 +152,8 @@ def _save_outcomes(records: list[ImportRecord]) -> None:
                 [r.processed_at for r in records],
                 [r.error_code for r in records],
                 [r.error_message for r in records],
-                [json.dumps(r.errors, default=str) for r in records],
-                [json.dumps(r.result, default=str) for r in records],
+                [json.dumps(r.errors, default=str) if r.errors else "[]" for r in records],
+                [json.dumps(r.result, default=str) if r.result else "{}" for r in records],
             ],
         )
 
@@ -172,6 +173,7 @@ def _apply_chunk(batch: ImportBatch, import_type: ImportType, token: str, ids: l
         records = list(
             ImportRecord.objects.select_for_update()
             .filter(pk__in=ids, claim_token=token, status=RecordStatus.CLAIMED)
+            .only("pk", "batch_id", "line", "data")  # the outcome columns are written, never read
             .order_by("line")
         )
         from_csv = batch.source != "json"
@@ -203,7 +205,13 @@ def _write_in_bulk(
     try:
         with transaction.atomic():
             import_type.apply_bulk(list(items.values()))
-    except (DomainError, IntegrityError):  # a concurrent writer took a key: one by one instead
+    except (DomainError, IntegrityError, DataError):  # e.g. a concurrent writer took a key: one by one instead
+        for item in items.values():
+            item.result = None
+    except OperationalError:
+        raise  # a deadlock or lost connection: the whole chunk is retried
+    except Exception:  # a bug must not lose the batch: the records say what happens one by one
+        log.exception("import %s: the bulk writer of %s failed; applying one by one", batch_key, import_type.key)
         for item in items.values():
             item.result = None
     now = timezone.now()

@@ -1,4 +1,5 @@
-"""Storing a batch: the records go into the database in bulk chunks, then a worker is queued."""
+"""Storing a batch: the records go into the database in bulk chunks (COPY on PostgreSQL), then a
+worker is queued."""
 
 from __future__ import annotations
 
@@ -13,13 +14,19 @@ from imports.models import BatchStatus, ImportBatch, ImportRecord
 from imports.registry import ImportType
 from loyalty.actors import Actor
 from loyalty.audit import record_audit
+from loyalty.bulk import insert_rows
 
 
 def enqueue(batch: ImportBatch) -> None:
-    """Start a worker on the batch once the transaction that stored it has committed."""
+    """Start a worker on the batch (IMPORT_TASKS_PER_BATCH of them, sharing its chunks) once the
+    transaction that stored it has committed."""
     from imports.tasks import process_import_batch
 
-    transaction.on_commit(lambda: process_import_batch.delay(batch.pk))
+    def start() -> None:
+        for _ in range(conf.tasks_per_batch()):
+            process_import_batch.delay(batch.pk)
+
+    transaction.on_commit(start)
 
 
 @transaction.atomic
@@ -47,17 +54,17 @@ def queue_batch(
     )
     size = conf.store_chunk()
     total = 0
-    buffer: list[ImportRecord] = []
+    buffer: list[dict[str, Any]] = []
     for line, data in records:
-        buffer.append(ImportRecord(batch_id=batch.pk, line=line, data=data))
+        buffer.append({"batch_id": batch.pk, "line": line, "data": data})
         if len(buffer) >= size:
-            ImportRecord.objects.bulk_create(buffer)
+            insert_rows(ImportRecord, buffer)  # COPY on PostgreSQL
             total += len(buffer)
             buffer = []
             if max_records and total > max_records:
                 raise ImportTooLarge(f"More than {max_records} records.")
     if buffer:
-        ImportRecord.objects.bulk_create(buffer)
+        insert_rows(ImportRecord, buffer)
         total += len(buffer)
     if not total:
         raise EmptyImport()

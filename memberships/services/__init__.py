@@ -5,6 +5,7 @@ audit entry and emits its events in that transaction, and refuses with a DomainE
 from memberships.errors.
 """
 
+from memberships.services.bulk import enroll_many, issue_cards
 from memberships.services.enrollment import (
     claim_membership,
     create_anonymous_membership,
@@ -43,8 +44,10 @@ __all__ = [
     "create_anonymous_membership",
     "delete_alternate_id",
     "delete_card",
+    "enroll_many",
     "enroll_membership",
     "issue_card",
+    "issue_cards",
     "merge_memberships",
     "reactivate_legal_entity",
     "reactivate_membership",

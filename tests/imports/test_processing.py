@@ -286,3 +286,17 @@ def test_the_report_filters_by_creation_time(api, program):
     assert [b["key"] for b in body["results"]] == [new.key]
     body = api.get(f"{IMPORTS}/report", {"until": since}).json()
     assert [b["key"] for b in body["results"]] == [old.key]
+
+
+@override_settings(IMPORT_TASKS_PER_BATCH=3, IMPORT_CHUNK_SIZE=2)
+def test_several_tasks_queued_for_one_batch_share_it_and_apply_each_record_once(api, program, run):
+    from unittest import mock
+
+    with mock.patch.object(process_import_batch, "delay", wraps=process_import_batch.delay) as delay:
+        response = run(lambda: api.post(f"{IMPORTS}/memberships", people(7), format="json"))
+    assert delay.call_count == 3
+    batch = ImportBatch.objects.get(key=response.json()["key"])
+    assert state(batch) == (BatchStatus.COMPLETED, 7, 0)
+    assert Membership.objects.count() == 7
+    assert AuditEntry.objects.filter(action="membership.enrolled").count() == 7
+    assert Event.objects.filter(type="import.completed").count() == 1
