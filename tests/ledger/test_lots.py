@@ -217,3 +217,27 @@ def test_the_same_idempotency_key_books_once(member, earn, ledger_program):
     again = redeem(member, 100, ledger_program, idempotency_key="k-1")
     assert first.pk == again.pk
     assert balance_of(member, ledger_program.points).balance == 900
+
+
+def test_the_alike_lines_of_one_earn_make_one_lot_and_still_reverse_per_line(member, ledger_program):
+    from ledger.services import EarnLine, earn_points
+
+    later = timezone.now() + timedelta(days=30)
+    booking = earn_points(
+        membership=member,
+        sponsor=ledger_program.shop,
+        lines=[
+            EarnLine(ledger_program.points, 1000, "a"),
+            EarnLine(ledger_program.points, 2500, "b"),
+            EarnLine(ledger_program.points, 700, "c", matures_at=later),  # blocked longer: a lot of its own
+            EarnLine(ledger_program.status, 40, "a"),
+        ],
+        receipt_id="R-FOLD",
+        actor=ACTOR,
+    )
+    made = sorted((lot.account.point_type.key, lot.original, lot.line_ref) for lot in booking.lots.all())
+    assert made == [("points", 700, "c"), ("points", 3500, ""), ("status", 40, "a")]
+    [back] = reverse_earn(booking=booking, actor=ACTOR, line_refs=["b"])
+    assert back.line_ref == "b"
+    assert balance_of(member, ledger_program.points).balance == 1700
+    assert verify() == []

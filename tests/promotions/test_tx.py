@@ -386,3 +386,14 @@ def test_filtering_by_an_unknown_membership_finds_nothing(api, member):
     for path in ("/api/v1/tx", "/api/v1/tx/rewardsHistory"):
         response = api.get(path, {"membership": "nobody-at-all"})
         assert response.status_code == 200 and response.json()["count"] == 0
+
+
+def test_a_booking_costs_the_same_queries_whatever_the_basket_size(api, member):
+    api.post("/api/v1/tx", purchase(member, tx_id="Q-0"), format="json")  # the member's accounts exist now
+    small = purchase(member, tx_id="Q-1")
+    large = purchase(member, tx_id="Q-2", items=small["items"] * 5)
+    cost_small = query_count(lambda: api.post("/api/v1/tx", small, format="json"))
+    cost_large = query_count(lambda: api.post("/api/v1/tx", large, format="json"))
+    assert cost_large == cost_small
+    assert cost_small <= 36, cost_small  # 35 measured (PostgreSQL and SQLite): a guard against a new query
+    assert Transaction.objects.filter(tx_id__in=["Q-1", "Q-2"]).count() == 2
