@@ -40,8 +40,11 @@ def forget_compiled() -> None:
 
 
 def active_promotions() -> list[CompiledPromotion]:
-    """Compiled once per process and generation: one cheap query per request when nothing changed."""
-    current = generation()
+    """Compiled once per process and generation: one cheap query per request (per unit of work, see
+    loyalty.memo: an import chunk) when nothing changed."""
+    from loyalty.memo import memoized
+
+    current = memoized("promotion_generation", generation)
     if _cache["generation"] == current:
         return _cache["promotions"]  # type: ignore[return-value]
     with _lock:

@@ -38,6 +38,7 @@ from loyalty.actors import Actor
 from loyalty.api.errors import flatten
 from loyalty.audit import json_value
 from loyalty.errors import DomainError
+from loyalty.memo import reads_once
 from loyalty.outbox import emit_event
 
 log = logging.getLogger(__name__)
@@ -354,7 +355,9 @@ def process_batch(batch_id: int, *, max_chunks: int | None = None) -> dict[str, 
             token, ids = claim_chunk(batch, size)
             if not ids:
                 break
-            done += _with_retries(apply, batch, import_type, token, ids, cache)
+            # One unit of work per chunk: the program, point types, tiers, channels and product facts
+            # are read once for its records, not once each (loyalty.memo).
+            done += reads_once(_with_retries)(apply, batch, import_type, token, ids, cache)
             chunks += 1
             _progress(batch, done, started)
     except Exception as exc:

@@ -138,10 +138,13 @@ def check_items(total: Decimal, items: list[Item]) -> None:
 
 
 def _channel(key: str):
-    channel = apps.get_model("promotions", "Channel").objects.filter(key=key).select_related("sponsor").first()
-    if channel is None:
-        raise errors.UnknownChannel(f"No channel {key!r}.")
-    return channel
+    channels = memo_dict("channels")  # an import chunk books many transactions of one channel
+    if key not in channels:
+        channel = apps.get_model("promotions", "Channel").objects.filter(key=key).select_related("sponsor").first()
+        if channel is None:
+            raise errors.UnknownChannel(f"No channel {key!r}.")
+        channels[key] = channel
+    return channels[key]
 
 
 def _sponsor(request: TxRequest, channel) -> Sponsor:
@@ -152,9 +155,15 @@ def _sponsor(request: TxRequest, channel) -> Sponsor:
 
 
 def _facts(channel_key: str, items: list[Item]) -> dict[str, dict[str, Any]]:
+    """The catalog facts of the basket's products (read-only dicts), each read once per unit of work."""
     from promotions.catalog_selectors import product_facts
 
-    return product_facts(channel_key, sorted({item.product_key for item in items}))
+    known = memo_dict("product_facts")
+    keys = sorted({item.product_key for item in items})
+    missing = [key for key in keys if (channel_key, key) not in known]
+    if missing:
+        known.update(((channel_key, key), fact) for key, fact in product_facts(channel_key, missing).items())
+    return {key: known[(channel_key, key)] for key in keys}
 
 
 # Cap usage -------------------------------------------------------------------------------------

@@ -263,3 +263,23 @@ def test_records_that_are_not_objects_fail_and_the_rest_go_in(program, import_js
     assert outcome(batch) == (BatchStatus.COMPLETED, 1, 1)
     assert failure(batch, 1) == "validation_error"
     assert records_by_line(batch)[1].error_message
+
+
+def test_a_chunk_of_transactions_reads_the_catalog_and_the_program_once(program, member, import_json):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        _, batch = import_json("transactions", [_tx(member, f"T-{n}") for n in range(5)])
+    assert outcome(batch) == (BatchStatus.COMPLETED, 5, 0)
+    reads = [q["sql"] for q in captured.captured_queries if q["sql"].lstrip().startswith("SELECT")]
+
+    def reading(table: str) -> int:
+        return sum(1 for sql in reads if f'FROM "{table}"' in sql)
+
+    # One unit of work per chunk (loyalty.memo): not once per record.
+    assert reading("promotions_channel") == 1
+    assert reading("promotions_product") == 1
+    assert reading("promotions_promotiongeneration") == 1
+    assert reading("ledger_pointtype") <= 2  # the memo's, and compiling the promotions at first use
+    assert Transaction.objects.filter(tx_id__startswith="T-").count() == 5
