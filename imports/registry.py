@@ -105,6 +105,10 @@ class ImportType:
     # bulk and leaves the rest (anything that might be refused) to `apply`, one by one, so a
     # refusal always comes from the service with its own code.
     apply_bulk: Callable[[list[BulkItem]], None] | None = None
+    # The bulk writer writes a run from the start of what it is given and stops at the first record
+    # it leaves: the worker applies that one through `apply` and gives the writer the rest, so the
+    # records take effect in the file's order (transactions: caps and budgets depend on it).
+    bulk_keeps_order: bool = False
     # Optional: what `serializer` returns for a record, computed faster, or None when unsure (the
     # serializer then validates it and reports any error). Must give the serializer's result.
     fast_validate: Callable[[dict[str, Any]], dict[str, Any] | None] | None = None

@@ -32,7 +32,7 @@ def diff_fields(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list
     }
 
 
-def record_audit(
+def audit_entry(
     actor: Actor,
     action: str,
     obj: models.Model | None = None,
@@ -42,11 +42,12 @@ def record_audit(
     object_repr: str = "",
     changes: dict[str, Any] | None = None,
 ) -> AuditEntry:
+    """The entry record_audit writes, unsaved (for record_audits, which writes many at once)."""
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
         object_repr = object_repr or str(obj)[:200]
-    return AuditEntry.objects.create(
+    return AuditEntry(
         actor_type=actor.kind,
         actor_user=actor.user,
         actor_client=actor.client,
@@ -59,3 +60,13 @@ def record_audit(
         request_id=actor.request_id[:64],
         remote_addr=actor.remote_addr,
     )
+
+
+def record_audit(actor: Actor, action: str, obj: models.Model | None = None, **fields: Any) -> AuditEntry:
+    entry = audit_entry(actor, action, obj, **fields)
+    entry.save(force_insert=True)
+    return entry
+
+
+def record_audits(entries: list[AuditEntry]) -> None:
+    AuditEntry.objects.bulk_create(entries)

@@ -27,3 +27,20 @@ def emit_event(
         payload=json_value(payload or {}),
         txid=current_txid_expression(),
     )
+
+
+def event_row(event_type: str, *, membership_number: str = "", payload: dict[str, Any] | None = None) -> Event:
+    """The event emit_event writes, unsaved (for emit_events)."""
+    return Event(type=event_type, membership_number=membership_number, payload=json_value(payload or {}))
+
+
+def emit_events(events: list[Event]) -> None:
+    """Many events of this transaction in one insert, with its id as emit_event stores it."""
+    if not events:
+        return
+    from loyalty.bulk import current_txid
+
+    txid = current_txid()
+    for event in events:
+        event.txid = txid
+    Event.objects.bulk_create(events)

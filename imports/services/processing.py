@@ -168,7 +168,8 @@ def _count(batch_id: int, records: list[ImportRecord]) -> None:
 
 
 def _apply_chunk(batch: ImportBatch, import_type: ImportType, token: str, ids: list[int], cache: dict) -> int:
-    """Plain-row types: the chunk in one transaction, a savepoint per record."""
+    """Plain-row types, and types with a bulk writer: the chunk in one transaction, a savepoint per
+    record applied one by one."""
     actor = actor_of(batch)
     with transaction.atomic():
         records = list(
@@ -178,7 +179,9 @@ def _apply_chunk(batch: ImportBatch, import_type: ImportType, token: str, ids: l
             .order_by("line")
         )
         from_csv = batch.source != "json"
-        if import_type.apply_bulk is not None:
+        if import_type.apply_bulk is not None and import_type.bulk_keeps_order:
+            _write_in_order(import_type, records, actor, batch.key, cache, from_csv)
+        elif import_type.apply_bulk is not None:
             _write_in_bulk(import_type, records, actor, batch.key, cache, from_csv)
         else:
             for record in records:
@@ -227,6 +230,51 @@ def _write_in_bulk(
                 item.context if item else ApplyContext(actor=actor, batch_key=batch_key, line=record.line, cache=cache)
             )
             run_record(import_type, record, context, from_csv=from_csv, values=values.get(record.pk))
+
+
+def _write_in_order(
+    import_type: ImportType, records: list[ImportRecord], actor: Actor, batch_key: str, cache: dict, from_csv: bool
+) -> None:
+    """Bulk writers that keep the file's order: the writer writes a run from the start of the records
+    left; the first record it leaves (or one that failed validation) is applied one by one, in its
+    savepoint; then the writer gets the rest. After a writer's failure the rest go one by one."""
+    contexts = {r.pk: ApplyContext(actor=actor, batch_key=batch_key, line=r.line, cache=cache) for r in records}
+    values: dict[int, dict[str, Any]] = {}
+    for record in records:
+        try:
+            values[record.pk] = validated(import_type, record, from_csv=from_csv)
+        except Exception:  # noqa: S112 - run_record reports it with its code
+            continue
+    start, broken = 0, False
+    while start < len(records):
+        run: list[tuple[ImportRecord, BulkItem]] = []
+        for record in records[start:] if not broken else ():
+            if record.pk not in values:
+                break
+            run.append((record, BulkItem(values=values[record.pk], context=contexts[record.pk])))
+        if run:
+            try:
+                with transaction.atomic():
+                    import_type.apply_bulk([item for _, item in run])
+            except OperationalError:
+                raise  # a deadlock or lost connection: the whole chunk is retried
+            except (DomainError, IntegrityError, DataError):  # e.g. a concurrent writer took a txId
+                run = []
+            except Exception:  # a bug must not lose the batch: the records say what happens one by one
+                log.exception("import %s: the bulk writer of %s failed; one by one", batch_key, import_type.key)
+                run, broken = [], True
+        now = timezone.now()
+        for record, item in run:
+            if item.result is None:
+                break
+            record.status, record.processed_at = RecordStatus.OK, now
+            record.error_code = record.error_message = ""
+            record.errors, record.result = [], json_value(item.result)
+            start += 1
+        if start < len(records):
+            record = records[start]
+            run_record(import_type, record, contexts[record.pk], from_csv=from_csv, values=values.get(record.pk))
+            start += 1
 
 
 def _apply_each(batch: ImportBatch, import_type: ImportType, token: str, ids: list[int], cache: dict) -> int:
@@ -345,7 +393,9 @@ def process_batch(batch_id: int, *, max_chunks: int | None = None) -> dict[str, 
         status=BatchStatus.RUNNING, started_at=timezone.now()
     )
     size = conf.ledger_chunk_size() if import_type.books_points else conf.chunk_size()
-    apply = _apply_each if import_type.books_points else _apply_chunk
+    # Types that book points go one record per transaction (short lock holds), unless they have a bulk
+    # writer (transactions: book_many), which books the chunk in one transaction.
+    apply = _apply_each if import_type.books_points and import_type.apply_bulk is None else _apply_chunk
     cache: dict[str, Any] = {}
     started, done, chunks = time.monotonic(), 0, 0
     try:

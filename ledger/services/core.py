@@ -165,6 +165,26 @@ def locked_member_accounts(membership: Any, point_types: Iterable[PointType]) ->
     return found
 
 
+def locked_member_accounts_of(pairs: list[tuple[Any, PointType]]) -> dict[tuple[int, int], Account]:
+    """locked_member_accounts for many memberships: {(membership id, point type id): account}, all
+    locked in ascending id in one statement (missing ones created first)."""
+    wanted = {(m.pk, pt.pk): (m, pt) for m, pt in pairs}
+    qs = Account.objects.select_for_update().filter(
+        kind=Account.Kind.MEMBER,
+        membership_id__in={m for m, _ in wanted},
+        point_type_id__in={pt for _, pt in wanted},
+    )
+    found = {(a.membership_id, a.point_type_id): a for a in qs.order_by("pk")}
+    missing = [pair for key, pair in wanted.items() if key not in found]
+    if missing:
+        Account.objects.bulk_create(
+            [Account(kind=Account.Kind.MEMBER, membership=m, point_type=pt) for m, pt in missing],
+            ignore_conflicts=True,
+        )
+        found = {(a.membership_id, a.point_type_id): a for a in qs.order_by("pk")}
+    return {key: found[key] for key in wanted}
+
+
 def system_accounts(sponsor: Sponsor, point_types: Iterable[PointType], kind: str) -> dict[int, Account]:
     """A sponsor's system accounts of one kind by point type id (not locked: no balance is kept)."""
     wanted = {pt.pk: pt for pt in point_types}
@@ -397,7 +417,10 @@ class Draft:
         )
 
     def write(self) -> Booking:
-        booking = Booking.objects.create(
+        return write_drafts([self])[0]
+
+    def booking_row(self) -> Booking:
+        return Booking(
             kind=self.kind,
             sponsor=self.sponsor,
             membership=self.membership,
@@ -414,36 +437,78 @@ class Draft:
             created_at=self.now,
             effective_at=self.effective_at or self.now,
         )
-        Posting.objects.bulk_create(
-            [Posting(booking=booking, account_id=pk, amount=amount) for pk, amount in self.postings.items() if amount]
-        )
-        for lot in self.new_lots:
+
+
+def write_drafts(drafts: list[Draft]) -> list[Booking]:
+    """Write bookings with their postings, lots, lot movements and cached balances: one statement per
+    table whatever the number of drafts (a booking of /tx, or a chunk of imported ones).
+
+    Drafts of one account may share debt lots (the same instances): each movement is applied in turn.
+    """
+    bookings = Booking.objects.bulk_create([draft.booking_row() for draft in drafts])
+    Posting.objects.bulk_create(
+        [
+            Posting(booking=booking, account_id=pk, amount=amount)
+            for draft, booking in zip(drafts, bookings, strict=True)
+            for pk, amount in draft.postings.items()
+            if amount
+        ]
+    )
+    new_lots = []
+    for draft, booking in zip(drafts, bookings, strict=True):
+        for lot in draft.new_lots:
             lot.booking = booking
-        Lot.objects.bulk_create(self.new_lots)
-        changed: dict[int, Lot] = {}
-        for lot, amount in self.movements:
+            new_lots.append(lot)
+    Lot.objects.bulk_create(new_lots)
+    changed: dict[int, Lot] = {}
+    movements = []
+    for draft, booking in zip(drafts, bookings, strict=True):
+        for lot, amount in draft.movements:
             lot.remaining += amount
             if lot.state == Lot.State.DEBT and lot.remaining == 0:
                 lot.state = Lot.State.CLOSED
             changed[lot.pk] = lot
-        LotMovement.objects.bulk_create(
-            [LotMovement(lot=lot, booking=booking, amount=amount) for lot, amount in self.movements]
-            + [LotMovement(lot=lot, booking=booking, amount=lot.original) for lot in self.new_lots if lot.original]
-            + [LotMovement(lot=lot, booking=booking, amount=lot.remaining) for lot in self.new_lots if not lot.original]
-        )
-        if changed:
-            Lot.objects.bulk_update(changed.values(), ["remaining", "state"])
-        table = Account._meta.db_table
-        with connection.cursor() as cursor:
-            for pk, amount in self.postings.items():
-                account = self.accounts[pk]
-                if account.kind == Account.Kind.MEMBER and amount:
-                    cursor.execute(
-                        f"UPDATE {table} SET balance = balance + %s WHERE id = %s RETURNING balance",  # noqa: S608
-                        [amount, pk],
-                    )
-                    account.balance = cursor.fetchone()[0]
-        return booking
+            movements.append(LotMovement(lot=lot, booking=booking, amount=amount))
+        movements += [
+            LotMovement(lot=lot, booking=booking, amount=lot.original if lot.original else lot.remaining)
+            for lot in draft.new_lots
+        ]
+    LotMovement.objects.bulk_create(movements)
+    if changed:
+        Lot.objects.bulk_update(changed.values(), ["remaining", "state"])
+    deltas: dict[int, int] = defaultdict(int)
+    accounts: dict[int, list[Account]] = defaultdict(list)
+    for draft in drafts:
+        for pk, amount in draft.postings.items():
+            account = draft.accounts[pk]
+            if account.kind == Account.Kind.MEMBER and amount:
+                deltas[pk] += amount
+                accounts[pk].append(account)
+    for pk, balance in _add_to_balances({pk: d for pk, d in deltas.items() if d}).items():
+        for account in accounts[pk]:
+            account.balance = balance
+    return bookings
+
+
+def _add_to_balances(deltas: dict[int, int]) -> dict[int, int]:
+    """Add to the cached balances of member accounts (locked by the caller); the new balances."""
+    table = Account._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and len(deltas) > 1:
+            cursor.execute(
+                f"UPDATE {table} AS a SET balance = a.balance + v.delta "  # noqa: S608
+                "FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, delta) WHERE a.id = v.id RETURNING a.id, a.balance",
+                [list(deltas), list(deltas.values())],
+            )
+            return dict(cursor.fetchall())
+        found = {}
+        for pk, delta in deltas.items():
+            cursor.execute(
+                f"UPDATE {table} SET balance = balance + %s WHERE id = %s RETURNING balance",  # noqa: S608
+                [delta, pk],
+            )
+            found[pk] = cursor.fetchone()[0]
+        return found
 
 
 # Idempotency ---------------------------------------------------------------------------------
@@ -485,6 +550,35 @@ def announce(
         membership_number=number,
         payload={"booking": booking.pk, "kind": booking.kind, "receipt_id": booking.receipt_id, **payload},
     )
+
+
+def announce_many(items: list[tuple[Booking, str, Any, dict[str, Any]]], *, actor: Actor) -> None:
+    """announce() for many bookings at once: (booking, event type, membership, payload) each; one
+    insert for the audit entries and one for the events."""
+    from loyalty.audit import audit_entry, record_audits
+    from loyalty.outbox import emit_events, event_row
+
+    entries, rows = [], []
+    for booking, event_type, membership, payload in items:
+        number = getattr(membership, "number", "") if membership is not None else ""
+        entries.append(
+            audit_entry(
+                actor,
+                event_type,
+                booking,
+                object_repr=f"{booking.kind} {booking.pk} {number}".strip(),
+                changes=payload,
+            )
+        )
+        rows.append(
+            event_row(
+                event_type,
+                membership_number=number,
+                payload={"booking": booking.pk, "kind": booking.kind, "receipt_id": booking.receipt_id, **payload},
+            )
+        )
+    record_audits(entries)
+    emit_events(rows)
 
 
 def new_receipt_id(prefix: str) -> str:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,15 +13,19 @@ from ledger.services.core import (
     EARNING_STATUSES,
     Draft,
     announce,
+    announce_many,
+    check_status,
     expiry_for,
     fingerprint,
     ledger_transaction,
     locked_member_accounts,
+    locked_member_accounts_of,
     maturity_for,
     now,
     replay,
     require_status,
     system_accounts,
+    write_drafts,
 )
 from loyalty.actors import Actor
 from loyalty.errors import Conflict
@@ -45,6 +50,20 @@ class EarnLine:
     expires_at: Any = USE_POLICY
 
 
+@dataclass(frozen=True)
+class Earn:
+    """One earn of a bulk call (earn_many): the arguments of earn_points for one receipt."""
+
+    membership: Any
+    sponsor: Sponsor
+    lines: list[EarnLine]
+    receipt_id: str = ""
+    tx_id: str = ""
+    reason: str = ""
+    metadata: dict[str, Any] | None = None
+    earned_at: datetime | None = None
+
+
 @ledger_transaction
 def earn_points(
     *,
@@ -64,75 +83,151 @@ def earn_points(
     `earned_at` (default now) is when the purchase happened: maturity and expiry count from it,
     so a late-arriving or imported transaction does not earn fresher points than it should.
     """
-    lines = [line for line in lines if line.amount]
-    if not lines or any(line.amount < 0 for line in lines):
-        raise InvalidAmount("Earned points must be positive.")
-    request_hash = fingerprint(
-        membership=membership.pk,
-        sponsor=sponsor.pk,
-        receipt=receipt_id,
-        lines=[(line.point_type.pk, line.amount, line.line_ref) for line in lines],
-    )
-    point_types = {line.point_type.pk: line.point_type for line in lines}
+    earn = Earn(membership, sponsor, _positive(lines), receipt_id, tx_id, reason, metadata, earned_at)
+    request_hash = _request_hash(earn)
+    point_types = {line.point_type.pk: line.point_type for line in earn.lines}
     accounts = locked_member_accounts(membership, point_types.values())
     require_status(membership, EARNING_STATUSES)
     if existing := replay(idempotency_key, request_hash):
         return existing
     if receipt_id and Booking.objects.filter(kind=Booking.Kind.EARN, sponsor=sponsor, receipt_id=receipt_id).exists():
         raise ReceiptAlreadyBooked(f"Receipt {receipt_id!r} of {sponsor.key} is already booked.")
+    issued = system_accounts(sponsor, point_types.values(), Account.Kind.ISSUED)
+    draft = _draft(earn, actor, now(), idempotency_key)
+    draft.load_debts(accounts.values())
+    _credit(draft, earn, accounts, issued)
+    [booking] = write_drafts([draft])
+    announce(booking, actor=actor, event_type=events.POINTS_EARNED, membership=membership, payload=_payload(earn))
+    return booking
+
+
+@ledger_transaction
+def earn_many(earns: list[Earn], *, actor: Actor) -> list[Booking]:
+    """earn_points for many receipts at once (an import chunk): the same bookings, lots, audit entries
+    and events, with one statement per table instead of one set per receipt.
+
+    The caller has locked the memberships (ascending id) and checked that they earn and that no
+    receipt is booked yet; this re-checks both and refuses the whole call otherwise.
+    """
+    earns = [Earn(e.membership, e.sponsor, _positive(e.lines), *_rest(e)) for e in earns]
+    if not earns:
+        return []
+    pairs = {(e.membership.pk, line.point_type.pk): (e.membership, line.point_type) for e in earns for line in e.lines}
+    accounts = locked_member_accounts_of(list(pairs.values()))
+    statuses = dict(
+        type(earns[0].membership).objects.filter(pk__in={e.membership.pk for e in earns}).values_list("pk", "status")
+    )
+    for e in earns:
+        check_status(e.membership.number, statuses.get(e.membership.pk), EARNING_STATUSES)
+    receipts = [e for e in earns if e.receipt_id]
+    if receipts:
+        taken = set(
+            Booking.objects.filter(
+                kind=Booking.Kind.EARN,
+                sponsor_id__in={e.sponsor.pk for e in receipts},
+                receipt_id__in={e.receipt_id for e in receipts},
+            ).values_list("sponsor_id", "receipt_id")
+        )
+        for e in receipts:
+            if (e.sponsor.pk, e.receipt_id) in taken:
+                raise ReceiptAlreadyBooked(f"Receipt {e.receipt_id!r} of {e.sponsor.key} is already booked.")
+    issued: dict[int, dict[int, Account]] = {}
+    for e in earns:
+        types = {line.point_type.pk: line.point_type for line in e.lines}
+        known = issued.setdefault(e.sponsor.pk, {})
+        if set(types) - known.keys():
+            known.update(system_accounts(e.sponsor, types.values(), Account.Kind.ISSUED))
     moment = now()
-    earned = min(earned_at or moment, moment)
+    drafts = []
+    shared: dict[str, dict] = {"debts": {}, "debt_lots": {}, "debt_paid": defaultdict(int)}
+    for e in earns:
+        draft = _draft(e, actor, moment, "")
+        # Earns of one account pay its debt lots in turn: they share what each has paid.
+        draft.debts, draft.debt_lots, draft.debt_paid = shared["debts"], shared["debt_lots"], shared["debt_paid"]
+        drafts.append(draft)
+    drafts[0].load_debts({a.pk: a for a in accounts.values()}.values())
+    for draft, e in zip(drafts, earns, strict=True):
+        mine = {line.point_type.pk: accounts[(e.membership.pk, line.point_type.pk)] for line in e.lines}
+        _credit(draft, e, mine, issued[e.sponsor.pk])
+    bookings = write_drafts(drafts)
+    announce_many(
+        [
+            (booking, events.POINTS_EARNED, e.membership, _payload(e))
+            for booking, e in zip(bookings, earns, strict=True)
+        ],
+        actor=actor,
+    )
+    return bookings
+
+
+def _positive(lines: list[EarnLine]) -> list[EarnLine]:
+    lines = [line for line in lines if line.amount]
+    if not lines or any(line.amount < 0 for line in lines):
+        raise InvalidAmount("Earned points must be positive.")
+    return lines
+
+
+def _rest(e: Earn) -> tuple:
+    return e.receipt_id, e.tx_id, e.reason, e.metadata, e.earned_at
+
+
+def _request_hash(e: Earn) -> str:
+    return fingerprint(
+        membership=e.membership.pk,
+        sponsor=e.sponsor.pk,
+        receipt=e.receipt_id,
+        lines=[(line.point_type.pk, line.amount, line.line_ref) for line in e.lines],
+    )
+
+
+def _draft(e: Earn, actor: Actor, moment: datetime, key: str) -> Draft:
     draft = Draft(
         kind=Booking.Kind.EARN,
-        effective_at=earned,
-        sponsor=sponsor,
+        effective_at=min(e.earned_at or moment, moment),
+        sponsor=e.sponsor,
         actor=actor,
         now=moment,
-        membership=membership,
-        idempotency_key=idempotency_key,
-        request_hash=request_hash,
-        receipt_id=receipt_id,
-        tx_id=tx_id,
-        reason=reason,
+        membership=e.membership,
+        idempotency_key=key,
+        request_hash=_request_hash(e),
+        receipt_id=e.receipt_id,
+        tx_id=e.tx_id,
+        reason=e.reason,
         fold_alike_credits=True,
         metadata={
-            **(metadata or {}),
+            **(e.metadata or {}),
             "lines": [
-                {"line_ref": line.line_ref, "point_type": line.point_type.pk, "amount": line.amount} for line in lines
+                {"line_ref": line.line_ref, "point_type": line.point_type.pk, "amount": line.amount} for line in e.lines
             ],
         },
     )
-    issued = system_accounts(sponsor, point_types.values(), Account.Kind.ISSUED)
-    draft.load_debts(accounts.values())
-    for line in lines:
-        account = accounts[line.point_type.pk]
+    return draft
+
+
+def _credit(draft: Draft, e: Earn, accounts: dict[int, Account], issued: dict[int, Account]) -> None:
+    earned = draft.effective_at
+    for line in e.lines:
         draft.post(issued[line.point_type.pk], -line.amount)
         draft.credit(
-            account,
+            accounts[line.point_type.pk],
             line.amount,
-            sponsor=sponsor,
+            sponsor=e.sponsor,
             matures_at=line.matures_at or maturity_for(line.point_type, earned),
             expires_at=expiry_for(line.point_type, earned) if line.expires_at is USE_POLICY else line.expires_at,
             line_ref=line.line_ref,
         )
-    booking = draft.write()
+
+
+def _payload(e: Earn) -> dict[str, Any]:
     totals: dict[str, int] = {}
-    for line in lines:
+    for line in e.lines:
         totals[line.point_type.key] = totals.get(line.point_type.key, 0) + line.amount
-    announce(
-        booking,
-        actor=actor,
-        event_type=events.POINTS_EARNED,
-        membership=membership,
-        payload={
-            "points": [
-                {"point_type": key, "amount": to_points(amount, _precision(lines, key))}
-                for key, amount in totals.items()
-            ],
-            "tx_id": tx_id,
-        },
-    )
-    return booking
+    return {
+        "points": [
+            {"point_type": key, "amount": to_points(amount, _precision(e.lines, key))} for key, amount in totals.items()
+        ],
+        "tx_id": e.tx_id,
+    }
 
 
 def _precision(lines: list[EarnLine], key: str) -> int:

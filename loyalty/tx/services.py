@@ -409,6 +409,22 @@ def _replay(existing: Transaction, request: TxRequest) -> dict[str, Any]:
     return existing.response
 
 
+def transaction_row(request: TxRequest, membership, sponsor: Sponsor, channel) -> Transaction:
+    return Transaction(
+        tx_id=request.tx_id,
+        receipt_id=request.receipt_id,
+        membership=membership,
+        sponsor=sponsor,
+        channel=channel.key,
+        occurred_at=request.occurred_at,
+        total_amount=request.total_amount,
+        currency=request.currency,
+        payment_method=request.payment_method,
+        properties=request.properties or {},
+        request_hash=request.fingerprint(),
+    )
+
+
 @ledger_transaction
 def _book(request: TxRequest, channel, sponsor: Sponsor, membership, actor: Actor) -> tuple[dict[str, Any], bool]:
     from ledger.services.core import EARNING_STATUSES, check_status
@@ -416,19 +432,8 @@ def _book(request: TxRequest, channel, sponsor: Sponsor, membership, actor: Acto
 
     try:
         with transaction.atomic():
-            tx_row = Transaction.objects.create(
-                tx_id=request.tx_id,
-                receipt_id=request.receipt_id,
-                membership=membership,
-                sponsor=sponsor,
-                channel=channel.key,
-                occurred_at=request.occurred_at,
-                total_amount=request.total_amount,
-                currency=request.currency,
-                payment_method=request.payment_method,
-                properties=request.properties or {},
-                request_hash=request.fingerprint(),
-            )
+            tx_row = transaction_row(request, membership, sponsor, channel)
+            tx_row.save(force_insert=True)
     except IntegrityError:
         existing = Transaction.objects.filter(tx_id=request.tx_id).first()
         if existing is not None:  # a concurrent request with this txId committed first
@@ -444,24 +449,7 @@ def _book(request: TxRequest, channel, sponsor: Sponsor, membership, actor: Acto
     promotions = active_promotions()
     result, usage = _evaluate(tx, member, promotions, membership, lock=True)
     by_key = {p.key: p for p in promotions}
-    point_types = point_types_by_key()
-
-    lines = []
-    for reward in result.rewards:
-        if not reward.amount:
-            continue
-        definition = by_key[reward.promotion].definition
-        maturation = definition.get("maturationDays")
-        expires = definition.get("expiresAt")
-        lines.append(
-            EarnLine(
-                point_types[reward.point_type],
-                reward.amount,
-                line_ref=f"{reward.promotion}:v{reward.version}",
-                matures_at=request.occurred_at + timedelta(days=maturation) if maturation is not None else None,
-                expires_at=datetime.fromisoformat(expires) if expires else USE_POLICY,
-            )
-        )
+    lines = earn_lines(result, by_key, request.occurred_at)
     booking = None
     if lines:
         booking = earn_points(
@@ -475,76 +463,113 @@ def _book(request: TxRequest, channel, sponsor: Sponsor, membership, actor: Acto
             metadata={"channel": channel.key},
         )
     vouchers = _issue_vouchers(result, membership, request, actor)
-
-    tx_row.booking = booking
-    tx_row.member_context = member_to_json(member)
-    tx_row.cap_usage = {
-        "budget": usage.budget,
-        "member": [[k[0], k[1], v] for k, v in usage.member.items()],
-    }
-    TransactionLine.objects.bulk_create(
-        [
-            TransactionLine(
-                transaction=tx_row,
-                position=position,
-                product_key=item.product_key,
-                quantity=item.quantity,
-                unit_price=item.unit_price,
-                amount=item.amount,
-                known=bool((facts.get(item.product_key) or {}).get("known")),
-                facts=_fact_snapshot(facts.get(item.product_key) or {}),
-            )
-            for position, item in enumerate(request.items, start=1)
-        ]
-    )
-    rewards = [r for r in result.rewards if r.amount or r.voucher_types]
-    TransactionReward.objects.bulk_create(
-        [
-            TransactionReward(
-                transaction=tx_row,
-                promotion_version_id=r.version_id,
-                promotion_key=r.promotion,
-                point_type=r.point_type,
-                amount=r.amount,
-                lines={str(k): v for k, v in r.lines.items()},
-                trace=r.trace,
-                capped=r.capped,
-                vouchers=[v["token"] for v in vouchers.get(result.rewards.index(r), []) if v["token"]],
-            )
-            for r in rewards
-        ]
-    )
-    counted = [r for r in rewards if {"budget", "perMember"} & _caps(by_key[r.promotion]).keys()]
-    promotion_ids = _promotion_ids([by_key[r.promotion] for r in counted])
-    _record_usage(
-        [
-            {"amount": r.amount, "caps": _caps(by_key[r.promotion]), "promotion_id": promotion_ids[r.promotion]}
-            for r in counted
-        ],
-        membership,
-        request.occurred_at,
-    )
     answer = _answer(request, membership.number, result, booked=True, unknown=unknown, vouchers=vouchers)
-    tx_row.response = json.loads(json.dumps(answer, default=str))
+    complete_row(tx_row, booking=booking, member=member, usage=usage, answer=answer)
     tx_row.save(update_fields=["booking", "member_context", "cap_usage", "response"])
+    TransactionLine.objects.bulk_create(line_rows(tx_row, request, facts))
+    TransactionReward.objects.bulk_create(reward_rows(tx_row, result, vouchers))
+    counted = counted_usage(result, by_key)
+    _record_usage(counted, membership, request.occurred_at)
 
     from promotions.tiers import upgrade_if_qualified
 
-    if any(point_types[line.point_type.key].counts_for_tiers for line in lines):
+    if earns_status_points(lines):
         upgrade_if_qualified(membership, actor=actor, at=request.occurred_at)
-    record_audit(
-        actor,
-        "tx.booked",
-        tx_row,
-        object_repr=f"{request.tx_id} {membership.number}",
-        changes={"points": answer["points"]},
-    )
-    emit_event(
-        "tx.booked",
-        membership_number=membership.number,
-        payload={"tx_id": request.tx_id, "receipt_id": request.receipt_id, "points": answer["points"]},
-    )
+    record_audit(actor, "tx.booked", tx_row, **booked_audit(tx_row, membership, answer))
+    emit_event("tx.booked", **booked_event(tx_row, membership, answer))
     return tx_row.response, False
+
+
+def earn_lines(result: Evaluation, by_key: dict[str, CompiledPromotion], occurred_at: datetime) -> list[EarnLine]:
+    """What the rewards credit: one ledger line per promotion (its version as the line's reference)."""
+    point_types = point_types_by_key()
+    lines = []
+    for reward in result.rewards:
+        if not reward.amount:
+            continue
+        definition = by_key[reward.promotion].definition
+        maturation = definition.get("maturationDays")
+        expires = definition.get("expiresAt")
+        lines.append(
+            EarnLine(
+                point_types[reward.point_type],
+                reward.amount,
+                line_ref=f"{reward.promotion}:v{reward.version}",
+                matures_at=occurred_at + timedelta(days=maturation) if maturation is not None else None,
+                expires_at=datetime.fromisoformat(expires) if expires else USE_POLICY,
+            )
+        )
+    return lines
+
+
+def earns_status_points(lines: list[EarnLine]) -> bool:
+    return any(line.point_type.counts_for_tiers for line in lines)
+
+
+def complete_row(tx_row: Transaction, *, booking, member, usage: CapUsage, answer: dict[str, Any]) -> None:
+    tx_row.booking = booking
+    tx_row.member_context = member_to_json(member)
+    tx_row.cap_usage = {"budget": usage.budget, "member": [[k[0], k[1], v] for k, v in usage.member.items()]}
+    tx_row.response = json.loads(json.dumps(answer, default=str))
+
+
+def line_rows(tx_row: Transaction, request: TxRequest, facts: dict[str, dict]) -> list[TransactionLine]:
+    return [
+        TransactionLine(
+            transaction=tx_row,
+            position=position,
+            product_key=item.product_key,
+            quantity=item.quantity,
+            unit_price=item.unit_price,
+            amount=item.amount,
+            known=bool((facts.get(item.product_key) or {}).get("known")),
+            facts=_fact_snapshot(facts.get(item.product_key) or {}),
+        )
+        for position, item in enumerate(request.items, start=1)
+    ]
+
+
+def reward_rows(tx_row: Transaction, result: Evaluation, vouchers: dict[int, list[dict]]) -> list[TransactionReward]:
+    return [
+        TransactionReward(
+            transaction=tx_row,
+            promotion_version_id=r.version_id,
+            promotion_key=r.promotion,
+            point_type=r.point_type,
+            amount=r.amount,
+            lines={str(k): v for k, v in r.lines.items()},
+            trace=r.trace,
+            capped=r.capped,
+            vouchers=[v["token"] for v in vouchers.get(index, []) if v["token"]],
+        )
+        for index, r in enumerate(result.rewards)
+        if r.amount or r.voucher_types
+    ]
+
+
+def counted_usage(result: Evaluation, by_key: dict[str, CompiledPromotion]) -> list[dict[str, Any]]:
+    """What the rewards take from the caps that count usage (budget, per member)."""
+    counted = [
+        r
+        for r in result.rewards
+        if (r.amount or r.voucher_types) and {"budget", "perMember"} & _caps(by_key[r.promotion]).keys()
+    ]
+    ids = _promotion_ids([by_key[r.promotion] for r in counted])
+    return [
+        {"amount": r.amount, "caps": _caps(by_key[r.promotion]), "promotion_id": ids[r.promotion], "key": r.promotion}
+        for r in counted
+    ]
+
+
+def booked_audit(tx_row: Transaction, membership, answer: dict[str, Any]) -> dict[str, Any]:
+    return {"object_repr": f"{tx_row.tx_id} {membership.number}", "changes": {"points": answer["points"]}}
+
+
+def booked_event(tx_row: Transaction, membership, answer: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "membership_number": membership.number,
+        "payload": {"tx_id": tx_row.tx_id, "receipt_id": tx_row.receipt_id, "points": answer["points"]},
+    }
 
 
 def _fact_snapshot(fact: dict[str, Any]) -> dict[str, Any]:
