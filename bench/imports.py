@@ -24,8 +24,8 @@ whose own database is never touched), migrates it, sets up a program, and then:
    subprocess, through the same streaming writer as `GET /exports/bookings?format=csv` (server-side
    cursor, 2,000 rows per fetch), encoding every chunk. Prints rows/s and the subprocess's peak
    memory (RSS high-water mark, `resource.getrusage`).
-3. With `--transactions N`: N transaction records through the rules engine and ledger, one by one,
-   in this process.
+3. With `--transactions N`: N transaction records through the rules engine and ledger (the type's bulk
+   writer, loyalty.tx.bulk.book_many, a chunk of IMPORT_LEDGER_CHUNK_SIZE at a time), in this process.
 
 Then it drops the database (`--keep` keeps it). `--members 0` or `--bookings 0` skips a part.
 """
@@ -395,7 +395,7 @@ def main() -> int:
             catalog()
             seconds = time_transactions(args.transactions)
             print(
-                f"transactions (rules engine + ledger, one by one): {args.transactions:,} in {seconds:.2f} s = "
+                f"transactions (rules engine + ledger, in bulk per chunk): {args.transactions:,} in {seconds:.2f} s = "
                 f"{args.transactions / seconds:,.0f} rows/s"
             )
     finally:

@@ -3,12 +3,14 @@ and the export templates. Every change goes through the imports services."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 
 from django import forms
 from django.contrib import admin, messages
 from django.core import signing
 from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError
 from django.shortcuts import get_object_or_404, redirect
 from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
@@ -117,7 +119,7 @@ class ImportBatchAdmin(ReadOnlyAdmin):
         }
         return super().change_view(request, object_id, form_url, extra)
 
-    def _queue(self, request, import_type, raw, filename: str) -> ImportBatch:
+    def _queue(self, request, import_type, raw, filename: str, key: str = "") -> ImportBatch:
         csv_file = CsvUpload(raw, import_type)
         return queue_batch(
             import_type=import_type,
@@ -126,6 +128,7 @@ class ImportBatchAdmin(ReadOnlyAdmin):
             source="admin",
             filename=filename,
             columns=csv_file.header,
+            key=key,
         )
 
     def _queued(self, request, batch: ImportBatch):
@@ -181,7 +184,7 @@ class ImportBatchAdmin(ReadOnlyAdmin):
 
     def confirm_view(self, request):
         """Queue (or discard) a previewed file. The ticket is signed and names the uploader, so only
-        they can queue it, once: the stored file is removed when it is queued."""
+        they can queue it; once, because the batch key is derived from the kept file (unique)."""
         self._may_queue(request)
         if request.method != "POST":
             raise PermissionDenied
@@ -203,10 +206,16 @@ class ImportBatchAdmin(ReadOnlyAdmin):
         if data is None:
             self.message_user(request, "This preview was queued or discarded already.", messages.ERROR)
             return redirect(upload_url)
+        # The batch key comes from the kept file: a second confirm of the same preview (a double
+        # click, a resubmit) inserts the same key and fails, whatever the timing.
+        key = hashlib.sha256(f"preview:{ticket['file']}".encode()).hexdigest()[:32]
         try:
-            batch = self._queue(request, get_type(ticket["type"]), io.BytesIO(data), ticket["filename"])
+            batch = self._queue(request, get_type(ticket["type"]), io.BytesIO(data), ticket["filename"], key)
         except DomainError as exc:
             self.message_user(request, f"{exc.detail} ({exc.code})", messages.ERROR)
+            return redirect(upload_url)
+        except IntegrityError:
+            self.message_user(request, "This preview was queued or discarded already.", messages.ERROR)
             return redirect(upload_url)
         preview.drop_file(ticket["file"])
         return self._queued(request, batch)

@@ -39,10 +39,13 @@ def queue_batch(
     filename: str = "",
     columns: list[str] | None = None,
     max_records: int | None = None,
+    key: str = "",
 ) -> ImportBatch:
     """Store every record of an upload as one batch and queue it. A file refused as a whole
-    (bad encoding, no records) raises inside this transaction, so nothing is stored."""
+    (bad encoding, no records) raises inside this transaction, so nothing is stored. A `key` given
+    by the caller makes queueing once a database guarantee: the same key again is an IntegrityError."""
     batch = ImportBatch.objects.create(
+        **({"key": key} if key else {}),
         import_type=import_type.key,
         source=source,
         filename=filename[:255],

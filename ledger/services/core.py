@@ -156,7 +156,7 @@ def locked_member_accounts(membership: Any, point_types: Iterable[PointType]) ->
         Account.objects.bulk_create(
             [
                 Account(kind=Account.Kind.MEMBER, membership=membership, point_type=point_type)
-                for pk, point_type in wanted.items()
+                for pk, point_type in sorted(wanted.items())  # one order for every creator
                 if pk not in found
             ],
             ignore_conflicts=True,
@@ -175,7 +175,7 @@ def locked_member_accounts_of(pairs: list[tuple[Any, PointType]]) -> dict[tuple[
         point_type_id__in={pt for _, pt in wanted},
     )
     found = {(a.membership_id, a.point_type_id): a for a in qs.order_by("pk")}
-    missing = [pair for key, pair in wanted.items() if key not in found]
+    missing = [pair for key, pair in sorted(wanted.items()) if key not in found]  # one order for every creator
     if missing:
         Account.objects.bulk_create(
             [Account(kind=Account.Kind.MEMBER, membership=m, point_type=pt) for m, pt in missing],

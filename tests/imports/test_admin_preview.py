@@ -163,3 +163,16 @@ def test_the_preview_resource_never_saves_outside_a_dry_run(program):
     dataset.append([2, "Ann", "Smith", "ann@example.com", ""])
     result = resource.import_data(dataset, dry_run=False, use_transactions=True)
     assert result.has_errors() and not Membership.objects.exists()
+
+
+def test_a_second_confirm_that_still_finds_the_file_queues_nothing(staff, program, settings, run, monkeypatch):
+    """Two confirms racing both read the kept file before either removes it: the batch key, derived
+    from the file, lets only one of them queue."""
+    from imports import preview
+
+    page = upload(staff, csv_bytes(MEMBERS, delimiter=";", bom=True))
+    monkeypatch.setattr(preview, "drop_file", lambda name: None)  # as if the second read came first
+    run(lambda: confirm(staff, page))
+    again = confirm(staff, page)
+    assert again.status_code == 302 and ImportBatch.objects.count() == 1
+    assert Membership.objects.count() == 1
