@@ -22,6 +22,7 @@ from typing import IO, Any
 import tablib
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
 from import_export import resources
 from import_export.instance_loaders import BaseInstanceLoader
@@ -90,7 +91,16 @@ class PreviewResource(resources.Resource):
         if not (kwargs.get("dry_run") and kwargs.get("using_transactions")):
             raise RuntimeError("The preview only runs as a dry run: records are applied by the queue.")
         context = ApplyContext(actor=self.actor, batch_key=self.key, line=instance.line, cache=self.cache)
-        run_record(self.import_type, instance, context, from_csv=True)
+        if self.import_type.books_points:
+            # Undo each booking record at once: rolling back to its savepoint releases the row locks it
+            # took (members' accounts, budget rows), so live bookings wait for one record, not the preview.
+            savepoint = transaction.savepoint()
+            try:
+                run_record(self.import_type, instance, context, from_csv=True)
+            finally:
+                transaction.savepoint_rollback(savepoint)
+        else:
+            run_record(self.import_type, instance, context, from_csv=True)
         self.checked.append(instance)
         if instance.status == RecordStatus.FAILED:
             raise ValidationError(f"{instance.error_code}: {instance.error_message}")

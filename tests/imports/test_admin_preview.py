@@ -176,3 +176,54 @@ def test_a_second_confirm_that_still_finds_the_file_queues_nothing(staff, progra
     again = confirm(staff, page)
     assert again.status_code == 302 and ImportBatch.objects.count() == 1
     assert Membership.objects.count() == 1
+
+
+def test_a_preview_of_transactions_books_nothing_and_reports_refusals(staff, program, settings):
+    from loyalty.models import Transaction
+
+    rows = [
+        [
+            "txId",
+            "receiptId",
+            "membershipKey",
+            "channel",
+            "occurredAt",
+            "totalAmount",
+            "currency",
+            "productKey",
+            "quantity",
+            "unitPrice",
+            "amount",
+        ],
+        [
+            "P-1",
+            "R-P-1",
+            "no-member",
+            "webshop",
+            "2025-01-01T10:00:00+00:00",
+            "6.49",
+            "EUR",
+            "COF-001",
+            "1",
+            "6.49",
+            "6.49",
+        ],
+        [
+            "P-2",
+            "R-P-2",
+            "no-member",
+            "webshop",
+            "2025-01-01T10:00:00+00:00",
+            "6.49",
+            "USD",
+            "COF-001",
+            "1",
+            "6.49",
+            "6.49",
+        ],
+    ]
+    page = upload(staff, csv_bytes(rows), import_type="transactions")
+    checked = page.context["preview"]
+    assert (checked.checked, checked.failed) == (2, 1)
+    assert checked.rows[1].error_code == "wrong_currency"
+    assert not Transaction.objects.exists()
