@@ -69,4 +69,6 @@ def record_audit(actor: Actor, action: str, obj: models.Model | None = None, **f
 
 
 def record_audits(entries: list[AuditEntry]) -> None:
-    AuditEntry.objects.bulk_create(entries)
+    from loyalty.bulk import insert_models
+
+    insert_models(entries)

@@ -38,9 +38,9 @@ def emit_events(events: list[Event]) -> None:
     """Many events of this transaction in one insert, with its id as emit_event stores it."""
     if not events:
         return
-    from loyalty.bulk import current_txid
+    from loyalty.bulk import current_txid, insert_models
 
     txid = current_txid()
     for event in events:
         event.txid = txid
-    Event.objects.bulk_create(events)
+    insert_models(events)

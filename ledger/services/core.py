@@ -445,8 +445,11 @@ def write_drafts(drafts: list[Draft]) -> list[Booking]:
 
     Drafts of one account may share debt lots (the same instances): each movement is applied in turn.
     """
-    bookings = Booking.objects.bulk_create([draft.booking_row() for draft in drafts])
-    Posting.objects.bulk_create(
+    from loyalty.bulk import insert_models
+
+    bookings = [draft.booking_row() for draft in drafts]
+    insert_models(bookings, ids=True)
+    insert_models(
         [
             Posting(booking=booking, account_id=pk, amount=amount)
             for draft, booking in zip(drafts, bookings, strict=True)
@@ -459,7 +462,7 @@ def write_drafts(drafts: list[Draft]) -> list[Booking]:
         for lot in draft.new_lots:
             lot.booking = booking
             new_lots.append(lot)
-    Lot.objects.bulk_create(new_lots)
+    insert_models(new_lots, ids=True)
     changed: dict[int, Lot] = {}
     movements = []
     for draft, booking in zip(drafts, bookings, strict=True):
@@ -473,7 +476,7 @@ def write_drafts(drafts: list[Draft]) -> list[Booking]:
             LotMovement(lot=lot, booking=booking, amount=lot.original if lot.original else lot.remaining)
             for lot in draft.new_lots
         ]
-    LotMovement.objects.bulk_create(movements)
+    insert_models(movements)
     if changed:
         Lot.objects.bulk_update(changed.values(), ["remaining", "state"])
     deltas: dict[int, int] = defaultdict(int)

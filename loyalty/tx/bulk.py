@@ -34,9 +34,10 @@ from ledger.services.core import EARNING_STATUSES
 from ledger.services.earn import Earn, earn_many
 from loyalty.actors import Actor
 from loyalty.audit import audit_entry, record_audits
+from loyalty.bulk import insert_models
 from loyalty.errors import DomainError
 from loyalty.memo import reads_once
-from loyalty.models import Transaction, TransactionLine, TransactionReward
+from loyalty.models import Transaction
 from loyalty.outbox import emit_events, event_row
 from loyalty.tx import services
 from loyalty.tx.context import member_context
@@ -349,11 +350,11 @@ def _write(
         row = services.transaction_row(c.request, c.membership, c.sponsor, c.channel)
         services.complete_row(row, booking=booking_of.get(c.index), member=c.member, usage=c.usage, answer=answer)
         rows.append(row)
-    Transaction.objects.bulk_create(rows)
-    TransactionLine.objects.bulk_create(
+    insert_models(rows, ids=True)
+    insert_models(
         [line for c, row in zip(booked, rows, strict=True) for line in services.line_rows(row, c.request, c.facts)]
     )
-    TransactionReward.objects.bulk_create(
+    insert_models(
         [reward for c, row in zip(booked, rows, strict=True) for reward in services.reward_rows(row, c.result, {})]
     )
     usage.save()

@@ -27,6 +27,7 @@ from ledger.services.core import ledger_transaction, point_types_by_key, sponsor
 from ledger.services.earn import USE_POLICY
 from loyalty.actors import Actor
 from loyalty.audit import record_audit
+from loyalty.bulk import insert_models
 from loyalty.memo import memo_dict, reads_once
 from loyalty.models import Program, Sponsor, Transaction, TransactionLine, TransactionReturn, TransactionReward
 from loyalty.outbox import emit_event
@@ -466,8 +467,8 @@ def _book(request: TxRequest, channel, sponsor: Sponsor, membership, actor: Acto
     answer = _answer(request, membership.number, result, booked=True, unknown=unknown, vouchers=vouchers)
     complete_row(tx_row, booking=booking, member=member, usage=usage, answer=answer)
     tx_row.save(update_fields=["booking", "member_context", "cap_usage", "response"])
-    TransactionLine.objects.bulk_create(line_rows(tx_row, request, facts))
-    TransactionReward.objects.bulk_create(reward_rows(tx_row, result, vouchers))
+    insert_models(line_rows(tx_row, request, facts))
+    insert_models(reward_rows(tx_row, result, vouchers))
     counted = counted_usage(result, by_key)
     _record_usage(counted, membership, request.occurred_at)
 

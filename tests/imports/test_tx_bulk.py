@@ -152,7 +152,11 @@ def snapshot(import_json, records, *, one_by_one: bool, monkeypatch, members) ->
     return state
 
 
-def test_a_chunk_booked_in_bulk_matches_booking_it_one_by_one(scene, import_json, monkeypatch):
+@pytest.mark.parametrize("copy_from", [50, 1], ids=["insert", "copy"])
+def test_a_chunk_booked_in_bulk_matches_booking_it_one_by_one(scene, import_json, monkeypatch, copy_from):
+    from loyalty import bulk
+
+    monkeypatch.setattr(bulk, "COPY_FROM", copy_from)  # 1: every insert through COPY on PostgreSQL
     records = chunk(scene)
     bulk = snapshot(import_json, records, one_by_one=False, monkeypatch=monkeypatch, members=scene)
     each = snapshot(import_json, records, one_by_one=True, monkeypatch=monkeypatch, members=scene)
