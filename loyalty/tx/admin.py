@@ -106,30 +106,7 @@ class TransactionAdmin(ReadOnlyAdmin):
     list_select_related = ["membership", "sponsor"]
     show_full_result_count = False
     inlines = [LineInline, RewardInline]
-    fieldsets = [
-        (
-            None,
-            {
-                "fields": [
-                    "tx_id",
-                    "receipt_id",
-                    "membership_number",
-                    "sponsor",
-                    "channel",
-                    "occurred_at",
-                    "total_amount",
-                    "currency",
-                    "payment_method",
-                    "status",
-                    "booking",
-                    "created_at",
-                ]
-            },
-        ),
-        ("What the engine saw", {"fields": ["properties_", "member_context_", "cap_usage_"]}),
-        ("The answer", {"fields": ["response_"], "classes": ["collapse"]}),
-    ]
-    readonly_fields = [
+    summary = [
         "tx_id",
         "receipt_id",
         "membership_number",
@@ -142,11 +119,14 @@ class TransactionAdmin(ReadOnlyAdmin):
         "status",
         "booking",
         "created_at",
-        "properties_",
-        "member_context_",
-        "cap_usage_",
-        "response_",
     ]
+    seen = ["properties_", "member_context_", "cap_usage_"]
+    fieldsets = [
+        (None, {"fields": summary}),
+        ("What the engine saw", {"fields": seen}),
+        ("The answer", {"fields": ["response_"], "classes": ["collapse"]}),
+    ]
+    readonly_fields = [*summary, *seen, "response_"]  # a stored transaction is never edited
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("membership", "sponsor", "booking")
