@@ -12,11 +12,12 @@ values already.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.db import connection, models
 from django.utils import timezone
+
+from loyalty.jsontext import dumper
 
 
 def _columns(model: type[models.Model], *, with_id: bool) -> list[models.Field]:
@@ -64,7 +65,7 @@ def insert_rows(model: type[models.Model], rows: list[dict[str, Any]], *, ids: b
     ]
     names = [f.attname for f in fields]
     fill = [None if f.primary_key else _default(f, now) for f in fields]
-    json_columns = [(i, f.encoder, f.null) for i, f in enumerate(fields) if isinstance(f, models.JSONField)]
+    json_columns = [(i, dumper(f.encoder), f.null) for i, f in enumerate(fields) if isinstance(f, models.JSONField)]
     pk_index = names.index(model._meta.pk.attname) if ids else -1
     sql = "COPY {} ({}) FROM STDIN".format(
         connection.ops.quote_name(model._meta.db_table),
@@ -74,9 +75,9 @@ def insert_rows(model: type[models.Model], rows: list[dict[str, Any]], *, ids: b
     with connection.wrap_database_errors, connection.cursor() as cursor, cursor.copy(sql) as copy:
         for index, row in enumerate(rows):
             values = [row.get(name, default) for name, default in zip(names, fill, strict=True)]
-            for i, encoder, null in json_columns:
+            for i, dumps, null in json_columns:
                 value = values[i]
-                values[i] = None if value is None and null else json.dumps(value, cls=encoder)
+                values[i] = None if value is None and null else dumps(value)
             if new_ids is not None:
                 values[pk_index] = new_ids[index]
             copy.write_row(values)

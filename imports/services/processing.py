@@ -1,21 +1,21 @@
 """Processing a batch in chunks, safely under concurrent and redelivered workers.
 
-1. A worker claims a chunk in its own short transaction: pending records (skipping rows another
-   worker has locked, on PostgreSQL) are set to `claimed` with a fresh claim token.
-2. It applies them. A record's effects and its move from `claimed` to `ok`/`failed` commit in one
-   transaction, after the worker re-locked the record still holding its token. So a record is
-   applied at most once: a worker that dies mid-chunk rolls back what it had not committed, and
-   its claimed records are claimed again after `IMPORT_CLAIM_TIMEOUT` seconds; a redelivered task
-   finds nothing pending to claim. Plain-row types apply a whole chunk in one transaction with a
-   savepoint per record (types with a bulk writer first write, in one savepoint, every record their
-   app's bulk service takes, then the rest one by one); types that book points apply each record in
-   its own transaction (short lock holds, retried on a deadlock).
-3. Between chunks the worker reads the batch status, so a cancel stops it there.
-"""
+1. A worker takes a chunk of pending records. On PostgreSQL (plain-row types and types with a bulk
+   writer) it locks them, skipping rows another worker holds, in the transaction that applies them:
+   nothing marks them claimed, and a worker that dies rolls back and frees them at once. Otherwise
+   it claims them in a short transaction of its own (status `claimed`, a fresh claim token) and
+   re-locks them, still holding its token, when it applies them; a dead worker's claims are taken
+   again after `IMPORT_CLAIM_TIMEOUT` seconds.
+2. A record's effects and its outcome (`ok`/`failed`) commit in one transaction, so a record is
+   applied at most once, and a redelivered task finds nothing pending. Plain-row types apply a
+   whole chunk in one transaction with a savepoint per record (types with a bulk writer first write,
+   in one savepoint, every record their app's bulk service takes, then the rest one by one); types
+   that book points one by one apply each record in its own transaction (short lock holds, retried
+   on a deadlock).
+3. Between chunks the worker reads the batch status, so a cancel stops it there."""
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
@@ -37,7 +37,9 @@ from imports.services.queueing import actor_of
 from loyalty.actors import Actor
 from loyalty.api.errors import flatten
 from loyalty.audit import json_value
+from loyalty.collector import bulk_work
 from loyalty.errors import DomainError
+from loyalty.jsontext import StrEncoder, dumper
 from loyalty.memo import reads_once
 from loyalty.outbox import emit_event
 
@@ -140,6 +142,7 @@ def _save_outcomes(records: list[ImportRecord]) -> None:
         ImportRecord.objects.bulk_update(records, OUTCOME_FIELDS, batch_size=500)
         return
     table = ImportRecord._meta.db_table
+    dumps = dumper(StrEncoder)
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} AS r SET status = v.status, processed_at = v.processed_at, "  # noqa: S608
@@ -153,8 +156,8 @@ def _save_outcomes(records: list[ImportRecord]) -> None:
                 [r.processed_at for r in records],
                 [r.error_code for r in records],
                 [r.error_message for r in records],
-                [json.dumps(r.errors, default=str) if r.errors else "[]" for r in records],
-                [json.dumps(r.result, default=str) if r.result else "{}" for r in records],
+                [dumps(r.errors) if r.errors else "[]" for r in records],
+                [dumps(r.result) if r.result else "{}" for r in records],
             ],
         )
 
@@ -168,9 +171,7 @@ def _count(batch_id: int, records: list[ImportRecord]) -> None:
 
 
 def _apply_chunk(batch: ImportBatch, import_type: ImportType, token: str, ids: list[int], cache: dict) -> int:
-    """Plain-row types, and types with a bulk writer: the chunk in one transaction, a savepoint per
-    record applied one by one."""
-    actor = actor_of(batch)
+    """Plain-row types, and types with a bulk writer: a claimed chunk in one transaction."""
     with transaction.atomic():
         records = list(
             ImportRecord.objects.select_for_update()
@@ -178,18 +179,46 @@ def _apply_chunk(batch: ImportBatch, import_type: ImportType, token: str, ids: l
             .only("pk", "batch_id", "line", "data")  # the outcome columns are written, never read
             .order_by("line")
         )
-        from_csv = batch.source != "json"
-        if import_type.apply_bulk is not None and import_type.bulk_keeps_order:
-            _write_in_order(import_type, records, actor, batch.key, cache, from_csv)
-        elif import_type.apply_bulk is not None:
-            _write_in_bulk(import_type, records, actor, batch.key, cache, from_csv)
-        else:
-            for record in records:
-                context = ApplyContext(actor=actor, batch_key=batch.key, line=record.line, cache=cache)
-                run_record(import_type, record, context, from_csv=from_csv)
-        _save_outcomes(records)
-        _count(batch.pk, records)
+        _apply_records(batch, import_type, records, cache)
     return len(records)
+
+
+def _lock_and_apply(batch: ImportBatch, import_type: ImportType, size: int, cache: dict) -> int:
+    """PostgreSQL, plain-row types and types with a bulk writer: claim by row lock. The chunk's pending
+    records (else those a dead worker claimed) are locked, skipping rows another worker holds, and
+    applied in the same transaction: no claim is written, and a worker that dies rolls back and
+    frees its records at once. Returns 0 when nothing is left to take."""
+    stale = timezone.now() - timedelta(seconds=conf.claim_timeout())
+    base = ImportRecord.objects.filter(batch_id=batch.pk).only("pk", "batch_id", "line", "data").order_by("line")
+    with transaction.atomic():
+        records = list(base.filter(status=RecordStatus.PENDING).select_for_update(skip_locked=True)[:size])
+        if not records:
+            records = list(
+                base.filter(status=RecordStatus.CLAIMED, claimed_at__lt=stale).select_for_update(skip_locked=True)[
+                    :size
+                ]
+            )
+        _apply_records(batch, import_type, records, cache)
+    return len(records)
+
+
+def _apply_records(batch: ImportBatch, import_type: ImportType, records: list[ImportRecord], cache: dict) -> None:
+    """Apply locked records and write their outcomes, inside the caller's transaction: a bulk writer
+    takes what it can, the rest go one by one, each in its savepoint."""
+    if not records:
+        return
+    actor = actor_of(batch)
+    from_csv = batch.source != "json"
+    if import_type.apply_bulk is not None and import_type.bulk_keeps_order:
+        _write_in_order(import_type, records, actor, batch.key, cache, from_csv)
+    elif import_type.apply_bulk is not None:
+        _write_in_bulk(import_type, records, actor, batch.key, cache, from_csv)
+    else:
+        for record in records:
+            context = ApplyContext(actor=actor, batch_key=batch.key, line=record.line, cache=cache)
+            run_record(import_type, record, context, from_csv=from_csv)
+    _save_outcomes(records)
+    _count(batch.pk, records)
 
 
 def _write_in_bulk(
@@ -395,21 +424,33 @@ def process_batch(batch_id: int, *, max_chunks: int | None = None) -> dict[str, 
     size = conf.ledger_chunk_size() if import_type.books_points else conf.chunk_size()
     # Types that book points go one record per transaction (short lock holds), unless they have a bulk
     # writer (transactions: book_many), which books the chunk in one transaction.
-    apply = _apply_each if import_type.books_points and import_type.apply_bulk is None else _apply_chunk
+    if import_type.books_points and import_type.apply_bulk is None:
+        apply = _apply_each
+    elif connection.features.has_select_for_update_skip_locked:
+        apply = _lock_and_apply
+    else:
+        apply = _apply_chunk  # SQLite: claimed in a transaction of its own
     cache: dict[str, Any] = {}
     started, done, chunks = time.monotonic(), 0, 0
     try:
-        while max_chunks is None or chunks < max_chunks:
-            if _status(batch.pk) != BatchStatus.RUNNING:
-                break  # cancelled between chunks, or finished by another worker
-            token, ids = claim_chunk(batch, size)
-            if not ids:
-                break
-            # One unit of work per chunk: the program, point types, tiers, channels and product facts
-            # are read once for its records, not once each (loyalty.memo).
-            done += reads_once(_with_retries)(apply, batch, import_type, token, ids, cache)
-            chunks += 1
-            _progress(batch, done, started)
+        with bulk_work():  # the chunks allocate many short-lived objects: collect rarely (loyalty.collector)
+            while max_chunks is None or chunks < max_chunks:
+                if _status(batch.pk) != BatchStatus.RUNNING:
+                    break  # cancelled between chunks, or finished by another worker
+                # One unit of work per chunk: the program, point types, tiers, channels and product facts
+                # are read once for its records, not once each (loyalty.memo).
+                if apply is _lock_and_apply:
+                    applied = reads_once(_with_retries)(_lock_and_apply, batch, import_type, size, cache)
+                    if not applied:
+                        break
+                else:
+                    token, ids = claim_chunk(batch, size)
+                    if not ids:
+                        break
+                    applied = reads_once(_with_retries)(apply, batch, import_type, token, ids, cache)
+                done += applied
+                chunks += 1
+                _progress(batch, done, started)
     except Exception as exc:
         log.exception("import batch %s failed", batch.key)
         fail_batch(batch, f"{type(exc).__name__}: {exc}")

@@ -1,12 +1,10 @@
 """Workers racing on one batch, on PostgreSQL with real threads and connections."""
 
 import threading
-from datetime import timedelta
 
 import pytest
 from django.db import connections
 from django.test import override_settings
-from django.utils import timezone
 
 from imports.models import BatchStatus, ImportBatch, ImportRecord, RecordStatus
 from imports.registry import get_type
@@ -62,7 +60,7 @@ def test_workers_racing_on_point_adjustments_book_each_once(program, make_member
 
 @override_settings(IMPORT_CHUNK_SIZE=4)
 def test_a_slow_workers_chunk_is_not_taken_over_while_it_still_works(program, monkeypatch):
-    """Its claim has timed out, but it holds the rows' locks: a second worker skips them."""
+    """It holds the rows' locks while it works on them: a second worker skips them, and takes nothing."""
     batch = queue(
         "memberships", [{"firstName": "S", "lastName": f"N{i}", "email": f"slow{i}@example.com"} for i in range(4)]
     )
@@ -89,7 +87,6 @@ def test_a_slow_workers_chunk_is_not_taken_over_while_it_still_works(program, mo
     thread = threading.Thread(target=first)
     thread.start()
     assert inside.wait(30)
-    ImportRecord.objects.filter(batch=batch).update(claimed_at=timezone.now() - timedelta(hours=1))
     second = process_batch(batch.pk)  # finds the chunk locked: claims nothing
     release.set()
     thread.join(30)
@@ -97,3 +94,62 @@ def test_a_slow_workers_chunk_is_not_taken_over_while_it_still_works(program, mo
     assert Membership.objects.count() == 4
     assert not ImportRecord.objects.exclude(status=RecordStatus.OK).exists()
     assert ImportBatch.objects.get(pk=batch.pk).status == BatchStatus.COMPLETED
+
+
+STALLING_WORKER = """
+import sys, time
+import django
+django.setup()
+from imports.registry import get_type
+from imports.services import process_batch
+memberships = get_type("memberships")
+write = memberships.apply_bulk
+def stall(items):
+    write(items)  # the chunk is written, not yet committed
+    print("written", flush=True)
+    time.sleep(120)
+memberships.apply_bulk = stall
+process_batch(int(sys.argv[1]))
+"""
+
+
+@override_settings(IMPORT_CHUNK_SIZE=4)
+def test_a_worker_process_killed_mid_chunk_frees_its_records_for_another_at_once(program, tmp_path):
+    """A real worker process writes its chunk, is killed before it commits: the rows it had locked
+    are pending again, and the next worker finishes the batch, each record once."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    batch = queue(
+        "memberships", [{"firstName": "K", "lastName": f"N{i}", "email": f"k{i}@example.com"} for i in range(6)]
+    )
+    db = settings.DATABASES["default"]
+    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    env = {**os.environ, "DATABASE_URL": url, "IMPORT_CHUNK_SIZE": "4", "DJANGO_SETTINGS_MODULE": "config.settings"}
+    env.pop("CELERY_BROKER_URL", None)
+    worker = subprocess.Popen(
+        [sys.executable, "-c", STALLING_WORKER, str(batch.pk)],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        line = worker.stdout.readline()
+        assert line.strip() == "written", line
+        assert Membership.objects.count() == 0  # not committed
+        assert ImportRecord.objects.filter(batch=batch, status=RecordStatus.PENDING).count() == 6
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(30)
+    result = process_batch(batch.pk)  # no claim timeout to wait for
+    assert result == {"processed": 6, "status": BatchStatus.COMPLETED}
+    batch.refresh_from_db()
+    assert (batch.ok_count, batch.failed_count) == (6, 0)
+    assert Membership.objects.count() == 6
+    assert Event.objects.filter(type="membership.enrolled").count() == 6
