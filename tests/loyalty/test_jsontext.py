@@ -16,7 +16,7 @@ from loyalty.jsontext import StrEncoder, dumper
 VALUES = [
     {"at": datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=UTC), "day": date(2026, 1, 2)},
     {"amount": Decimal("12.50"), "id": uuid.UUID(int=7), "label": gettext_lazy("Points")},
-    {"nested": [{"a": [None, 1.5, True]}], "text": "tab\there \"quoted\" é"},
+    {"nested": [{"a": [None, 1.5, True]}], "text": 'tab\there "quoted" é'},
     {1: "an int key"},  # orjson refuses it: the standard library writes it
     {"big": 2**70},
     [],
