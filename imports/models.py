@@ -72,7 +72,8 @@ class ImportBatch(models.Model):
 
 
 class ImportRecord(models.Model):
-    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="records")
+    # No index of its own: the unique (batch, line) index serves lookups by batch.
+    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="records", db_index=False)
     line = models.PositiveIntegerField(help_text="Position in the upload: CSV line number, or 1-based array index.")
     data = models.JSONField(help_text="The record as submitted.")
     status = models.CharField(max_length=10, choices=RecordStatus.choices, default=RecordStatus.PENDING)

@@ -51,6 +51,7 @@ class Membership(models.Model):
         "loyalty.Tier",
         null=True,
         blank=True,
+        db_index=False,  # a partial index in Meta: most members have none
         on_delete=models.PROTECT,
         related_name="memberships",
         help_text="The member's status level; set by the tier engine.",
@@ -64,6 +65,7 @@ class Membership(models.Model):
         "memberships.LegalEntity",
         null=True,
         blank=True,
+        db_index=False,  # a partial index in Meta: most members have none
         on_delete=models.PROTECT,
         related_name="users",
         help_text="The company this member is a user of (business memberships only).",
@@ -72,6 +74,7 @@ class Membership(models.Model):
         "self",
         null=True,
         blank=True,
+        db_index=False,  # a partial index in Meta: most members have none
         on_delete=models.PROTECT,
         related_name="merged_from",
         help_text="The surviving membership this one was merged into; its number now leads there.",
@@ -88,6 +91,7 @@ class Membership(models.Model):
         "loyalty.Sponsor",
         null=True,
         blank=True,
+        db_index=False,  # a partial index in Meta: most members have none
         on_delete=models.PROTECT,
         related_name="enrolled_memberships",
         help_text="The sponsor that enrolled the member.",
@@ -145,6 +149,16 @@ class Membership(models.Model):
             models.Index(fields=["phone"], name="membership_phone_idx", condition=~Q(phone="")),
             models.Index(fields=["enrolled_at", "id"], name="membership_enrolled_idx"),
             models.Index(fields=["status"], name="membership_status_idx"),
+            # Foreign keys most rows leave empty: only the rows that have one are indexed (fewer index
+            # writes per enrollment; a lookup by a given key still uses the index).
+            models.Index(fields=["tier"], name="membership_tier_idx", condition=Q(tier__isnull=False)),
+            models.Index(
+                fields=["legal_entity"], name="membership_legal_entity_idx", condition=Q(legal_entity__isnull=False)
+            ),
+            models.Index(
+                fields=["merged_into"], name="membership_merged_into_idx", condition=Q(merged_into__isnull=False)
+            ),
+            models.Index(fields=["sponsor"], name="membership_sponsor_idx", condition=Q(sponsor__isnull=False)),
         ]
         constraints = [
             models.CheckConstraint(
@@ -245,7 +259,9 @@ class Card(models.Model):
 
     number = models.CharField(max_length=40, unique=True, help_text="Printed on the card or shown in the app.")
     membership = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.PROTECT, related_name="cards")
-    legal_entity = models.ForeignKey(LegalEntity, null=True, blank=True, on_delete=models.PROTECT, related_name="cards")
+    legal_entity = models.ForeignKey(
+        LegalEntity, null=True, blank=True, db_index=False, on_delete=models.PROTECT, related_name="cards"
+    )
     type = models.CharField(max_length=10, choices=CardType.choices, default=CardType.PHYSICAL)
     status = models.CharField(max_length=10, choices=CardStatus.choices, default=CardStatus.ACTIVE)
     valid_from = models.DateField(null=True, blank=True, help_text="Empty: valid from issue.")
@@ -256,6 +272,9 @@ class Card(models.Model):
 
     class Meta:
         ordering = ["-issued_at", "-id"]
+        indexes = [
+            models.Index(fields=["legal_entity"], name="card_legal_entity_idx", condition=Q(legal_entity__isnull=False))
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(membership__isnull=False, legal_entity__isnull=True)
