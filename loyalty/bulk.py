@@ -12,6 +12,7 @@ values already.
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 from django.db import connection, models
@@ -67,6 +68,9 @@ def insert_rows(model: type[models.Model], rows: list[dict[str, Any]], *, ids: b
     fill = [None if f.primary_key else _default(f, now) for f in fields]
     json_columns = [(i, dumper(f.encoder), f.null) for i, f in enumerate(fields) if isinstance(f, models.JSONField)]
     pk_index = names.index(model._meta.pk.attname) if ids else -1
+    defaults = dict(zip(names, fill, strict=True))
+    getter = operator.itemgetter(*names)  # a row's values in column order, in C (a tuple if several)
+    pick = (lambda merged: list(getter(merged))) if len(names) > 1 else (lambda merged: [getter(merged)])
     sql = "COPY {} ({}) FROM STDIN".format(
         connection.ops.quote_name(model._meta.db_table),
         ", ".join(connection.ops.quote_name(f.column) for f in fields),
@@ -74,7 +78,7 @@ def insert_rows(model: type[models.Model], rows: list[dict[str, Any]], *, ids: b
     # wrap_database_errors: a failed COPY raises Django's IntegrityError (etc.), as execute() does.
     with connection.wrap_database_errors, connection.cursor() as cursor, cursor.copy(sql) as copy:
         for index, row in enumerate(rows):
-            values = [row.get(name, default) for name, default in zip(names, fill, strict=True)]
+            values = pick({**defaults, **row})
             for i, dumps, null in json_columns:
                 value = values[i]
                 values[i] = None if value is None and null else dumps(value)

@@ -134,31 +134,27 @@ def run_record(
 
 
 def _save_outcomes(records: list[ImportRecord]) -> None:
-    """Write each record's outcome. PostgreSQL: one UPDATE ... FROM unnest(arrays), far cheaper than
-    bulk_update's CASE per field and row; elsewhere bulk_update."""
+    """Write each record's outcome. PostgreSQL: one UPDATE from one JSON document of the outcomes
+    (jsonb_array_elements), far cheaper than bulk_update's CASE per field and row, or than arrays
+    built value by value by the driver; elsewhere bulk_update."""
     if not records:
         return
     if connection.vendor != "postgresql":
         ImportRecord.objects.bulk_update(records, OUTCOME_FIELDS, batch_size=500)
         return
+    outcomes = dumper(StrEncoder)(
+        [
+            [r.pk, r.status, r.processed_at, r.error_code, r.error_message, r.errors or [], r.result or {}]
+            for r in records
+        ]
+    )
     table = ImportRecord._meta.db_table
-    dumps = dumper(StrEncoder)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} AS r SET status = v.status, processed_at = v.processed_at, "  # noqa: S608
-            "error_code = v.error_code, error_message = v.error_message, "
-            "errors = v.errors::jsonb, result = v.result::jsonb "
-            "FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[], %s::text[], %s::text[], %s::text[], %s::text[]) "
-            "AS v(id, status, processed_at, error_code, error_message, errors, result) WHERE r.id = v.id",
-            [
-                [r.pk for r in records],
-                [r.status for r in records],
-                [r.processed_at for r in records],
-                [r.error_code for r in records],
-                [r.error_message for r in records],
-                [dumps(r.errors) if r.errors else "[]" for r in records],
-                [dumps(r.result) if r.result else "{}" for r in records],
-            ],
+            f"UPDATE {table} AS r SET status = v.o->>1, processed_at = (v.o->>2)::timestamptz, "  # noqa: S608
+            "error_code = v.o->>3, error_message = v.o->>4, errors = v.o->5, result = v.o->6 "
+            "FROM jsonb_array_elements(%s::jsonb) AS v(o) WHERE r.id = (v.o->>0)::bigint",
+            [outcomes],
         )
 
 

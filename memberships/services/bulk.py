@@ -103,15 +103,15 @@ def _blocked(prepared: list[dict[str, Any]], unique_email: bool) -> set[tuple[st
     pairs = [pair for p in prepared for pair in p["pairs"]]
     blocked = {("card", n) for n in _twice(cards)} | {("alt", pair) for pair in _twice(pairs)}
     if cards:
-        blocked |= {("card", n) for n in Card.objects.filter(number__in=cards).values_list("number", flat=True)}
+        blocked |= {("card", n) for n in Card.objects.filter(number__any=cards).values_list("number", flat=True)}
     if pairs:
-        stored = AlternateId.objects.filter(value__in={v for _, v in pairs}).values_list("type", "value")
+        stored = AlternateId.objects.filter(value__any={v for _, v in pairs}).values_list("type", "value")
         blocked |= {("alt", pair) for pair in stored}
     if unique_email:
         emails = [p["identity"]["email"] for p in prepared]
         _lock_emails(emails)
         blocked |= {("email", e) for e in _twice(emails)}
-        held = Membership.objects.filter(email__in=set(emails), status__in=EMAIL_HOLDING_STATUSES)
+        held = Membership.objects.filter(email__any=set(emails), status__in=EMAIL_HOLDING_STATUSES)
         blocked |= {("email", e) for e in held.values_list("email", flat=True)}
     return blocked
 
@@ -129,7 +129,7 @@ def _free_numbers(count: int) -> list[str]:
     while len(numbers) < count:
         fresh = list(dict.fromkeys(generate_membership_number() for _ in range(count - len(numbers))))
         fresh = [n for n in fresh if n not in numbers]
-        taken = set(Membership.objects.filter(number__in=fresh).values_list("number", flat=True))
+        taken = set(Membership.objects.filter(number__any=fresh).values_list("number", flat=True))
         numbers.update(dict.fromkeys(n for n in fresh if n not in taken))
     return list(numbers)
 
@@ -289,7 +289,7 @@ def issue_cards(*, actor: Actor, cards: list[dict[str, Any]]) -> list[str | None
     if not prepared:
         return results
     numbers = [c["number"] for c in prepared.values()]
-    blocked = _twice(numbers) | set(Card.objects.filter(number__in=numbers).values_list("number", flat=True))
+    blocked = _twice(numbers) | set(Card.objects.filter(number__any=numbers).values_list("number", flat=True))
     member_ids = sorted({c["membership"].pk for c in prepared.values()})
     holders = {
         row["pk"]: row
