@@ -103,13 +103,16 @@ def insert_models(objs: list[models.Model], *, ids: bool = False) -> None:
         return
     now = timezone.now()
     fields = _columns(model, with_id=False)
+    names = [field.attname for field in fields]
+    auto = [name for field, name in zip(fields, names, strict=True) if _auto(field)]
     rows = []
     for obj in objs:
         obj._prepare_related_fields_for_save(operation_name="bulk_create")  # foreign keys from saved objects
-        for field in fields:
-            if _auto(field) and getattr(obj, field.attname) is None:
-                setattr(obj, field.attname, now)
-        rows.append({field.attname: getattr(obj, field.attname) for field in fields})
+        values = obj.__dict__
+        for name in auto:
+            if values[name] is None:
+                values[name] = now
+        rows.append({name: values[name] for name in names})
     new_ids = insert_rows(model, rows, ids=ids)
     for obj, pk in zip(objs, new_ids or [], strict=False):
         obj.pk = pk
