@@ -112,6 +112,11 @@ class ImportType:
     # Optional: what `serializer` returns for a record, computed faster, or None when unsure (the
     # serializer then validates it and reports any error). Must give the serializer's result.
     fast_validate: Callable[[dict[str, Any]], dict[str, Any] | None] | None = None
+    # Records that do not depend on each other's order (each creates something new; a key given
+    # twice fails the second time): the batch may run on IMPORT_TASKS_PER_BATCH workers at once,
+    # chunks in parallel. Types whose records update, book or draw from stock keep one worker, so
+    # the file's order holds.
+    parallel: bool = False
 
     def fields(self) -> dict[str, serializers.Field]:
         return dict(self.serializer().fields)

@@ -315,6 +315,7 @@ register(
         serializer=CardRecord,
         apply=apply_card,
         apply_bulk=bulk_cards,
+        parallel=True,
         app="memberships",
         example={"membershipKey": "100000001", "number": "6001000000002", "type": "physical"},
     )
@@ -345,6 +346,7 @@ register(
         description="Link another system's id to a membership (type + value, unique per type).",
         serializer=AlternateIdRecord,
         apply=apply_alternate_id,
+        parallel=True,
         app="memberships",
         example={"membershipKey": "100000001", "type": "crm", "value": "C-1002"},
     )
@@ -435,4 +437,5 @@ def bulk_memberships(items: list[BulkItem]) -> None:
 
 
 MEMBERSHIPS.apply_bulk = bulk_memberships
+MEMBERSHIPS.parallel = True
 MEMBERSHIPS.fast_validate = fast_membership_record

@@ -9,21 +9,27 @@ from typing import Any
 from django.db import transaction
 
 from imports import conf, events
-from imports.errors import EmptyImport, ImportTooLarge
+from imports.errors import EmptyImport, ImportTooLarge, UnknownImportType
 from imports.models import BatchStatus, ImportBatch, ImportRecord
-from imports.registry import ImportType
+from imports.registry import ImportType, get_type
 from loyalty.actors import Actor
 from loyalty.audit import record_audit
 from loyalty.bulk import insert_rows
 
 
 def enqueue(batch: ImportBatch) -> None:
-    """Start a worker on the batch (IMPORT_TASKS_PER_BATCH of them, sharing its chunks) once the
-    transaction that stored it has committed."""
+    """Start a worker on the batch once the transaction that stored it has committed: for types
+    whose records do not depend on each other's order, IMPORT_TASKS_PER_BATCH of them, sharing its
+    chunks; otherwise one, so the records apply in the file's order."""
     from imports.tasks import process_import_batch
 
+    try:
+        tasks = conf.tasks_per_batch() if get_type(batch.import_type).parallel else 1
+    except UnknownImportType:
+        tasks = 1  # the worker fails the batch
+
     def start() -> None:
-        for _ in range(conf.tasks_per_batch()):
+        for _ in range(tasks):
             process_import_batch.delay(batch.pk)
 
     transaction.on_commit(start)

@@ -9,6 +9,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from imports.models import BatchStatus, ImportBatch, ImportRecord, RecordStatus
+from imports.registry import all_types
 from imports.services import claim_chunk, process_batch
 from imports.tasks import process_import_batch
 from loyalty.models import AuditEntry, Event
@@ -300,3 +301,18 @@ def test_several_tasks_queued_for_one_batch_share_it_and_apply_each_record_once(
     assert Membership.objects.count() == 7
     assert AuditEntry.objects.filter(action="membership.enrolled").count() == 7
     assert Event.objects.filter(type="import.completed").count() == 1
+
+
+@override_settings(IMPORT_TASKS_PER_BATCH=3)
+def test_types_whose_records_depend_on_the_file_order_get_one_task(api, program, run, make_member):
+    """Adjustments, transfers and transactions rely on earlier records (balances, caps): one worker,
+    so the file's order holds, whatever IMPORT_TASKS_PER_BATCH says."""
+    from unittest import mock
+
+    member = make_member()
+    records = [{"membershipKey": member.number, "points": "1.00", "reason": f"r{i}"} for i in range(3)]
+    with mock.patch.object(process_import_batch, "delay", wraps=process_import_batch.delay) as delay:
+        response = run(lambda: api.post(f"{IMPORTS}/pointAdjustments", records, format="json"))
+    assert response.status_code == 202, response.content
+    assert delay.call_count == 1
+    assert [t.key for t in all_types() if t.parallel] == ["alternateIds", "cards", "memberships"]
