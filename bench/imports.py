@@ -1,7 +1,7 @@
 """Benchmark: a CSV membership import (queue + one real worker) and a CSV export of bookings, on PostgreSQL.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/imports.py \
-        [--members 1000000] [--bookings 1000000] [--worker celery|eager] [--processes 1] \
+        [--members 1000000] [--bookings 1000000] [--worker celery|eager] [--processes 2] \
         [--broker redis://127.0.0.1:6379/7] [--db loyalty_imports_bench] [--transactions N] [--keep]
 
 It creates its own database (`--db`, default `loyalty_imports_bench`, on the server of DATABASE_URL,
@@ -10,9 +10,9 @@ whose own database is never touched), migrates it, sets up a program, and then:
 1. Import. Writes a `;`-separated CSV of `--members` members (default 1,000,000) to a temporary
    file, streams it through the upload parser into `queue_batch` (the records stored with COPY),
    and lets one worker apply it. With `--worker celery` (the default) that worker is a real Celery
-   worker started here as a subprocess (`celery -A config worker --pool solo`: one process; with
-   `--processes N`, `--pool prefork --concurrency N` and IMPORT_TASKS_PER_BATCH=N, so N tasks share
-   the batch) on the broker `--broker` (Redis, default redis://127.0.0.1:6379/7); the batch is queued
+   worker started here as a subprocess (`--processes N`, default 2: `celery -A config worker --pool
+   prefork --concurrency N` with IMPORT_TASKS_PER_BATCH=N, so N tasks share the batch, as the
+   settings' default of 2 does; `--processes 1`: `--pool solo`, one process) on the broker `--broker` (Redis, default redis://127.0.0.1:6379/7); the batch is queued
    the way the API queues it (`transaction.on_commit` -> `process_import_batch.delay`) and this
    process polls the batch until it is completed. With `--worker eager` the worker runs in this
    process, as when CELERY_BROKER_URL is unset. Prints rows/s for storing (stream, parse, COPY),
@@ -61,7 +61,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--processes",
         type=int,
-        default=1,
+        default=2,
         help="processes of the one Celery worker (1: --pool solo; more: prefork with as many tasks per batch)",
     )
     parser.add_argument("--db", default=BENCH_DB, help="name of the benchmark database (created and dropped)")
@@ -368,7 +368,7 @@ def time_export(args: argparse.Namespace) -> None:
 
 def main() -> int:
     args = parse_args()
-    if args.worker == "celery" and args.processes > 1:
+    if args.worker == "celery":
         os.environ["IMPORT_TASKS_PER_BATCH"] = str(args.processes)  # queued here, read by the worker too
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):

@@ -30,9 +30,10 @@ def ledger_chunk_size() -> int:
 
 
 def tasks_per_batch() -> int:
-    """Worker tasks queued for a batch: they share it chunk by chunk (the claim protocol), so with
-    as many worker processes a batch runs on that many cores."""
-    return max(_value("IMPORT_TASKS_PER_BATCH", 1), 1)
+    """Worker tasks queued for a batch of a type whose records do not depend on each other's order
+    (ImportType.parallel): they share it chunk by chunk, so with as many worker processes a batch
+    runs on that many cores. Other types always get one task."""
+    return max(_value("IMPORT_TASKS_PER_BATCH", 2), 1)
 
 
 def claim_timeout() -> int:

@@ -136,7 +136,7 @@ IMPORT_STORE_CHUNK = env.int("IMPORT_STORE_CHUNK", default=5000)
 IMPORT_CHUNK_SIZE = env.int("IMPORT_CHUNK_SIZE", default=2000)
 IMPORT_LEDGER_CHUNK_SIZE = env.int("IMPORT_LEDGER_CHUNK_SIZE", default=250)
 IMPORT_CLAIM_TIMEOUT = env.int("IMPORT_CLAIM_TIMEOUT", default=600)
-IMPORT_TASKS_PER_BATCH = env.int("IMPORT_TASKS_PER_BATCH", default=1)
+IMPORT_TASKS_PER_BATCH = env.int("IMPORT_TASKS_PER_BATCH", default=2)
 EXPORT_ASYNC_THRESHOLD = env.int("EXPORT_ASYNC_THRESHOLD", default=200_000)
 # Uploads may be larger than an ordinary API body: path prefix -> limit in bytes.
 API_BODY_LIMITS = {"/api/v1/imports/": IMPORT_MAX_BYTES, "/api/v1/csvimports/": IMPORT_MAX_BYTES}
