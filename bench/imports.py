@@ -12,10 +12,11 @@ whose own database is never touched), migrates it, sets up a program, and then:
    and lets one worker apply it. With `--worker celery` (the default) that worker is a real Celery
    worker started here as a subprocess (`--processes N`, default 2: `celery -A config worker --pool
    prefork --concurrency N` with IMPORT_TASKS_PER_BATCH=N, so N tasks share the batch, as the
-   settings' default of 2 does; `--processes 1`: `--pool solo`, one process) on the broker `--broker` (Redis, default redis://127.0.0.1:6379/7); the batch is queued
-   the way the API queues it (`transaction.on_commit` -> `process_import_batch.delay`) and this
-   process polls the batch until it is completed. With `--worker eager` the worker runs in this
-   process, as when CELERY_BROKER_URL is unset. Prints rows/s for storing (stream, parse, COPY),
+   settings' default of 2 does; `--processes 1`: `--pool solo`, one process) on the broker
+   `--broker` (Redis, default redis://127.0.0.1:6379/7); the batch is queued the way the API queues
+   it (`transaction.on_commit` -> `process_import_batch.delay`) and this process polls the batch
+   until it is completed. With `--worker eager` the worker runs in this process, as when
+   CELERY_BROKER_URL is unset. Prints rows/s for storing (stream, parse, COPY),
    for the worker (from the commit that queued it to `completed`: claim, validate, enroll in bulk,
    audit, events, outcomes) and end to end.
 2. Export. Seeds `--bookings` earn bookings (default 1,000,000) of the real shape (a booking, a
