@@ -123,8 +123,9 @@ def follow_merges_of(membership: Membership, queryset: QuerySet[Membership] | No
 def membership_by_id(pk: int, *, follow_merges: bool = True, for_update: bool = False) -> Membership:
     queryset = Membership.objects.all()
     if for_update:
-        # of=("self",): lock the membership only, not the membership type row it joins.
-        queryset = Membership.objects.select_for_update(of=("self",)).select_related("membership_type")
+        # of=("self",): lock the membership only, not the membership type row it joins; no_key: let the
+        # foreign-key checks of rows that name the member through (see lock_membership).
+        queryset = Membership.objects.select_for_update(of=("self",), no_key=True).select_related("membership_type")
     membership = queryset.get(pk=pk)
     return follow_merges_of(membership, queryset) if follow_merges else membership
 

@@ -17,6 +17,7 @@ from rest_framework import serializers
 from imports.registry import ApplyContext, BulkItem, ImportType, register
 from loyalty.api.serializers import StrictInputSerializer
 from loyalty.errors import DomainError
+from memberships.models import Membership
 from memberships.selectors import resolve_membership
 from vouchers import selectors, services
 from vouchers.serializers import IssueInput
@@ -118,8 +119,9 @@ def apply_voucher_code(data: dict[str, Any], context: ApplyContext) -> dict[str,
 def bulk_voucher_codes(items: list[BulkItem]) -> None:
     """A chunk of codes: one `register_vouchers` call per voucher type. A record the service refuses,
     or whose type or recipient does not resolve, is left to `apply_voucher_code`, which raises the
-    same refusal with its code. The stock rows are locked first, in ascending id, as every issue
-    locks them before any membership."""
+    same refusal with its code. Locks in the order of every issue, for the whole chunk first: the
+    recipients in ascending id, then the stock rows in ascending id (each register_vouchers call
+    then finds them held)."""
     groups: dict[int, list[tuple[BulkItem, services.GivenCode]]] = defaultdict(list)
     types = {}
     for item in items:
@@ -130,6 +132,8 @@ def bulk_voucher_codes(items: list[BulkItem]) -> None:
             continue
         types[voucher_type.pk] = voucher_type
         groups[voucher_type.pk].append((item, given))
+    recipients = {given.recipient.pk for group in groups.values() for _, given in group if given.recipient}
+    list(Membership.objects.select_for_update(no_key=True).filter(pk__in=recipients).order_by("pk").values_list("pk"))
     for pk in sorted(groups):
         services.lock_stock(types[pk])
     for pk in sorted(groups):

@@ -170,7 +170,7 @@ def _locked(candidates: list[_Candidate]) -> list[_Candidate]:
     if not candidates:
         return []
     rows = (
-        Membership.objects.select_for_update(of=("self",))
+        Membership.objects.select_for_update(of=("self",), no_key=True)
         .select_related("membership_type", "tier")
         .filter(pk__in=[c.membership for c in candidates])
         .order_by("pk")

@@ -293,7 +293,7 @@ def issue_cards(*, actor: Actor, cards: list[dict[str, Any]]) -> list[str | None
     member_ids = sorted({c["membership"].pk for c in prepared.values()})
     holders = {
         row["pk"]: row
-        for row in Membership.objects.select_for_update(of=("self",))
+        for row in Membership.objects.select_for_update(of=("self",), no_key=True)
         .filter(pk__in=member_ids)
         .order_by("pk")
         .values("pk", "number", "status")

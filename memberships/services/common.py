@@ -44,8 +44,14 @@ REQUIRED_IDENTITY = ("first_name", "last_name", "email")
 
 
 def lock_membership(membership: Membership) -> Membership:
-    """The row again, locked until the transaction ends (the membership only, not what it joins)."""
-    return Membership.objects.select_for_update(of=("self",)).select_related("membership_type").get(pk=membership.pk)
+    """The row again, locked until the transaction ends (the membership only, not what it joins).
+
+    FOR NO KEY UPDATE: it serializes the services that lock the member, but not the foreign-key checks
+    of rows that name the member (a booking's, checked at commit). FOR UPDATE would make those wait
+    for the member while their own transaction holds the member's accounts: a deadlock with a
+    service that holds the member and waits for the accounts (a voucher bought with points)."""
+    locked = Membership.objects.select_for_update(of=("self",), no_key=True).select_related("membership_type")
+    return locked.get(pk=membership.pk)
 
 
 def lock_memberships(*members: Membership) -> list[Membership]:

@@ -120,7 +120,7 @@ def save_legal_entity(
 
 def _set_users(legal_entity: LegalEntity, users: list[Membership]) -> dict[str, Any]:
     wanted = {m.pk: m for m in users}
-    locked = list(Membership.objects.select_for_update(of=("self",)).filter(pk__in=wanted).order_by("pk"))
+    locked = list(Membership.objects.select_for_update(of=("self",), no_key=True).filter(pk__in=wanted).order_by("pk"))
     for membership in locked:
         if membership.legal_entity_id not in (None, legal_entity.pk):
             raise MemberOfOtherLegalEntity(

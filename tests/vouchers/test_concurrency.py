@@ -236,3 +236,62 @@ def test_codes_registered_by_racing_imports_are_stored_once(make_type):
     assert all(codes_ in ([], ["voucher_code_taken"]) for _, codes_ in results), results
     assert Voucher.objects.filter(token__startswith="RACE-CODE-").count() == 20
     assert sum(VoucherStock.objects.filter(voucher_type__in=types).values_list("issued", flat=True)) == 20
+
+
+def _wait_for_a_lock_wait(timeout: float = 10.0) -> None:
+    """Until another backend of this database waits for a row lock (the activity view is read afresh each
+    time: inside a transaction PostgreSQL would keep showing its first snapshot)."""
+    from django.db import connection
+
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.02)
+    raise AssertionError("the other caller never waited for a lock")
+
+
+@pytest.mark.parametrize("entry", ["issue", "register", "revoke"])
+def test_voucher_writers_wait_for_the_member_before_they_take_the_stock(entry, make_type, member):
+    """A booking (POST /tx) holds its member, then its issueVoucher effect locks the type's stock row.
+    An issue, a code registration or a revocation for that member must queue on the member without
+    holding the stock row: holding it while waiting would deadlock with the booking."""
+    import threading
+
+    from memberships.models import Membership
+    from vouchers.services import GivenCode, register_vouchers
+
+    voucher_type = make_type(key="lock-order")
+    held = issue(voucher_type, member) if entry == "revoke" else None
+    VoucherStock.objects.get_or_create(voucher_type=voucher_type)
+    outcome = {}
+
+    def writer():
+        try:
+            if entry == "issue":
+                outcome["result"] = issue_voucher(voucher_type=voucher_type, recipient=member, actor=ACTOR).count
+            elif entry == "register":
+                codes = [GivenCode("LOCK-ORDER-1", recipient=member)]
+                outcome["result"] = register_vouchers(voucher_type=voucher_type, codes=codes, actor=ACTOR).count
+            else:
+                outcome["result"] = revoke_voucher(voucher=held, reason="lock order", actor=ACTOR).status
+        except Exception as exc:  # reported by the assertion below
+            outcome["result"] = exc
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=writer)
+    with transaction.atomic():
+        Membership.objects.select_for_update().get(pk=member.pk)  # the booking holds its member
+        thread.start()
+        _wait_for_a_lock_wait()
+        # The booking's issueVoucher effect: the stock row is free (NOWAIT raises if the writer holds it).
+        assert VoucherStock.objects.select_for_update(nowait=True).filter(voucher_type=voucher_type).exists()
+    thread.join(30)
+    assert outcome["result"] in (1, "revoked"), outcome

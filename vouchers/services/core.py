@@ -30,7 +30,7 @@ voucher_transaction = ledger_transaction
 
 
 def lock_stock(voucher_type: VoucherType) -> VoucherStock:
-    """Lock 1: the type's stock row (created on the fly for a type saved before it existed)."""
+    """Lock 2: the type's stock row (created on the fly for a type saved before it existed)."""
     stock = VoucherStock.objects.select_for_update().filter(pk=voucher_type.pk).first()
     if stock is None:
         try:
@@ -43,7 +43,8 @@ def lock_stock(voucher_type: VoucherType) -> VoucherStock:
 
 
 def lock_holder(membership: Membership) -> Membership:
-    """Lock 2: the membership (a merged one leads to its survivor), which must hold vouchers."""
+    """Lock 1: the recipient membership (a merged one leads to its survivor), which must hold vouchers.
+    Before the stock row, as a booking (/tx) holds its member before an issueVoucher effect issues."""
     locked = membership_by_id(membership.pk, for_update=True)
     if locked.status not in HOLDING_STATUSES:
         raise MembershipNotActive(f"Membership {locked.number} is {locked.status}.")

@@ -170,7 +170,9 @@ def issue_voucher(
     """
     if not 1 <= count <= MAX_COUNT:
         raise InvalidInput(f"Issue between 1 and {MAX_COUNT} vouchers.", code="invalid_count")
-    stock = lock_stock(voucher_type)  # 1
+    if recipient is not None:
+        recipient = lock_holder(recipient)  # 1
+    stock = lock_stock(voucher_type)  # 2
     # The type as stored now: a manager may have just changed its price, stock or active flag.
     voucher_type = VoucherType.objects.select_related("point_type", "sponsor").get(pk=voucher_type.pk)
     priced = charge_points and voucher_type.price_points is not None
@@ -183,8 +185,6 @@ def issue_voucher(
         raise VoucherTypeInactive(f"{voucher_type.name} is not active: no vouchers are issued.")
     if voucher_type.valid_until and voucher_type.valid_until <= moment:
         raise VoucherTypeEnded(f"{voucher_type.name} ended at {voucher_type.valid_until.isoformat()}.")
-    if recipient is not None:
-        recipient = lock_holder(recipient)  # 2
     if voucher_type.stock is not None and stock.issued + count > voucher_type.stock:
         left = max(voucher_type.stock - stock.issued, 0)
         raise OutOfStock(f"{left} voucher(s) of {voucher_type.name} left; {count} asked.")

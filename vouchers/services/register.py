@@ -121,7 +121,7 @@ def _clean_code(raw: Any) -> str:
 
 
 def _holders(recipients: list[Membership]) -> tuple[dict[int, Membership], dict[int, DomainError]]:
-    """Lock 2: each recipient (ascending id), following merges; the ones that cannot hold vouchers."""
+    """Lock 1: each recipient (ascending id), following merges; the ones that cannot hold vouchers."""
     held: dict[int, Membership] = {}
     refused: dict[int, DomainError] = {}
     for pk in sorted({m.pk for m in recipients}):
@@ -232,11 +232,12 @@ def register_vouchers(
     `member_limit_reached`, `out_of_stock` (codes beyond the stock, in order). Raises for the whole
     call: `invalid_count`, `voucher_type_inactive`, `voucher_type_ended`.
 
-    Locks as an issue does: the type's stock row, then the recipients in ascending id.
+    Locks as an issue does: the recipients (ascending id), then the type's stock row.
     """
     if not 1 <= len(codes) <= MAX_COUNT:
         raise InvalidInput(f"Register between 1 and {MAX_COUNT} codes.", code="invalid_count")
-    stock = lock_stock(voucher_type)  # 1
+    holders, not_holding = _holders([given.recipient for given in codes if given.recipient is not None])  # 1
+    stock = lock_stock(voucher_type)  # 2
     voucher_type = VoucherType.objects.select_related("point_type", "sponsor").get(pk=voucher_type.pk)
     moment = timezone.now()
     if not voucher_type.active:
@@ -263,8 +264,6 @@ def register_vouchers(
         refused[i] = VoucherCodeTaken(f"A voucher with the code {token} exists.")
         del tokens[i]
 
-    recipients = [codes[i].recipient for i in tokens if codes[i].recipient is not None]
-    holders, not_holding = _holders(recipients)  # 2
     held = dict(
         Voucher.objects.filter(voucher_type=voucher_type, recipient_id__in=[m.pk for m in holders.values()])
         .exclude(status=VoucherStatus.REVOKED)

@@ -107,9 +107,9 @@ def revoke_voucher(*, voucher: Voucher, reason: str, actor: Actor) -> Voucher:
         if seen is None:
             raise VoucherNotFound()
         type_id, recipient_id = seen
-        lock_stock(VoucherType(pk=type_id))  # 1
         if recipient_id is not None:
-            membership_by_id(recipient_id, follow_merges=False, for_update=True)  # 2
+            membership_by_id(recipient_id, follow_merges=False, for_update=True)  # 1
+        lock_stock(VoucherType(pk=type_id))  # 2
         locked = lock_voucher(pk=voucher.pk)  # 3
         if locked.recipient_id == recipient_id:
             break
