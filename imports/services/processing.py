@@ -42,6 +42,7 @@ from loyalty.errors import DomainError
 from loyalty.jsontext import StrEncoder, dumper
 from loyalty.memo import reads_once
 from loyalty.outbox import emit_event
+from loyalty.planner import refresh_if_stale
 
 log = logging.getLogger(__name__)
 RETRYABLE_PG_CODES = {"40001", "40P01"}  # serialization failure, deadlock
@@ -179,23 +180,28 @@ def _apply_chunk(batch: ImportBatch, import_type: ImportType, token: str, ids: l
     return len(records)
 
 
-def _lock_and_apply(batch: ImportBatch, import_type: ImportType, size: int, cache: dict) -> int:
+def _lock_and_apply(
+    batch: ImportBatch, import_type: ImportType, size: int, cache: dict, after: int = 0
+) -> tuple[int, int]:
     """PostgreSQL, plain-row types and types with a bulk writer: claim by row lock. The chunk's pending
-    records (else those a dead worker claimed) are locked, skipping rows another worker holds, and
-    applied in the same transaction: no claim is written, and a worker that dies rolls back and
-    frees its records at once. Returns 0 when nothing is left to take."""
+    records after line `after` (else those a dead worker claimed) are locked, skipping rows another
+    worker holds, and applied in the same transaction: no claim is written, and a worker that dies
+    rolls back and frees its records at once. Returns how many it applied (0: none left after
+    `after`) and the last line it took.
+
+    `after` keeps the search from walking the index entries of every record finished before (each
+    finished record leaves one under `pending` until vacuum): without it, finding the next chunk cost
+    more the further a big batch got, about a third of the database's time at 1,000,000 records."""
     stale = timezone.now() - timedelta(seconds=conf.claim_timeout())
     base = ImportRecord.objects.filter(batch_id=batch.pk).only("pk", "batch_id", "line", "data").order_by("line")
     with transaction.atomic():
-        records = list(base.filter(status=RecordStatus.PENDING).select_for_update(skip_locked=True)[:size])
+        pending = base.filter(status=RecordStatus.PENDING, line__gt=after)
+        records = list(pending.select_for_update(skip_locked=True)[:size])
         if not records:
-            records = list(
-                base.filter(status=RecordStatus.CLAIMED, claimed_at__lt=stale).select_for_update(skip_locked=True)[
-                    :size
-                ]
-            )
+            claimed = base.filter(status=RecordStatus.CLAIMED, claimed_at__lt=stale)
+            records = list(claimed.select_for_update(skip_locked=True)[:size])
         _apply_records(batch, import_type, records, cache)
-    return len(records)
+    return len(records), max((r.line for r in records), default=after)
 
 
 def _apply_records(batch: ImportBatch, import_type: ImportType, records: list[ImportRecord], cache: dict) -> None:
@@ -311,7 +317,7 @@ def _apply_each(batch: ImportBatch, import_type: ImportType, token: str, ids: li
             try:
                 with transaction.atomic():
                     record = (
-                        ImportRecord.objects.select_for_update()
+                        ImportRecord.objects.select_for_update(of=("self",))  # not the batch its ordering joins
                         .filter(pk=pk, claim_token=token, status=RecordStatus.CLAIMED)
                         .first()
                     )
@@ -427,7 +433,7 @@ def process_batch(batch_id: int, *, max_chunks: int | None = None) -> dict[str, 
     else:
         apply = _apply_chunk  # SQLite: claimed in a transaction of its own
     cache: dict[str, Any] = {}
-    started, done, chunks = time.monotonic(), 0, 0
+    started, done, chunks, after = time.monotonic(), 0, 0, 0
     try:
         with bulk_work():  # the chunks allocate many short-lived objects: collect rarely (loyalty.collector)
             while max_chunks is None or chunks < max_chunks:
@@ -436,9 +442,13 @@ def process_batch(batch_id: int, *, max_chunks: int | None = None) -> dict[str, 
                 # One unit of work per chunk: the program, point types, tiers, channels and product facts
                 # are read once for its records, not once each (loyalty.memo).
                 if apply is _lock_and_apply:
-                    applied = reads_once(_with_retries)(_lock_and_apply, batch, import_type, size, cache)
+                    applied, last = reads_once(_with_retries)(_lock_and_apply, batch, import_type, size, cache, after)
                     if not applied:
-                        break
+                        if after == 0:
+                            break
+                        after = 0  # once more from the start: records a dead worker's rollback freed
+                        continue
+                    after = last
                 else:
                     token, ids = claim_chunk(batch, size)
                     if not ids:
@@ -447,6 +457,7 @@ def process_batch(batch_id: int, *, max_chunks: int | None = None) -> dict[str, 
                 done += applied
                 chunks += 1
                 _progress(batch, done, started)
+                refresh_if_stale()  # the tables this batch grows: keep the key checks on their indexes
     except Exception as exc:
         log.exception("import batch %s failed", batch.key)
         fail_batch(batch, f"{type(exc).__name__}: {exc}")

@@ -153,3 +153,44 @@ def test_a_worker_process_killed_mid_chunk_frees_its_records_for_another_at_once
     assert (batch.ok_count, batch.failed_count) == (6, 0)
     assert Membership.objects.count() == 6
     assert Event.objects.filter(type="membership.enrolled").count() == 6
+
+
+@override_settings(IMPORT_CHUNK_SIZE=2)
+def test_a_worker_looks_again_from_the_start_for_records_freed_behind_it(program, monkeypatch):
+    """A worker goes forward through the file; records another worker held when it passed them, and
+    that worker's rollback freed later, are taken in a last pass from the start."""
+    from django.db import transaction
+
+    from imports.services import processing
+
+    batch = queue(
+        "memberships", [{"firstName": "B", "lastName": f"N{i}", "email": f"b{i}@example.com"} for i in range(4)]
+    )
+    held, release = threading.Event(), threading.Event()
+
+    def dying_worker():
+        try:
+            with transaction.atomic():
+                records = ImportRecord.objects.filter(batch=batch, line__lte=2).order_by("line")
+                list(records.select_for_update(of=("self",)))
+                held.set()
+                release.wait(30)
+                transaction.set_rollback(True)  # it dies: nothing of its chunk is applied
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=dying_worker)
+    thread.start()
+    assert held.wait(30)
+    lock_and_apply = processing._lock_and_apply
+
+    def first_the_other_worker_dies(batch, import_type, size, cache, after=0):
+        applied, last = lock_and_apply(batch, import_type, size, cache, after)
+        if not applied and after:
+            release.set()
+            thread.join(30)
+        return applied, last
+
+    monkeypatch.setattr(processing, "_lock_and_apply", first_the_other_worker_dies)
+    assert process_batch(batch.pk) == {"processed": 4, "status": BatchStatus.COMPLETED}
+    assert Membership.objects.count() == 4
