@@ -31,7 +31,6 @@ class Membership(models.Model):
 
     number = models.CharField(
         max_length=10,
-        unique=True,
         editable=False,
         help_text="The membership number: 10 digits, the last one a check digit. Generated, never reused.",
     )
@@ -161,6 +160,9 @@ class Membership(models.Model):
             models.Index(fields=["sponsor"], name="membership_sponsor_idx", condition=Q(sponsor__isnull=False)),
         ]
         constraints = [
+            # A constraint, not unique=True: that would add a second (LIKE) index nothing uses, written on
+            # every enrollment at a random place (the numbers are random).
+            models.UniqueConstraint(fields=["number"], name="membership_number_unique"),
             models.CheckConstraint(
                 condition=Q(status=MembershipStatus.MERGED, merged_into__isnull=False)
                 | (~Q(status=MembershipStatus.MERGED) & Q(merged_into__isnull=True)),
@@ -257,7 +259,7 @@ class Card(models.Model):
     Type = CardType
     Status = CardStatus
 
-    number = models.CharField(max_length=40, unique=True, help_text="Printed on the card or shown in the app.")
+    number = models.CharField(max_length=40, help_text="Printed on the card or shown in the app.")
     membership = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.PROTECT, related_name="cards")
     legal_entity = models.ForeignKey(
         LegalEntity, null=True, blank=True, db_index=False, on_delete=models.PROTECT, related_name="cards"
@@ -276,6 +278,7 @@ class Card(models.Model):
             models.Index(fields=["legal_entity"], name="card_legal_entity_idx", condition=Q(legal_entity__isnull=False))
         ]
         constraints = [
+            models.UniqueConstraint(fields=["number"], name="card_number_unique"),  # no LIKE twin index
             models.CheckConstraint(
                 condition=Q(membership__isnull=False, legal_entity__isnull=True)
                 | Q(membership__isnull=True, legal_entity__isnull=False),
