@@ -59,7 +59,7 @@ def underscoreize(data: Any) -> Any:
     if isinstance(data, dict):
         return {
             (snake := _snake(k) if isinstance(k, str) else k): (
-                v if snake in ("properties", "attributes") else underscoreize(v)
+                underscoreize(v) if isinstance(v, dict | list) and snake not in ("properties", "attributes") else v
             )
             for k, v in data.items()
         }

@@ -58,6 +58,9 @@ def _insert_membership(**values: Any) -> Membership:
     raise RuntimeError("Could not draw a free membership number; the number space is nearly full.")
 
 
+CARD_TYPES = frozenset(Card.Type.values)  # Type.values builds a new list on each access
+
+
 def _clean_card(card_number: str, card_type: str) -> tuple[str, str]:
     try:
         number = clean_card_number(card_number)
@@ -66,7 +69,7 @@ def _clean_card(card_number: str, card_type: str) -> tuple[str, str]:
             f"cardNumber: {exc.messages[0]}",
             errors=[{"field": "cardNumber", "code": "invalid", "message": exc.messages[0]}],
         ) from exc
-    if card_type not in Card.Type.values:
+    if card_type not in CARD_TYPES:
         raise InvalidInput(f"Unknown card type {card_type!r}.", code="invalid_input")
     return number, card_type
 
