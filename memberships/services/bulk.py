@@ -22,14 +22,19 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from loyalty.actors import Actor
-from loyalty.audit import json_value
 from loyalty.bulk import audit_columns, current_txid, insert_rows
 from loyalty.errors import DomainError
 from loyalty.models import AuditEntry, Event, MembershipType, Program
 from memberships import events
 from memberships.models import EMAIL_HOLDING_STATUSES, AlternateId, Card, CardStatus, Membership, MembershipStatus
 from memberships.numbers import generate_membership_number
-from memberships.services.common import DETAIL_FIELDS, clean_identity, consent_values, membership_type_for_enrollment
+from memberships.services.common import (
+    ENROLLED_FIELDS,
+    clean_identity,
+    consent_values,
+    enrolled_changes,
+    membership_type_for_enrollment,
+)
 from memberships.services.enrollment import _clean_alternate_ids, _clean_card, _clean_channel
 from memberships.services.identifiers import clean_card_values
 
@@ -196,14 +201,7 @@ def enroll_many(*, actor: Actor, members: list[dict[str, Any]]) -> list[str | No
     outbox: list[dict[str, Any]] = []
     for (index, p), row, pk in zip(prepared.items(), member_rows, member_ids, strict=True):
         number = row["number"]
-        changes = {
-            "status": [None, row["status"]],
-            "membership_type_id": [None, row["membership_type_id"]],
-            "channel": [None, row["channel"]],
-        }
-        for name in DETAIL_FIELDS:
-            value = row[name]
-            changes[name] = [None, value if type(value) is str else json_value(value)]
+        changes = enrolled_changes({name: row[name] for name in ENROLLED_FIELDS})
         audits.append(
             {
                 **who,

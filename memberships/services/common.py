@@ -8,6 +8,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from loyalty.actors import Actor
+from loyalty.audit import json_value
 from loyalty.models import MembershipType, Program, Sponsor
 from memberships.errors import (
     AlternateIdTaken,
@@ -164,6 +165,15 @@ def clean_identity(values: dict[str, Any], *, required: bool) -> dict[str, Any]:
         if missing:
             clean_fields(dict.fromkeys(missing, ""))  # raises with the same field errors
     return cleaned
+
+
+ENROLLED_FIELDS = ("status", "membership_type_id", "channel", *DETAIL_FIELDS)
+
+
+def enrolled_changes(values: dict[str, Any]) -> dict[str, list[Any]]:
+    """The audit changes of a new membership: each value it was enrolled with, from nothing. Fields left
+    empty are not named (an enrollment without a phone number changed no phone number)."""
+    return {name: [None, json_value(value)] for name, value in values.items() if value not in (None, "", {})}
 
 
 def consent_values(marketing: bool | None, source: str, *, actor: Actor, channel: str = "") -> dict[str, Any]:

@@ -21,9 +21,11 @@ from memberships.models import Card, Membership, MembershipStatus
 from memberships.numbers import generate_membership_number
 from memberships.services.common import (
     DETAIL_FIELDS,
+    ENROLLED_FIELDS,
     PERSONAL_FIELDS,
     clean_identity,
     consent_values,
+    enrolled_changes,
     ensure_email_free,
     ensure_identified,
     ensure_not_closed,
@@ -164,7 +166,7 @@ def enroll_membership(
         actor,
         events.MEMBERSHIP_ENROLLED,
         membership,
-        changes=diff_fields({}, snapshot(membership, ("status", "membership_type_id", "channel", *DETAIL_FIELDS))),
+        changes=enrolled_changes(snapshot(membership, ENROLLED_FIELDS)),
     )
     emit_event(
         events.MEMBERSHIP_ENROLLED,

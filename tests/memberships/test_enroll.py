@@ -69,6 +69,7 @@ def test_enrollment_is_audited_and_emits_events(api):
     assert entry.object_id == str(membership.pk)
     assert entry.actor_type == "client"
     assert entry.changes["email"] == [None, "ann1@example.com"]
+    assert "phone" not in entry.changes and "street" not in entry.changes  # left empty: no change to name
     enrolled = Event.objects.get(type="membership.enrolled")
     assert enrolled.membership_number == number
     assert enrolled.payload["cardNumber"] == "600000000001"
