@@ -66,7 +66,13 @@ def insert_rows(model: type[models.Model], rows: list[dict[str, Any]], *, ids: b
     ]
     names = [f.attname for f in fields]
     fill = [None if f.primary_key else _default(f, now) for f in fields]
-    json_columns = [(i, dumper(f.encoder), f.null) for i, f in enumerate(fields) if isinstance(f, models.JSONField)]
+    json_columns = []
+    for i, f in enumerate(fields):
+        if isinstance(f, models.JSONField):
+            if f.attname in given:
+                json_columns.append((i, dumper(f.encoder), f.null))
+            else:  # the same default on every row: its JSON text once
+                fill[i] = None if fill[i] is None and f.null else dumper(f.encoder)(fill[i])
     pk_index = names.index(model._meta.pk.attname) if ids else -1
     defaults = dict(zip(names, fill, strict=True))
     getter = operator.itemgetter(*names)  # a row's values in column order, in C (a tuple if several)
