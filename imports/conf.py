@@ -12,11 +12,6 @@ def max_bytes() -> int:
     return _value("IMPORT_MAX_BYTES", 200 * 1024 * 1024)
 
 
-def store_chunk() -> int:
-    """Records per COPY (bulk INSERT off PostgreSQL) while a file is stored."""
-    return _value("IMPORT_STORE_CHUNK", 5000)
-
-
 def chunk_size() -> int:
     """Records a worker claims at a time (plain-row types)."""
     return _value("IMPORT_CHUNK_SIZE", 2000)

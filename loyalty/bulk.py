@@ -12,7 +12,9 @@ values already.
 
 from __future__ import annotations
 
+import itertools
 import operator
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import connection, models
@@ -55,13 +57,36 @@ def insert_rows(model: type[models.Model], rows: list[dict[str, Any]], *, ids: b
         objs = [model(**row) for row in rows]
         model.objects.bulk_create(objs, batch_size=500)
         return [obj.pk for obj in objs] if ids else None
-    now = timezone.now()
     new_ids = _draw_ids(model, len(rows)) if ids else None
     given = set().union(*(row.keys() for row in rows))
-    # A nullable column no row gives and whose default is None is left out of the COPY: NULL either way.
+    _copy(model, given, rows, new_ids=new_ids)
+    return new_ids
+
+
+def stream_rows(model: type[models.Model], rows: Iterable[dict[str, Any]], *, columns: set[str]) -> int:
+    """Insert rows as they come from an iterator (`columns`: the attribute names they may give), in
+    one COPY on PostgreSQL: reading the next rows overlaps the server writing the ones before, and the
+    rows are never all in memory. Elsewhere bulk_create, 500 at a time. Returns how many."""
+    if connection.vendor != "postgresql":
+        count = 0
+        iterator = iter(rows)
+        while chunk := [model(**row) for row in itertools.islice(iterator, 500)]:
+            model.objects.bulk_create(chunk)
+            count += len(chunk)
+        return count
+    return _copy(model, columns, rows)
+
+
+def _copy(
+    model: type[models.Model], given: set[str], rows: Iterable[dict[str, Any]], *, new_ids: list[int] | None = None
+) -> int:
+    """COPY `rows` into the model's table (with `new_ids`, their primary keys): the columns rows give,
+    plus those that need a value (a nullable column no row gives and whose default is None is left
+    out: NULL either way)."""
+    now = timezone.now()
     fields = [
         f
-        for f in _columns(model, with_id=ids)
+        for f in _columns(model, with_id=new_ids is not None)
         if f.attname in given or f.primary_key or not f.null or f.has_default() or _auto(f)
     ]
     names = [f.attname for f in fields]
@@ -73,7 +98,7 @@ def insert_rows(model: type[models.Model], rows: list[dict[str, Any]], *, ids: b
                 json_columns.append((i, dumper(f.encoder), f.null))
             else:  # the same default on every row: its JSON text once
                 fill[i] = None if fill[i] is None and f.null else dumper(f.encoder)(fill[i])
-    pk_index = names.index(model._meta.pk.attname) if ids else -1
+    pk_index = names.index(model._meta.pk.attname) if new_ids is not None else -1
     defaults = dict(zip(names, fill, strict=True))
     getter = operator.itemgetter(*names)  # a row's values in column order, in C (a tuple if several)
     pick = (lambda merged: list(getter(merged))) if len(names) > 1 else (lambda merged: [getter(merged)])
@@ -81,17 +106,19 @@ def insert_rows(model: type[models.Model], rows: list[dict[str, Any]], *, ids: b
         connection.ops.quote_name(model._meta.db_table),
         ", ".join(connection.ops.quote_name(f.column) for f in fields),
     )
+    count = 0
     # wrap_database_errors: a failed COPY raises Django's IntegrityError (etc.), as execute() does.
     with connection.wrap_database_errors, connection.cursor() as cursor, cursor.copy(sql) as copy:
-        for index, row in enumerate(rows):
+        for row in rows:
             values = pick({**defaults, **row})
             for i, dumps, null in json_columns:
                 value = values[i]
                 values[i] = None if value is None and null else dumps(value)
             if new_ids is not None:
-                values[pk_index] = new_ids[index]
+                values[pk_index] = new_ids[count]
             copy.write_row(values)
-    return new_ids
+            count += 1
+    return count
 
 
 COPY_FROM = 50  # rows: below, bulk_create's one statement is cheaper than drawing ids and a COPY

@@ -132,7 +132,6 @@ GIT_REVISION = env.str("GIT_REVISION", default="")
 
 # Imports and exports (docs/imports.md).
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=200 * 1024 * 1024)
-IMPORT_STORE_CHUNK = env.int("IMPORT_STORE_CHUNK", default=5000)
 IMPORT_CHUNK_SIZE = env.int("IMPORT_CHUNK_SIZE", default=2000)
 IMPORT_LEDGER_CHUNK_SIZE = env.int("IMPORT_LEDGER_CHUNK_SIZE", default=250)
 IMPORT_CLAIM_TIMEOUT = env.int("IMPORT_CLAIM_TIMEOUT", default=600)

@@ -3,7 +3,7 @@ worker is queued."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.db import transaction
@@ -14,7 +14,7 @@ from imports.models import BatchStatus, ImportBatch, ImportRecord
 from imports.registry import ImportType, get_type
 from loyalty.actors import Actor
 from loyalty.audit import record_audit
-from loyalty.bulk import insert_rows
+from loyalty.bulk import stream_rows
 
 
 def enqueue(batch: ImportBatch) -> None:
@@ -61,20 +61,16 @@ def queue_batch(
         created_by_client=actor.client,
         actor_label=actor.label[:200],
     )
-    size = conf.store_chunk()
-    total = 0
-    buffer: list[dict[str, Any]] = []
-    for line, data in records:
-        buffer.append({"batch_id": batch.pk, "line": line, "data": data})
-        if len(buffer) >= size:
-            insert_rows(ImportRecord, buffer)  # COPY on PostgreSQL
-            total += len(buffer)
-            buffer = []
-            if max_records and total > max_records:
+
+    def rows() -> Iterator[dict[str, Any]]:
+        for count, (line, data) in enumerate(records, start=1):
+            if max_records and count > max_records:
                 raise ImportTooLarge(f"More than {max_records} records.")
-    if buffer:
-        insert_rows(ImportRecord, buffer)
-        total += len(buffer)
+            yield {"batch_id": batch.pk, "line": line, "data": data}
+
+    # One COPY for the whole upload on PostgreSQL: parsing the next rows overlaps the server storing
+    # the ones before, and the file is never held in memory.
+    total = stream_rows(ImportRecord, rows(), columns={"batch_id", "line", "data"})
     if not total:
         raise EmptyImport()
     batch.total = total
