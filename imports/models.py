@@ -4,6 +4,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 
 def new_key() -> str:
@@ -88,7 +89,11 @@ class ImportRecord(models.Model):
     class Meta:
         ordering = ["batch", "line"]
         constraints = [models.UniqueConstraint(fields=["batch", "line"], name="import_record_line_unique")]
-        indexes = [models.Index(fields=["batch", "status", "line"], name="import_record_claim_idx")]
+        # The records not applied yet (pending, claimed) or failed: what workers look for, what a resume
+        # and the failed-records report read. Applying a record takes it out, so the index stays small.
+        indexes = [
+            models.Index(fields=["batch", "line"], name="import_record_open_idx", condition=~Q(status=RecordStatus.OK))
+        ]
 
     def __str__(self) -> str:
         return f"{self.batch_id}:{self.line} {self.status}"

@@ -147,7 +147,9 @@ class Membership(models.Model):
             models.Index(fields=["email"], name="membership_email_idx", condition=~Q(email="")),
             models.Index(fields=["phone"], name="membership_phone_idx", condition=~Q(phone="")),
             models.Index(fields=["enrolled_at", "id"], name="membership_enrolled_idx"),
-            models.Index(fields=["status"], name="membership_status_idx"),
+            # Only the members not active: the index finds the few blocked, anonymous, merged or cancelled
+            # ones, and an enrollment (active) writes nothing to it. A query for active members reads the table.
+            models.Index(fields=["status"], name="membership_status_idx", condition=~Q(status=MembershipStatus.ACTIVE)),
             # Foreign keys most rows leave empty: only the rows that have one are indexed (fewer index
             # writes per enrollment; a lookup by a given key still uses the index).
             models.Index(fields=["tier"], name="membership_tier_idx", condition=Q(tier__isnull=False)),
