@@ -18,6 +18,8 @@ a new connection per request: sync workers do not keep connections alive) then p
   (a) the minimal view, each client on its own account row;
   (b) POST /api/v1/tx with a unique txId, a 20-line basket of random products and a random member
       of the 1,000 (10% of the baskets carry the property the budget-capped promotion asks for);
+  (c) the same baskets without a txId: a dry run, which reads and evaluates as a booking does and
+      writes nothing, so (c)/(a) shows how far any faster write path could take (b)/(a);
 
 and it prints requests/s, p50 and p99 of each, and the ratio (b)/(a) (target: at least 50%); the
 CPU the gunicorn workers and the PostgreSQL backends spent per request, and what the backends were
@@ -342,9 +344,10 @@ def basket(rng: random.Random, products: list[tuple[str, Decimal]]) -> tuple[lis
 class TxBodies:
     """POST /api/v1/tx bodies: unique txIds, random members and baskets (one generator per client)."""
 
-    def __init__(self, data: dict[str, Any], client: int, run: str):
+    def __init__(self, data: dict[str, Any], client: int, run: str, *, dry_run: bool = False):
         self.rng = random.Random(client)
         self.data, self.client, self.run, self.n = data, client, run, 0
+        self.dry_run = dry_run
 
     def __call__(self) -> tuple[str, bytes]:
         self.n += 1
@@ -363,6 +366,8 @@ class TxBodies:
         }
         if self.rng.random() < 0.1:
             body["properties"] = {"campaign": "spring"}
+        if self.dry_run:
+            del body["txId"]
         return "/api/v1/tx", json.dumps(body).encode()
 
 
@@ -386,11 +391,12 @@ def run_clients(
     window count (throughput), with their whole latency."""
     headers_base = {"Content-Type": "application/json", "X-Forwarded-Proto": "https", "Host": "127.0.0.1"}
     extra = getattr(make, "headers", {})
+    expected = getattr(make, "status", 201)
     window: dict[str, float] = {}
     stop = threading.Event()
     latencies: list[list[float]] = [[] for _ in range(clients)]
     failures: list[str] = []
-    answered = [0] * clients  # every 201, warm-up and overrun included
+    answered = [0] * clients  # every answer with the expected status, warm-up and overrun included
     barrier = threading.Barrier(clients + 1)
 
     def client(c: int) -> None:
@@ -407,7 +413,7 @@ def run_clients(
             finally:
                 conn.close()
             end = time.perf_counter()
-            if response.status != 201:
+            if response.status != expected:
                 failures.append(f"{response.status} {payload[:300]!r}")
                 continue
             answered[c] += 1
@@ -589,9 +595,14 @@ def in_process_cost(data: dict[str, Any], count: int = 30) -> dict[str, tuple[fl
             Client(HTTP_AUTHORIZATION=f"Api-Key {data['key']}"),
             TxBodies(data, 998, "cost-" + uuid.uuid4().hex[:6]),
         ),
+        "dry run": (
+            Client(HTTP_AUTHORIZATION=f"Api-Key {data['key']}"),
+            TxBodies(data, 997, "cost-" + uuid.uuid4().hex[:6], dry_run=True),
+        ),
     }
     costs = {}
     for label, (client, next_body) in clients.items():
+        status = 200 if label == "dry run" else 201
         for _ in range(5):  # warm-up
             path, body = next_body()
             client.post(path, body, content_type="application/json", headers={"X-Forwarded-Proto": "https"})
@@ -599,7 +610,7 @@ def in_process_cost(data: dict[str, Any], count: int = 30) -> dict[str, tuple[fl
         for _ in range(count):
             path, body = next_body()
             response = client.post(path, body, content_type="application/json", headers={"X-Forwarded-Proto": "https"})
-            if response.status_code != 201:
+            if response.status_code != status:
                 raise RuntimeError(f"{path}: {response.status_code} {response.content[:300]!r}")
         wall, cpu = (time.perf_counter() - wall) / count * 1000, (time.process_time() - cpu) / count * 1000
         path, body = next_body()
@@ -699,14 +710,24 @@ def main() -> int:
         def tx(c: int) -> Callable[[], tuple[str, bytes]]:
             return TxBodies(data, c, run)
 
+        def dry_run(c: int) -> Callable[[], tuple[str, bytes]]:
+            return TxBodies(data, 100 + c, run, dry_run=True)
+
         tx.headers = {"Authorization": f"Api-Key {data['key']}"}  # type: ignore[attr-defined]
+        dry_run.headers = tx.headers  # type: ignore[attr-defined]
+        dry_run.status = 200  # type: ignore[attr-defined]
         from django.conf import settings
         from django.urls import clear_url_caches
 
         settings.ROOT_URLCONF = "bench.tx_urls"  # the in-process figures call the minimal view too
         clear_url_caches()
         results = {}
-        for label, make in (("minimal view (lock, update, insert)", minimal), ("POST /api/v1/tx, booking", tx)):
+        figures = (
+            ("minimal view (lock, update, insert)", minimal),
+            ("POST /api/v1/tx, booking", tx),
+            ("POST /api/v1/tx, dry run (no txId)", dry_run),
+        )
+        for label, make in figures:
             watcher = Watcher(url, process.pid)
             watcher.start()
             results[label] = run_clients(port, args.clients, args.warmup, args.seconds, make)
@@ -719,9 +740,13 @@ def main() -> int:
             print(
                 f"{label:40}{r['rate']:>8.0f}{r['p50']:>9.1f}{r['p99']:>9.1f}{r['requests']:>10}{len(r['failures']):>8}"
             )
-        minimal_rate, tx_rate = (r["rate"] for r in results.values())
+        minimal_rate, tx_rate, dry_rate = (r["rate"] for r in results.values())
         ratio = tx_rate / minimal_rate if minimal_rate else 0
         print(f"ratio tx / minimal: {ratio:.0%} (target >= 50%): {'ok' if ratio >= 0.5 else 'BELOW TARGET'}")
+        print(
+            f"ratio dry run / minimal: {dry_rate / minimal_rate if minimal_rate else 0:.0%} (the same requests "
+            "without the writes: about as far as a faster write path could take the booking)"
+        )
         for label, r in results.items():
             for failure in r["failures"][:3]:
                 print(f"  {label} failed: {failure}")

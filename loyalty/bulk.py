@@ -1,7 +1,8 @@
 """Inserting many rows of one model in one go, for the services' bulk paths.
 
 PostgreSQL: one `COPY ... FROM STDIN` per call (about ten times Django's bulk_create on this
-machine), ids drawn beforehand from the table's sequence when the caller needs them. Elsewhere
+machine), ids drawn beforehand from the table's sequence when the caller needs them; fewer than
+COPY_FROM rows go in one INSERT ... VALUES (with RETURNING for the ids). Elsewhere
 (SQLite): bulk_create. Rows are plain dicts of attribute names (`membership_id`, not `membership`);
 a column left out gets what `Model()` would give it (the field's default, "" for text, None), and
 `auto_now`/`auto_now_add` columns get now, so a row reads back as `Model.objects.create(**row)`
@@ -21,6 +22,8 @@ from django.db import connection, models
 from django.utils import timezone
 
 from loyalty.jsontext import dumper
+
+COPY_FROM = 50  # rows: below, one INSERT ... VALUES is cheaper than a COPY (and drawing ids for it)
 
 
 def _columns(model: type[models.Model], *, with_id: bool) -> list[models.Field]:
@@ -57,8 +60,11 @@ def insert_rows(model: type[models.Model], rows: list[dict[str, Any]], *, ids: b
         objs = [model(**row) for row in rows]
         model.objects.bulk_create(objs, batch_size=500)
         return [obj.pk for obj in objs] if ids else None
-    new_ids = _draw_ids(model, len(rows)) if ids else None
     given = set().union(*(row.keys() for row in rows))
+    if len(rows) < COPY_FROM:
+        new_ids = _insert_values(model, given, rows, ids=ids)
+        return new_ids if ids else None
+    new_ids = _draw_ids(model, len(rows)) if ids else None
     _copy(model, given, rows, new_ids=new_ids)
     return new_ids
 
@@ -77,61 +83,90 @@ def stream_rows(model: type[models.Model], rows: Iterable[dict[str, Any]], *, co
     return _copy(model, columns, rows)
 
 
+class _Plan:
+    """How rows of one model become column values: the columns rows give, plus those that need a
+    value (a nullable column no row gives and whose default is None is left out: NULL either way);
+    defaults filled in, JSON columns as text."""
+
+    def __init__(self, model: type[models.Model], given: set[str], *, with_id: bool):
+        now = timezone.now()
+        self.fields = [
+            f
+            for f in _columns(model, with_id=with_id)
+            if f.attname in given or f.primary_key or not f.null or f.has_default() or _auto(f)
+        ]
+        names = [f.attname for f in self.fields]
+        fill = [None if f.primary_key else _default(f, now) for f in self.fields]
+        self.json_columns = []
+        for i, f in enumerate(self.fields):
+            if isinstance(f, models.JSONField):
+                if f.attname in given:
+                    self.json_columns.append((i, dumper(f.encoder), f.null))
+                else:  # the same default on every row: its JSON text once
+                    fill[i] = None if fill[i] is None and f.null else dumper(f.encoder)(fill[i])
+        self.pk_index = names.index(model._meta.pk.attname) if with_id else -1
+        self.defaults = dict(zip(names, fill, strict=True))
+        getter = operator.itemgetter(*names)  # a row's values in column order, in C (a tuple if several)
+        self._pick = (lambda merged: list(getter(merged))) if len(names) > 1 else (lambda merged: [getter(merged)])
+        self.table = connection.ops.quote_name(model._meta.db_table)
+        self.columns = ", ".join(connection.ops.quote_name(f.column) for f in self.fields)
+
+    def values(self, row: dict[str, Any]) -> list[Any]:
+        values = self._pick({**self.defaults, **row})
+        for i, dumps, null in self.json_columns:
+            value = values[i]
+            values[i] = None if value is None and null else dumps(value)
+        return values
+
+
 def _copy(
     model: type[models.Model], given: set[str], rows: Iterable[dict[str, Any]], *, new_ids: list[int] | None = None
 ) -> int:
-    """COPY `rows` into the model's table (with `new_ids`, their primary keys): the columns rows give,
-    plus those that need a value (a nullable column no row gives and whose default is None is left
-    out: NULL either way)."""
-    now = timezone.now()
-    fields = [
-        f
-        for f in _columns(model, with_id=new_ids is not None)
-        if f.attname in given or f.primary_key or not f.null or f.has_default() or _auto(f)
-    ]
-    names = [f.attname for f in fields]
-    fill = [None if f.primary_key else _default(f, now) for f in fields]
-    json_columns = []
-    for i, f in enumerate(fields):
-        if isinstance(f, models.JSONField):
-            if f.attname in given:
-                json_columns.append((i, dumper(f.encoder), f.null))
-            else:  # the same default on every row: its JSON text once
-                fill[i] = None if fill[i] is None and f.null else dumper(f.encoder)(fill[i])
-    pk_index = names.index(model._meta.pk.attname) if new_ids is not None else -1
-    defaults = dict(zip(names, fill, strict=True))
-    getter = operator.itemgetter(*names)  # a row's values in column order, in C (a tuple if several)
-    pick = (lambda merged: list(getter(merged))) if len(names) > 1 else (lambda merged: [getter(merged)])
-    sql = "COPY {} ({}) FROM STDIN".format(
-        connection.ops.quote_name(model._meta.db_table),
-        ", ".join(connection.ops.quote_name(f.column) for f in fields),
-    )
+    """COPY `rows` into the model's table (with `new_ids`, their primary keys)."""
+    plan = _Plan(model, given, with_id=new_ids is not None)
     count = 0
     # wrap_database_errors: a failed COPY raises Django's IntegrityError (etc.), as execute() does.
-    with connection.wrap_database_errors, connection.cursor() as cursor, cursor.copy(sql) as copy:
+    with (
+        connection.wrap_database_errors,
+        connection.cursor() as cursor,
+        cursor.copy(f"COPY {plan.table} ({plan.columns}) FROM STDIN") as copy,
+    ):
         for row in rows:
-            values = pick({**defaults, **row})
-            for i, dumps, null in json_columns:
-                value = values[i]
-                values[i] = None if value is None and null else dumps(value)
+            values = plan.values(row)
             if new_ids is not None:
-                values[pk_index] = new_ids[count]
+                values[plan.pk_index] = new_ids[count]
             copy.write_row(values)
             count += 1
     return count
 
 
-COPY_FROM = 50  # rows: below, bulk_create's one statement is cheaper than drawing ids and a COPY
+def _insert_values(model: type[models.Model], given: set[str], rows: list[dict[str, Any]], *, ids: bool) -> list[int]:
+    """A few rows in one INSERT ... VALUES statement (with `ids`, RETURNING their primary keys, in
+    the rows' order): one round trip, without the array building of bulk_create."""
+    plan = _Plan(model, given, with_id=False)
+    one = "(" + ", ".join(["%s"] * len(plan.fields)) + ")"
+    pk = connection.ops.quote_name(model._meta.pk.column)
+    # Quoted model names and placeholders only: the values travel as parameters.
+    sql = f"INSERT INTO {plan.table} ({plan.columns}) VALUES {', '.join([one] * len(rows))}"  # noqa: S608
+    params = [value for row in rows for value in plan.values(row)]
+    with connection.cursor() as cursor:
+        if not ids:
+            cursor.execute(sql, params)
+            return []
+        # RETURNING gives no order guarantee: the ids come from one sequence in VALUES order, so sorted
+        # they match the rows (each statement draws its ids in one go, in row order).
+        cursor.execute(f"{sql} RETURNING {pk}", params)
+        return sorted(row[0] for row in cursor.fetchall())
 
 
 def insert_models(objs: list[models.Model], *, ids: bool = False) -> None:
-    """bulk_create for model instances through insert_rows (one COPY on PostgreSQL): the same rows,
-    auto_now fields set on the instances, and with `ids` their new primary keys. A few rows go through
-    bulk_create: one round trip, where COPY with ids takes two."""
+    """bulk_create for model instances through insert_rows (on PostgreSQL one INSERT ... VALUES for a
+    few rows, one COPY for many): the same rows, auto_now fields set on the instances, and with `ids`
+    their new primary keys. Django's bulk_create costs several times as much CPU per call."""
     if not objs:
         return
     model = type(objs[0])
-    if connection.vendor != "postgresql" or len(objs) < COPY_FROM:
+    if connection.vendor != "postgresql":
         model.objects.bulk_create(objs)
         return
     now = timezone.now()
