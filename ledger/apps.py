@@ -7,5 +7,8 @@ class LedgerConfig(AppConfig):
 
     def ready(self) -> None:
         from ledger import hooks
+        from ledger.models import PointType
+        from loyalty.configuration import watch
 
         hooks.register()
+        watch(PointType)  # cached per process, and compiled into promotions (loyalty.configuration)

@@ -51,9 +51,16 @@ def _draw_ids(model: type[models.Model], count: int) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def insert_rows(model: type[models.Model], rows: list[dict[str, Any]], *, ids: bool = False) -> list[int] | None:
+def insert_rows(
+    model: type[models.Model],
+    rows: list[dict[str, Any]],
+    *,
+    ids: bool = False,
+    expressions: dict[str, str] | None = None,
+) -> list[int] | None:
     """Insert `rows` (dicts of attribute name -> value) in their order; with `ids`, return the new
-    primary keys in the same order."""
+    primary keys in the same order. `expressions` (PostgreSQL only): attribute name -> an SQL
+    expression of the statement, not of the row (the transaction's id), the same on every row."""
     if not rows:
         return [] if ids else None
     if connection.vendor != "postgresql":
@@ -62,8 +69,14 @@ def insert_rows(model: type[models.Model], rows: list[dict[str, Any]], *, ids: b
         return [obj.pk for obj in objs] if ids else None
     given = set().union(*(row.keys() for row in rows))
     if len(rows) < COPY_FROM:
-        new_ids = _insert_values(model, given, rows, ids=ids)
+        new_ids = _insert_values(model, given, rows, ids=ids, expressions=expressions or {})
         return new_ids if ids else None
+    if expressions:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT " + ", ".join(expressions.values()))
+            constants = dict(zip(expressions, cursor.fetchone(), strict=True))
+        rows = [{**row, **constants} for row in rows]
+        given |= constants.keys()
     new_ids = _draw_ids(model, len(rows)) if ids else None
     _copy(model, given, rows, new_ids=new_ids)
     return new_ids
@@ -140,15 +153,22 @@ def _copy(
     return count
 
 
-def _insert_values(model: type[models.Model], given: set[str], rows: list[dict[str, Any]], *, ids: bool) -> list[int]:
+def _insert_values(
+    model: type[models.Model], given: set[str], rows: list[dict[str, Any]], *, ids: bool, expressions: dict[str, str]
+) -> list[int]:
     """A few rows in one INSERT ... VALUES statement (with `ids`, RETURNING their primary keys, in
     the rows' order): one round trip, without the array building of bulk_create."""
-    plan = _Plan(model, given, with_id=False)
-    one = "(" + ", ".join(["%s"] * len(plan.fields)) + ")"
+    plan = _Plan(model, given | expressions.keys(), with_id=False)
+    marks = [f"({expressions[f.attname]})" if f.attname in expressions else "%s" for f in plan.fields]
+    one = "(" + ", ".join(marks) + ")"
     pk = connection.ops.quote_name(model._meta.pk.column)
-    # Quoted model names and placeholders only: the values travel as parameters.
+    # Quoted model names, placeholders and the caller's expressions only: the values travel as parameters.
     sql = f"INSERT INTO {plan.table} ({plan.columns}) VALUES {', '.join([one] * len(rows))}"  # noqa: S608
-    params = [value for row in rows for value in plan.values(row)]
+    if expressions:
+        keep = [i for i, f in enumerate(plan.fields) if f.attname not in expressions]
+        params = [values[i] for row in rows for values in (plan.values(row),) for i in keep]
+    else:
+        params = [value for row in rows for value in plan.values(row)]
     with connection.cursor() as cursor:
         if not ids:
             cursor.execute(sql, params)
@@ -159,10 +179,11 @@ def _insert_values(model: type[models.Model], given: set[str], rows: list[dict[s
         return sorted(row[0] for row in cursor.fetchall())
 
 
-def insert_models(objs: list[models.Model], *, ids: bool = False) -> None:
+def insert_models(objs: list[models.Model], *, ids: bool = False, expressions: dict[str, str] | None = None) -> None:
     """bulk_create for model instances through insert_rows (on PostgreSQL one INSERT ... VALUES for a
     few rows, one COPY for many): the same rows, auto_now fields set on the instances, and with `ids`
-    their new primary keys. Django's bulk_create costs several times as much CPU per call."""
+    their new primary keys. Django's bulk_create costs several times as much CPU per call.
+    `expressions`: as insert_rows (PostgreSQL only)."""
     if not objs:
         return
     model = type(objs[0])
@@ -181,7 +202,7 @@ def insert_models(objs: list[models.Model], *, ids: bool = False) -> None:
             if values[name] is None:
                 values[name] = now
         rows.append({name: values[name] for name in names})
-    new_ids = insert_rows(model, rows, ids=ids)
+    new_ids = insert_rows(model, rows, ids=ids, expressions=expressions)
     for obj, pk in zip(objs, new_ids or [], strict=False):
         obj.pk = pk
         obj._state.adding, obj._state.db = False, connection.alias

@@ -8,10 +8,12 @@ from django.db.models.expressions import RawSQL
 from loyalty.audit import json_value
 from loyalty.models import Event
 
+TXID_SQL = "pg_current_xact_id()::text::bigint"
+
 
 def current_txid_expression() -> RawSQL | None:
     if connection.vendor == "postgresql":
-        return RawSQL("pg_current_xact_id()::text::bigint", [])
+        return RawSQL(TXID_SQL, [])  # noqa: S611 - a constant
     return None
 
 
@@ -21,12 +23,12 @@ def emit_event(
     membership_number: str = "",
     payload: dict[str, Any] | None = None,
 ) -> Event:
-    return Event.objects.create(
-        type=event_type,
-        membership_number=membership_number,
-        payload=json_value(payload or {}),
-        txid=current_txid_expression(),
-    )
+    from loyalty.bulk import insert_models
+
+    event = event_row(event_type, membership_number=membership_number, payload=payload)
+    # The writing transaction's id, in the insert itself (a fraction of create()'s CPU).
+    insert_models([event], ids=True, expressions={"txid": TXID_SQL} if connection.vendor == "postgresql" else None)
+    return event
 
 
 def event_row(event_type: str, *, membership_number: str = "", payload: dict[str, Any] | None = None) -> Event:

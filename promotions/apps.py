@@ -15,6 +15,23 @@ class PromotionsConfig(AppConfig):
         register_configuration_model(Channel)
         register_configuration_model(MasterCategory)
 
+        from django.db.models.signals import m2m_changed
+
+        from loyalty.configuration import bump_catalog, watch, watch_catalog
+        from promotions.models import (
+            CategoryValue,
+            CustomCategory,
+            Product,
+            ProductCategory,
+            Promotion,
+            PromotionVersion,
+        )
+
+        # Cached per process (loyalty.configuration): the configuration, and the products' facts.
+        watch(Channel, Promotion, PromotionVersion)
+        watch_catalog(Product, ProductCategory, CategoryValue, MasterCategory, CustomCategory)
+        m2m_changed.connect(bump_catalog, sender=CustomCategory.products.through, dispatch_uid="catalog-links")
+
         from memberships.hooks import register_tier_standing_provider
         from promotions.tiers import standing_summary
 

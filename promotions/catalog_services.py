@@ -20,6 +20,7 @@ from loyalty.actors import Actor
 from loyalty.api.errors import camel
 from loyalty.audit import diff_fields, record_audit
 from loyalty.bulk import audit_columns, current_txid, insert_rows
+from loyalty.configuration import bump_catalog
 from loyalty.models import AuditEntry, Event, Sponsor
 from loyalty.outbox import emit_event
 from loyalty.services import save_configuration
@@ -243,7 +244,10 @@ def _apply_categories(product: Product, categories: Mapping[str, str | None]) ->
         elif link.value_id != value.pk:
             ProductCategory.objects.filter(pk=link.pk).update(value=value)
     after = dict(sorted(wanted.items()))
-    return {"categories": [before, after]} if before != after else {}
+    if before == after:
+        return {}
+    bump_catalog()  # the update above sends no signal
+    return {"categories": [before, after]}
 
 
 @transaction.atomic
@@ -345,6 +349,7 @@ def create_products(*, actor: Actor, products: list[dict[str, Any]]) -> list[Pro
         {name: getattr(product, name) for name in ("channel_id", "key", *PRODUCT_FIELDS)}
         for product, _ in fresh.values()
     ]
+    bump_catalog()  # rows by COPY send no signals
     for (product, _), pk in zip(fresh.values(), insert_rows(Product, rows, ids=True), strict=True):
         product.pk = pk
     who, txid = audit_columns(actor), current_txid()
@@ -482,12 +487,14 @@ def set_custom_category(
     removed_ids = sorted(to_remove)
     for start in range(0, len(removed_ids), LOOKUP_CHUNK):
         Link.objects.filter(customcategory=category, product_id__in=removed_ids[start : start + LOOKUP_CHUNK]).delete()
+    if to_add or to_remove:
+        bump_catalog()  # links are written in bulk: no signals
     count = len(current) + len(to_add) - len(to_remove)
     result = CustomCategoryResult(category, creating, len(to_add), len(to_remove), count)
     if not creating and not changes and not to_add and not to_remove:
         return result
     if not creating:
-        category.save()  # name, description and updated_at
+        category.save()  # name, description and updated_at; its post_save moves the catalog generation
     if to_add or to_remove:
         changes["products"] = [len(current), count]
     if to_add:

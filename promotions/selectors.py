@@ -1,14 +1,9 @@
-"""Reads of promotions: the compiled active set, cached per process until a promotion changes."""
+"""Reads of promotions: the compiled active set, cached per process until the configuration changes."""
 
 from __future__ import annotations
 
-import threading
-
 from promotions.engine import CompiledPromotion, compile_promotion
-from promotions.models import Promotion, PromotionGeneration, PromotionVersion
-
-_lock = threading.Lock()
-_cache: dict[str, object] = {"generation": None, "promotions": []}
+from promotions.models import Promotion, PromotionVersion
 
 
 def _precisions() -> dict[str, int]:
@@ -29,32 +24,20 @@ def _compile(version: PromotionVersion, precisions: dict[str, int]) -> CompiledP
     )
 
 
-def generation() -> int:
-    return PromotionGeneration.objects.filter(pk=1).values_list("value", flat=True).first() or 0
-
-
-def forget_compiled() -> None:
-    """Drop the compiled set (tests roll generations back, so a number can come round again)."""
-    with _lock:
-        _cache["generation"], _cache["promotions"] = None, []
+def _compile_active() -> list[CompiledPromotion]:
+    precisions = _precisions()
+    versions = PromotionVersion.objects.filter(
+        pk__in=Promotion.objects.filter(active=True, current_version__isnull=False).values("current_version")
+    ).select_related("promotion")
+    return [_compile(v, precisions) for v in versions]
 
 
 def active_promotions() -> list[CompiledPromotion]:
-    """Compiled once per process and generation: one cheap query per request (per unit of work, see
-    loyalty.memo: an import chunk) when nothing changed."""
-    from loyalty.memo import memoized
+    """Compiled once per process and configuration generation (loyalty.configuration: promotions,
+    their versions and the point types move it). Compiled promotions are immutable: no copies."""
+    from loyalty.configuration import cached
 
-    current = memoized("promotion_generation", generation)
-    if _cache["generation"] == current:
-        return _cache["promotions"]  # type: ignore[return-value]
-    with _lock:
-        precisions = _precisions()
-        versions = PromotionVersion.objects.filter(
-            pk__in=Promotion.objects.filter(active=True, current_version__isnull=False).values("current_version")
-        ).select_related("promotion")
-        compiled = [_compile(v, precisions) for v in versions]
-        _cache["promotions"], _cache["generation"] = compiled, current
-    return compiled
+    return cached("promotions", _compile_active)
 
 
 def compiled_versions(version_ids: list[int]) -> list[CompiledPromotion]:

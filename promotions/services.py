@@ -6,13 +6,12 @@ from typing import Any
 
 from django.apps import apps
 from django.db import transaction
-from django.db.models import F
 
 from loyalty.actors import Actor
 from loyalty.audit import record_audit
 from loyalty.errors import InvalidInput
 from loyalty.outbox import emit_event
-from promotions.models import Promotion, PromotionGeneration, PromotionVersion
+from promotions.models import Promotion, PromotionVersion
 from promotions.rules import RuleErrors, validate_definition
 
 
@@ -61,12 +60,6 @@ def clean_definition(definition: Any) -> dict[str, Any]:
     return cleaned
 
 
-def bump_generation() -> None:
-    updated = PromotionGeneration.objects.filter(pk=1).update(value=F("value") + 1)
-    if not updated:
-        PromotionGeneration.objects.create(pk=1, value=1)
-
-
 @transaction.atomic
 def save_promotion(
     *,
@@ -113,7 +106,6 @@ def save_promotion(
         changes["version"] = [current.number if current else None, number]
     if not changes:
         return promotion
-    bump_generation()
     verb = "created" if creating else "updated"
     record_audit(actor, f"promotion.{verb}", promotion, changes=changes)
     emit_event(f"promotion.{verb}", payload={"key": promotion.key, "version": promotion.current_version.number})

@@ -11,13 +11,14 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Sum
+from django.db import connection
 from django.utils import timezone
 
 from ledger.amounts import to_minor
 from ledger.models import Account, Booking, PointType, Posting
 from loyalty.actors import Actor
 from loyalty.models import Program, Tier
+from memberships.models import Membership
 
 COUNTED = [Booking.Kind.EARN, Booking.Kind.REVERSAL, Booking.Kind.ADJUST, Booking.Kind.MERGE]
 
@@ -41,9 +42,12 @@ def tier_point_type() -> PointType | None:
 
 
 def all_tiers() -> list[Tier]:
+    """By rank: cached per process and configuration generation, copied once per unit of work."""
+    from loyalty.configuration import cached, copies
     from loyalty.memo import memoized
 
-    return memoized("tiers", lambda: list(Tier.objects.order_by("rank")))
+    load = lambda: dict(enumerate(Tier.objects.order_by("rank")))  # noqa: E731
+    return memoized("tiers", lambda: list(copies(cached("tiers", load)).values()))
 
 
 def window_start(at: datetime, tiers: list[Tier]) -> datetime:
@@ -58,22 +62,33 @@ def window_start(at: datetime, tiers: list[Tier]) -> datetime:
 
 
 def status_points(membership: Any, point_type: PointType, since: datetime) -> int:
-    from memberships.selectors import membership_and_merged_ids
-
-    accounts = Account.objects.filter(
-        kind=Account.Kind.MEMBER, membership_id__in=membership_and_merged_ids(membership), point_type=point_type
-    )
-    total = Posting.objects.filter(
-        account__in=accounts, booking__effective_at__gte=since, booking__kind__in=COUNTED
-    ).aggregate(s=Sum("amount"))["s"]
-    return total or 0
+    """The status points of the member and of every membership merged into it, transitively (their
+    history is its history: memberships.selectors.membership_and_merged_ids), in one query: every
+    booking that counts for tiers asks this."""
+    kinds = ", ".join(["%s"] * len(COUNTED))
+    sql = f"""
+        WITH RECURSIVE merged(id) AS (
+            SELECT CAST(%s AS BIGINT)
+            UNION SELECT m.id FROM {Membership._meta.db_table} m JOIN merged ON m.merged_into_id = merged.id
+        )
+        SELECT SUM(p.amount) FROM {Posting._meta.db_table} p
+        JOIN {Account._meta.db_table} a ON a.id = p.account_id
+        JOIN {Booking._meta.db_table} b ON b.id = p.booking_id
+        WHERE a.kind = %s AND a.point_type_id = %s AND a.membership_id IN (SELECT id FROM merged)
+          AND b.effective_at >= %s AND b.kind IN ({kinds})
+    """  # noqa: S608 - table names from the models, values as parameters
+    params = [membership.pk, Account.Kind.MEMBER, point_type.pk, connection.ops.adapt_datetimefield_value(since)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *COUNTED])
+        (total,) = cursor.fetchone()
+    return int(total or 0)
 
 
 def standing(membership: Any, at: datetime | None = None) -> TierStanding:
     moment = at or timezone.now()
     tiers = all_tiers()
     point_type = tier_point_type()
-    current = membership.tier
+    current = next((t for t in tiers if t.pk == membership.tier_id), None)  # the cached tiers: no query
     if point_type is None or not tiers:
         return TierStanding(current, None, 0, point_type, None, None, None, None)
     since = window_start(moment, tiers)

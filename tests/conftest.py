@@ -108,12 +108,12 @@ def db_vendor() -> str:
 
 @pytest.fixture(autouse=True)
 def fresh_promotion_cache():
-    """Each test rolls its promotions back, so a generation number can come round again."""
-    from promotions.selectors import forget_compiled
+    """Each test rolls its configuration back: nothing cached in one test is seen by the next."""
+    from loyalty.configuration import forget
 
-    forget_compiled()
+    forget()
     yield
-    forget_compiled()
+    forget()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -63,10 +63,13 @@ def ledger_transaction(fn: Callable[P, R]) -> Callable[P, R]:
 
 
 def point_types_by_key() -> dict[str, PointType]:
-    """Every point type in id order, read once per unit of work (see loyalty.memo)."""
+    """Every point type in id order: cached per process and configuration generation, copied once per
+    unit of work (see loyalty.memo, loyalty.configuration)."""
+    from loyalty.configuration import cached, copies
     from loyalty.memo import memoized
 
-    return memoized("point_types", lambda: {pt.key: pt for pt in PointType.objects.order_by("pk")})
+    load = lambda: {pt.key: pt for pt in PointType.objects.order_by("pk")}  # noqa: E731
+    return memoized("point_types", lambda: copies(cached("point_types", load)))
 
 
 def main_point_type() -> PointType:
@@ -85,8 +88,18 @@ def point_type_by_key(key: str | None) -> PointType:
     return point_type
 
 
+def _sponsors() -> dict[str, Sponsor]:
+    """Every sponsor by key: cached per process and configuration generation, copied once per unit of
+    work (see loyalty.memo, loyalty.configuration)."""
+    from loyalty.configuration import cached, copies
+    from loyalty.memo import memoized
+
+    load = lambda: {s.key: s for s in Sponsor.objects.order_by("pk")}  # noqa: E731
+    return memoized("sponsors", lambda: copies(cached("sponsors", load)))
+
+
 def default_sponsor() -> Sponsor:
-    sponsor = Sponsor.objects.filter(is_default=True).first()
+    sponsor = next((s for s in _sponsors().values() if s.is_default), None)
     if sponsor is None:
         raise UnknownSponsor("The program has no default sponsor; name one with `sponsor`.")
     return sponsor
@@ -95,7 +108,7 @@ def default_sponsor() -> Sponsor:
 def sponsor_by_key(key: str | None) -> Sponsor:
     if not key:
         return default_sponsor()
-    sponsor = Sponsor.objects.filter(key=key).first()
+    sponsor = _sponsors().get(key)
     if sponsor is None:
         raise UnknownSponsor(f"No sponsor {key!r}.")
     return sponsor

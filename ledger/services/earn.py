@@ -77,17 +77,21 @@ def earn_points(
     reason: str = "",
     metadata: dict[str, Any] | None = None,
     earned_at: datetime | None = None,
+    member_locked: bool = False,
 ) -> Booking:
     """Credit earned points: issued by the sponsor, blocked until maturity, expiring by policy.
 
     `earned_at` (default now) is when the purchase happened: maturity and expiry count from it,
     so a late-arriving or imported transaction does not earn fresher points than it should.
+    `member_locked`: the caller holds the membership's row lock (lock_membership) and checked its
+    status under it; every status change takes that lock, so reading the status again is skipped.
     """
     earn = Earn(membership, sponsor, _positive(lines), receipt_id, tx_id, reason, metadata, earned_at)
     request_hash = _request_hash(earn)
     point_types = {line.point_type.pk: line.point_type for line in earn.lines}
     accounts = locked_member_accounts(membership, point_types.values())
-    require_status(membership, EARNING_STATUSES)
+    if not member_locked:
+        require_status(membership, EARNING_STATUSES)
     if existing := replay(idempotency_key, request_hash):
         return existing
     if receipt_id and Booking.objects.filter(kind=Booking.Kind.EARN, sponsor=sponsor, receipt_id=receipt_id).exists():

@@ -4,6 +4,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
+from loyalty.configuration import new_generation
+
 key_validator = RegexValidator(
     r"^[a-z0-9][a-z0-9_-]*$",
     "Use lower-case letters, digits, '-' and '_' (it appears in API calls).",
@@ -84,6 +86,16 @@ class Program(models.Model):
             "A member who no longer qualifies keeps the tier this many days (from the assessment that "
             "found it) before moving down. Upgrades happen at once."
         ),
+    )
+    generation = models.BigIntegerField(
+        default=new_generation,
+        editable=False,
+        help_text="Changes with every configuration change; processes reload cached configuration when it does.",
+    )
+    catalog_generation = models.BigIntegerField(
+        default=new_generation,
+        editable=False,
+        help_text="Changes with every catalog change; processes read the products' facts again when it does.",
     )
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from loyalty.models import Program
+from loyalty.models import MembershipType, Program, Tier
 from promotions.rules import Line, Member
 
 
@@ -20,13 +20,23 @@ class Item:
     amount: Decimal
 
 
+def _keys(name: str, model: type) -> dict[int, str]:
+    """Keys of tiers or membership types by id, from the configuration cached per process."""
+    from loyalty.configuration import cached
+
+    return cached(name, lambda: dict(model.objects.values_list("pk", "key")))
+
+
 def member_context(membership: Any, at: datetime) -> Member:
     local = at.astimezone(ZoneInfo(Program.current().time_zone)).date()
     enrolled = getattr(membership, "enrolled_at", None)
     birth: date | None = getattr(membership, "birth_date", None)
+    tier = _keys("tier_keys", Tier).get(membership.tier_id) if membership.tier_id else ""
+    kind = _keys("membership_type_keys", MembershipType).get(membership.membership_type_id) or ""
     return Member(
-        tier=membership.tier.key if membership.tier_id else "",
-        type=membership.membership_type.key if membership.membership_type_id else "",
+        # One made after the cached generation was read is still found, through the row.
+        tier=tier if tier is not None else membership.tier.key,
+        type=kind or (membership.membership_type.key if membership.membership_type_id else ""),
         days_since_enrollment=(local - enrolled.astimezone(ZoneInfo(Program.current().time_zone)).date()).days
         if enrolled
         else None,

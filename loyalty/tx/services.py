@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.apps import apps
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.db.models import F
 from django.utils import timezone
 
@@ -25,6 +25,7 @@ from ledger.amounts import to_points
 from ledger.services import EarnLine, earn_points, reverse_earn_amounts
 from ledger.services.core import ledger_transaction, point_types_by_key, sponsor_by_key
 from ledger.services.earn import USE_POLICY
+from ledger.services.earn import ReceiptAlreadyBooked as LedgerReceiptAlreadyBooked
 from loyalty.actors import Actor
 from loyalty.audit import record_audit
 from loyalty.bulk import insert_models
@@ -139,12 +140,17 @@ def check_items(total: Decimal, items: list[Item]) -> None:
 
 
 def _channel(key: str):
-    channels = memo_dict("channels")  # an import chunk books many transactions of one channel
+    """The channel with its sponsor: cached per process and configuration generation (see
+    loyalty.configuration), copied once per unit of work."""
+    from loyalty.configuration import cached, copies
+
+    channels = memo_dict("channels")
     if key not in channels:
-        channel = apps.get_model("promotions", "Channel").objects.filter(key=key).select_related("sponsor").first()
-        if channel is None:
+        model = apps.get_model("promotions", "Channel")
+        known = cached("channels", lambda: {c.key: c for c in model.objects.select_related("sponsor")})
+        if key not in known:
             raise errors.UnknownChannel(f"No channel {key!r}.")
-        channels[key] = channel
+        channels[key] = copies({key: known[key]})[key]
     return channels[key]
 
 
@@ -156,10 +162,12 @@ def _sponsor(request: TxRequest, channel) -> Sponsor:
 
 
 def _facts(channel_key: str, items: list[Item]) -> dict[str, dict[str, Any]]:
-    """The catalog facts of the basket's products (read-only dicts), each read once per unit of work."""
+    """The catalog facts of the basket's products (read-only dicts), each read once per process and
+    catalog generation (loyalty.configuration)."""
+    from loyalty.configuration import catalog_facts
     from promotions.catalog_selectors import product_facts
 
-    known = memo_dict("product_facts")
+    known = catalog_facts()
     keys = sorted({item.product_key for item in items})
     missing = [key for key in keys if (channel_key, key) not in known]
     if missing:
@@ -401,7 +409,21 @@ def book(request: TxRequest, *, actor: Actor) -> tuple[dict[str, Any], bool]:
     channel = _channel(request.channel)
     sponsor = _sponsor(request, channel)
     membership = resolve_or_create_anonymous(request.membership_key, actor=actor, channel=channel.key)
-    return _book(request, channel, sponsor, membership, actor)
+    try:
+        return _book(request, channel, sponsor, membership, actor)
+    except (_Taken, LedgerReceiptAlreadyBooked) as exc:  # everything _book wrote is rolled back
+        existing = Transaction.objects.filter(tx_id=request.tx_id).first()
+        if existing is not None:  # a concurrent request with this txId committed first
+            return _replay(existing, request), True
+        if isinstance(exc, LedgerReceiptAlreadyBooked):
+            raise
+        raise errors.ReceiptAlreadyBooked(
+            f"{sponsor.key} already booked receipt {request.receipt_id!r} under another txId."
+        ) from None
+
+
+class _Taken(Exception):
+    """The transaction row's txId or receipt is taken (by a request that committed meanwhile)."""
 
 
 def _replay(existing: Transaction, request: TxRequest) -> dict[str, Any]:
@@ -428,20 +450,12 @@ def transaction_row(request: TxRequest, membership, sponsor: Sponsor, channel) -
 
 @ledger_transaction
 def _book(request: TxRequest, channel, sponsor: Sponsor, membership, actor: Actor) -> tuple[dict[str, Any], bool]:
+    """The transaction row is inserted last, with its answer: a concurrent request with the same txId
+    (or receipt) waits for the member's lock, then fails on the ledger's receipt check or on the row's
+    unique key at the end, which rolls all of it back (book() then replays, or refuses the receipt)."""
     from ledger.services.core import EARNING_STATUSES, check_status
     from memberships.services.common import lock_membership
 
-    try:
-        with transaction.atomic():
-            tx_row = transaction_row(request, membership, sponsor, channel)
-            tx_row.save(force_insert=True)
-    except IntegrityError:
-        existing = Transaction.objects.filter(tx_id=request.tx_id).first()
-        if existing is not None:  # a concurrent request with this txId committed first
-            return _replay(existing, request), True
-        raise errors.ReceiptAlreadyBooked(
-            f"{sponsor.key} already booked receipt {request.receipt_id!r} under another txId."
-        ) from None
     # The member before the accounts (LEDGER.md's order): a tier change at the end needs it anyway.
     membership = lock_membership(membership)
     check_status(membership.number, membership.status, EARNING_STATUSES)
@@ -462,11 +476,16 @@ def _book(request: TxRequest, channel, sponsor: Sponsor, membership, actor: Acto
             tx_id=request.tx_id,
             earned_at=request.occurred_at,
             metadata={"channel": channel.key},
+            member_locked=True,  # lock_membership and check_status above
         )
     vouchers = _issue_vouchers(result, membership, request, actor)
     answer = _answer(request, membership.number, result, booked=True, unknown=unknown, vouchers=vouchers)
+    tx_row = transaction_row(request, membership, sponsor, channel)
     complete_row(tx_row, booking=booking, member=member, usage=usage, answer=answer)
-    tx_row.save(update_fields=["booking", "member_context", "cap_usage", "response"])
+    try:  # no savepoint: the failed insert ends _book, and its atomic block rolls back
+        insert_models([tx_row], ids=True)
+    except IntegrityError:
+        raise _Taken() from None
     insert_models(line_rows(tx_row, request, facts))
     insert_models(reward_rows(tx_row, result, vouchers))
     counted = counted_usage(result, by_key)

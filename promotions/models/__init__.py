@@ -1,5 +1,5 @@
 from .catalog import CategoryValue, Channel, CustomCategory, MasterCategory, Product, ProductCategory
-from .promotion import Promotion, PromotionBudget, PromotionGeneration, PromotionMemberUsage, PromotionVersion
+from .promotion import Promotion, PromotionBudget, PromotionMemberUsage, PromotionVersion
 
 __all__ = [
     "CategoryValue",
@@ -10,7 +10,6 @@ __all__ = [
     "ProductCategory",
     "Promotion",
     "PromotionBudget",
-    "PromotionGeneration",
     "PromotionMemberUsage",
     "PromotionVersion",
 ]

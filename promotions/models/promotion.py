@@ -46,15 +46,6 @@ class PromotionVersion(models.Model):
         return f"{self.promotion.key} v{self.number}"
 
 
-class PromotionGeneration(models.Model):
-    """A counter bumped with every promotion change: processes recompile when it moves."""
-
-    value = models.BigIntegerField(default=0)
-
-    def __str__(self) -> str:
-        return str(self.value)
-
-
 class PromotionBudget(models.Model):
     """Points a promotion has given in all (minor units of its point type), locked when it gives more."""
 

@@ -1,13 +1,21 @@
-"""Catalog fixtures: a program with a default sponsor, and a small classified catalog."""
+"""Catalog fixtures: a program with a default sponsor, and a small classified catalog; the /tx
+program (points, status points, base earning, double on coffee), a member and a basket."""
 
+import itertools
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
+from ledger.models import PointType
 from loyalty.actors import Actor
-from loyalty.models import AuditEntry, Event, Program, Sponsor
+from loyalty.models import AuditEntry, Event, MembershipType, Program, Sponsor
+from loyalty.services import save_configuration
+from memberships.services.enrollment import enroll_membership
 from promotions.models import CategoryValue, Channel, CustomCategory, MasterCategory, Product, ProductCategory
+from promotions.services import save_promotion
 from tests.promotions.factories import (
     CategoryValueFactory,
     ChannelFactory,
@@ -127,3 +135,71 @@ def query_count(call) -> int:
     with CaptureQueriesContext(connection) as captured:
         call()
     return len(captured)
+
+
+# The /tx program --------------------------------------------------------------------------------
+
+_names = itertools.count(1)
+_receipts = itertools.count(1)
+
+BASE_EARNING = {
+    "pointType": "points",
+    "base": True,
+    "effects": [{"type": "perAmount", "points": "1", "per": "1", "lines": "all"}],
+}
+COFFEE = {"fact": "line.category.department", "op": "eq", "value": "coffee"}
+COFFEE_DOUBLE = {
+    "pointType": "points",
+    "condition": {"lines": "any", "where": COFFEE},
+    "effects": [{"type": "multiplier", "factor": "2", "lines": "qualifying"}],
+}
+STATUS = {
+    "pointType": "status",
+    "effects": [{"type": "perAmount", "points": "1", "per": "1", "lines": "all"}],
+}
+
+
+@pytest.fixture
+def tx_program(catalog):
+    save_configuration(MembershipType(key="consumer", name="Consumer", is_default=True), actor=ACTOR)
+    save_configuration(
+        PointType(key="points", name="Points", is_main=True, precision=2, expiry_policy="never"), actor=ACTOR
+    )
+    save_configuration(
+        PointType(key="status", name="Status", redeemable=False, transferable=False, counts_for_tiers=True),
+        actor=ACTOR,
+    )
+    save_promotion(key="base", name="1 point per euro", definition=BASE_EARNING, actor=ACTOR)
+    save_promotion(key="coffee-double", name="Double on coffee", definition=COFFEE_DOUBLE, actor=ACTOR)
+    return catalog
+
+
+@pytest.fixture
+def member(tx_program):
+    n = next(_names)
+    return enroll_membership(actor=ACTOR, first_name="Tx", last_name=f"Member{n}", email=f"tx{n}@example.com")
+
+
+def purchase(member, *, tx_id=None, items=None, **fields):
+    """A web-shop basket: two bags of espresso beans (12.98) and a green tea (2.89)."""
+    items = items or [
+        {"productKey": "COF-001", "quantity": "2", "unitPrice": "6.49", "amount": "12.98"},
+        {"productKey": "TEA-001", "quantity": "1", "unitPrice": "2.89", "amount": "2.89"},
+    ]
+    body = {
+        "receiptId": fields.pop("receipt_id", f"R-{next(_receipts)}"),
+        "membershipKey": member.number if hasattr(member, "number") else member,
+        "channel": "webshop",
+        "occurredAt": (timezone.now() - timedelta(minutes=1)).isoformat(),
+        "totalAmount": str(sum(Decimal(i["amount"]) for i in items)),
+        "currency": "EUR",
+        "items": items,
+        **fields,
+    }
+    if tx_id:
+        body["txId"] = tx_id
+    return body
+
+
+def points(answer, point_type="points"):
+    return {p["pointType"]: p["amount"] for p in answer["points"]}.get(point_type)

@@ -1,8 +1,6 @@
 """The /tx flow: dry runs, booking once per txId, replays, returns, caps, tiers and vouchers."""
 
-import itertools
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -10,78 +8,13 @@ from django.utils import timezone
 from ledger.models import Booking, PointType
 from ledger.selectors import balance_of
 from ledger.verify import verify
-from loyalty.models import Event, MembershipType, Program, Tier, Transaction
+from loyalty.models import Event, Program, Tier, Transaction
 from loyalty.services import save_configuration
 from memberships.models import Membership
 from memberships.services.enrollment import enroll_membership
 from promotions.models import PromotionBudget
 from promotions.services import save_promotion
-from tests.promotions.conftest import ACTOR, assert_refused, query_count
-
-_names = itertools.count(1)
-_receipts = itertools.count(1)
-
-BASE = {
-    "pointType": "points",
-    "base": True,
-    "effects": [{"type": "perAmount", "points": "1", "per": "1", "lines": "all"}],
-}
-COFFEE = {"fact": "line.category.department", "op": "eq", "value": "coffee"}
-COFFEE_DOUBLE = {
-    "pointType": "points",
-    "condition": {"lines": "any", "where": COFFEE},
-    "effects": [{"type": "multiplier", "factor": "2", "lines": "qualifying"}],
-}
-STATUS = {
-    "pointType": "status",
-    "effects": [{"type": "perAmount", "points": "1", "per": "1", "lines": "all"}],
-}
-
-
-@pytest.fixture
-def tx_program(catalog):
-    save_configuration(MembershipType(key="consumer", name="Consumer", is_default=True), actor=ACTOR)
-    save_configuration(
-        PointType(key="points", name="Points", is_main=True, precision=2, expiry_policy="never"), actor=ACTOR
-    )
-    save_configuration(
-        PointType(key="status", name="Status", redeemable=False, transferable=False, counts_for_tiers=True),
-        actor=ACTOR,
-    )
-    save_promotion(key="base", name="1 point per euro", definition=BASE, actor=ACTOR)
-    save_promotion(key="coffee-double", name="Double on coffee", definition=COFFEE_DOUBLE, actor=ACTOR)
-    return catalog
-
-
-@pytest.fixture
-def member(tx_program):
-    n = next(_names)
-    return enroll_membership(actor=ACTOR, first_name="Tx", last_name=f"Member{n}", email=f"tx{n}@example.com")
-
-
-def purchase(member, *, tx_id=None, items=None, **fields):
-    """A web-shop basket: two bags of espresso beans (12.98) and a green tea (2.89)."""
-    items = items or [
-        {"productKey": "COF-001", "quantity": "2", "unitPrice": "6.49", "amount": "12.98"},
-        {"productKey": "TEA-001", "quantity": "1", "unitPrice": "2.89", "amount": "2.89"},
-    ]
-    body = {
-        "receiptId": fields.pop("receipt_id", f"R-{next(_receipts)}"),
-        "membershipKey": member.number if hasattr(member, "number") else member,
-        "channel": "webshop",
-        "occurredAt": (timezone.now() - timedelta(minutes=1)).isoformat(),
-        "totalAmount": str(sum(Decimal(i["amount"]) for i in items)),
-        "currency": "EUR",
-        "items": items,
-        **fields,
-    }
-    if tx_id:
-        body["txId"] = tx_id
-    return body
-
-
-def points(answer, point_type="points"):
-    return {p["pointType"]: p["amount"] for p in answer["points"]}.get(point_type)
+from tests.promotions.conftest import ACTOR, BASE_EARNING, STATUS, assert_refused, points, purchase, query_count
 
 
 def test_a_dry_run_answers_with_rewards_and_trace_and_books_nothing(api, member):
@@ -187,7 +120,7 @@ def test_a_booked_transaction_keeps_its_promotion_version(api, member):
     save_promotion(
         key="base",
         name="2 points per euro",
-        definition={**BASE, "effects": [{"type": "perAmount", "points": "2", "per": "1", "lines": "all"}]},
+        definition={**BASE_EARNING, "effects": [{"type": "perAmount", "points": "2", "per": "1", "lines": "all"}]},
         actor=ACTOR,
     )
     reward = api.get("/api/v1/tx/T-6/rewardsDetails").json()["rewards"][0]
