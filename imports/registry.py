@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import json
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +20,7 @@ from rest_framework import serializers
 from imports.errors import UnknownImportType
 from loyalty.actors import Actor
 from loyalty.api.errors import camel
+from loyalty.api.serializers import validated
 
 
 @dataclass
@@ -45,9 +45,6 @@ class ApplyContext:
         return f"import:{self.batch_key}:{self.line}"
 
 
-_validators = threading.local()
-
-
 @functools.lru_cache(maxsize=4096)
 def _snake(key: str) -> str:
     return camel_to_underscore(key)
@@ -68,14 +65,7 @@ def underscoreize(data: Any) -> Any:
     return data
 
 
-def check(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
-    """Validate `data` with one instance of the serializer per thread: building a DRF serializer
-    deep-copies its fields, which costs more than validating a record."""
-    cache = _validators.__dict__.setdefault("instances", {})
-    instance = cache.get(serializer_class)
-    if instance is None:
-        instance = cache[serializer_class] = serializer_class()
-    return instance.run_validation(data)
+check = validated  # records are validated as API bodies are: one serializer instance per thread
 
 
 @dataclass

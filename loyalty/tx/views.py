@@ -6,6 +6,7 @@ from rest_framework import mixins
 from rest_framework.response import Response
 
 from ledger.models import PointType
+from loyalty.api.serializers import validated
 from loyalty.api.views import ApiGenericViewSet
 from loyalty.models import Transaction, TransactionReward
 from loyalty.tx import serializers
@@ -76,9 +77,7 @@ class TransactionViewSet(mixins.ListModelMixin, ApiGenericViewSet):
         responses={200: serializers.TxResultSerializer, 201: serializers.TxResultSerializer},
     )
     def create(self, request):
-        data = serializers.TxInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        tx_request = _request(data.validated_data)
+        tx_request = _request(validated(serializers.TxInputSerializer, request.data))
         if not tx_request.tx_id:
             return Response(calculate(tx_request, actor=request.actor))
         answer, _ = book(tx_request, actor=request.actor)
