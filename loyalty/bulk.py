@@ -13,6 +13,7 @@ values already.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import operator
 from collections.abc import Iterable
@@ -99,44 +100,68 @@ def stream_rows(model: type[models.Model], rows: Iterable[dict[str, Any]], *, co
 class _Plan:
     """How rows of one model become column values: the columns rows give, plus those that need a
     value (a nullable column no row gives and whose default is None is left out: NULL either way);
-    defaults filled in, JSON columns as text."""
+    defaults filled in, JSON columns as text. Made once per model and set of given columns
+    (`_plan`); the defaults that change (auto_now columns, callable defaults) are made per call."""
 
-    def __init__(self, model: type[models.Model], given: set[str], *, with_id: bool):
-        now = timezone.now()
+    def __init__(self, model: type[models.Model], given: frozenset[str], with_id: bool):
         self.fields = [
             f
             for f in _columns(model, with_id=with_id)
             if f.attname in given or f.primary_key or not f.null or f.has_default() or _auto(f)
         ]
         names = [f.attname for f in self.fields]
-        fill = [None if f.primary_key else _default(f, now) for f in self.fields]
         self.json_columns = []
+        self.static: dict[str, Any] = {}
+        self.dynamic: list[tuple[str, models.Field, Any]] = []  # (name, field, dumps or None)
         for i, f in enumerate(self.fields):
-            if isinstance(f, models.JSONField):
-                if f.attname in given:
-                    self.json_columns.append((i, dumper(f.encoder), f.null))
-                else:  # the same default on every row: its JSON text once
-                    fill[i] = None if fill[i] is None and f.null else dumper(f.encoder)(fill[i])
+            is_json = isinstance(f, models.JSONField)
+            if is_json and f.attname in given:
+                self.json_columns.append((i, dumper(f.encoder), f.null))
+            # A JSON column no row gives: the same default on every row of a call, its JSON text once.
+            dumps = dumper(f.encoder) if is_json and f.attname not in given else None
+            if f.primary_key:
+                self.static[f.attname] = None
+            elif _auto(f) or (f.has_default() and callable(f.default)):
+                self.dynamic.append((f.attname, f, dumps))
+            else:
+                value = f.get_default()
+                self.static[f.attname] = dumps(value) if dumps and not (value is None and f.null) else value
         self.pk_index = names.index(model._meta.pk.attname) if with_id else -1
-        self.defaults = dict(zip(names, fill, strict=True))
         getter = operator.itemgetter(*names)  # a row's values in column order, in C (a tuple if several)
         self._pick = (lambda merged: list(getter(merged))) if len(names) > 1 else (lambda merged: [getter(merged)])
         self.table = connection.ops.quote_name(model._meta.db_table)
         self.columns = ", ".join(connection.ops.quote_name(f.column) for f in self.fields)
 
-    def values(self, row: dict[str, Any]) -> list[Any]:
-        values = self._pick({**self.defaults, **row})
+    def defaults(self) -> dict[str, Any]:
+        """Every column's default for the rows of one call (auto_now columns: now)."""
+        if not self.dynamic:
+            return self.static
+        now = timezone.now()
+        defaults = dict(self.static)
+        for name, field, dumps in self.dynamic:
+            value = _default(field, now)
+            defaults[name] = dumps(value) if dumps and not (value is None and field.null) else value
+        return defaults
+
+    def values(self, row: dict[str, Any], defaults: dict[str, Any]) -> list[Any]:
+        values = self._pick({**defaults, **row})
         for i, dumps, null in self.json_columns:
             value = values[i]
             values[i] = None if value is None and null else dumps(value)
         return values
 
 
+@functools.lru_cache(maxsize=512)
+def _plan(model: type[models.Model], given: frozenset[str], with_id: bool) -> _Plan:
+    return _Plan(model, given, with_id)
+
+
 def _copy(
     model: type[models.Model], given: set[str], rows: Iterable[dict[str, Any]], *, new_ids: list[int] | None = None
 ) -> int:
     """COPY `rows` into the model's table (with `new_ids`, their primary keys)."""
-    plan = _Plan(model, given, with_id=new_ids is not None)
+    plan = _plan(model, frozenset(given), new_ids is not None)
+    defaults = plan.defaults()
     count = 0
     # wrap_database_errors: a failed COPY raises Django's IntegrityError (etc.), as execute() does.
     with (
@@ -145,7 +170,7 @@ def _copy(
         cursor.copy(f"COPY {plan.table} ({plan.columns}) FROM STDIN") as copy,
     ):
         for row in rows:
-            values = plan.values(row)
+            values = plan.values(row, defaults)
             if new_ids is not None:
                 values[plan.pk_index] = new_ids[count]
             copy.write_row(values)
@@ -158,7 +183,8 @@ def _insert_values(
 ) -> list[int]:
     """A few rows in one INSERT ... VALUES statement (with `ids`, RETURNING their primary keys, in
     the rows' order): one round trip, without the array building of bulk_create."""
-    plan = _Plan(model, given | expressions.keys(), with_id=False)
+    plan = _plan(model, frozenset(given | expressions.keys()), False)
+    defaults = plan.defaults()
     marks = [f"({expressions[f.attname]})" if f.attname in expressions else "%s" for f in plan.fields]
     one = "(" + ", ".join(marks) + ")"
     pk = connection.ops.quote_name(model._meta.pk.column)
@@ -166,9 +192,9 @@ def _insert_values(
     sql = f"INSERT INTO {plan.table} ({plan.columns}) VALUES {', '.join([one] * len(rows))}"  # noqa: S608
     if expressions:
         keep = [i for i, f in enumerate(plan.fields) if f.attname not in expressions]
-        params = [values[i] for row in rows for values in (plan.values(row),) for i in keep]
+        params = [values[i] for row in rows for values in (plan.values(row, defaults),) for i in keep]
     else:
-        params = [value for row in rows for value in plan.values(row)]
+        params = [value for row in rows for value in plan.values(row, defaults)]
     with connection.cursor() as cursor:
         if not ids:
             cursor.execute(sql, params)
