@@ -16,9 +16,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
 from django.apps import apps
 from django.db import IntegrityError
-from django.db.models import F
+from django.db.models import F, Value
 from django.utils import timezone
 
 from ledger.amounts import to_points
@@ -29,6 +30,7 @@ from ledger.services.earn import ReceiptAlreadyBooked as LedgerReceiptAlreadyBoo
 from loyalty.actors import Actor
 from loyalty.audit import record_audit
 from loyalty.bulk import insert_models
+from loyalty.jsontext import StrEncoder, dumper
 from loyalty.memo import memo_dict, reads_once
 from loyalty.models import Program, Sponsor, Transaction, TransactionLine, TransactionReturn, TransactionReward
 from loyalty.outbox import emit_event
@@ -238,18 +240,28 @@ def read_cap_usage(
         budget.update((k, v) for k, v in known.budget.items() if k not in lock_keys)
         member.update((k, v) for k, v in known.member.items() if k[0] not in lock_keys)
         return CapUsage(budget=budget, member=member)
+    # Both kinds in one query: (promotion id, period, period key, used); a budget row has no period.
+    reads = []
     unlocked_budget = [ids[k] for k in budget_keys - lock_keys]
     if unlocked_budget:
-        rows = PromotionBudget.objects.filter(promotion_id__in=unlocked_budget)
-        budget.update((by_id[pid], used) for pid, used in rows.values_list("promotion_id", "used"))
+        reads.append(
+            PromotionBudget.objects.filter(promotion_id__in=unlocked_budget).values_list(
+                "promotion_id", Value(""), Value(""), "used"
+            )
+        )
     unlocked_member = [ids[k] for k in member_keys - lock_keys]
     if membership is not None and unlocked_member:
-        rows = PromotionMemberUsage.objects.filter(
-            promotion_id__in=unlocked_member, membership=membership, period_key__in=set(periods.values())
-        ).values_list("promotion_id", "period", "period_key", "used")
-        for pid, period, period_key, used in rows:
-            if periods.get(period) == period_key:
-                member[(by_id[pid], period)] = used
+        reads.append(
+            PromotionMemberUsage.objects.filter(
+                promotion_id__in=unlocked_member, membership=membership, period_key__in=set(periods.values())
+            ).values_list("promotion_id", "period", "period_key", "used")
+        )
+    rows = reads[0].union(*reads[1:], all=True) if reads else []
+    for pid, period, period_key, used in rows:
+        if not period:
+            budget[by_id[pid]] = used
+        elif periods.get(period) == period_key:
+            member[(by_id[pid], period)] = used
     return CapUsage(budget=budget, member=member)
 
 
@@ -299,9 +311,17 @@ def _evaluate(
         if wanted <= locked:
             return result, usage
         locked |= wanted
-        usage = read_cap_usage(promotions, membership, tx.occurred_at, lock_keys=locked, known=first)
-        result = run(usage)
+        fresh = read_cap_usage(promotions, membership, tx.occurred_at, lock_keys=locked, known=first)
+        if not _same_usage(fresh, usage):  # else the engine would answer exactly the same
+            result = run(fresh)
+        usage = fresh
     return result, usage
+
+
+def _same_usage(a: CapUsage, b: CapUsage) -> bool:
+    """Whether the engine reads the same from both (it takes a missing entry as 0)."""
+    used = lambda entries: {k: v for k, v in entries.items() if v}  # noqa: E731
+    return used(a.budget) == used(b.budget) and used(a.member) == used(b.member)
 
 
 # Answers ---------------------------------------------------------------------------------------
@@ -530,7 +550,8 @@ def complete_row(tx_row: Transaction, *, booking, member, usage: CapUsage, answe
     tx_row.booking = booking
     tx_row.member_context = member_to_json(member)
     tx_row.cap_usage = {"budget": usage.budget, "member": [[k[0], k[1], v] for k, v in usage.member.items()]}
-    tx_row.response = json.loads(json.dumps(answer, default=str))
+    # As json.loads(json.dumps(answer, default=str)): decimals and the like as text, at orjson's speed.
+    tx_row.response = orjson.loads(dumper(StrEncoder)(answer))
 
 
 def line_rows(tx_row: Transaction, request: TxRequest, facts: dict[str, dict]) -> list[TransactionLine]:
