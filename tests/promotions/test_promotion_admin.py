@@ -11,9 +11,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from ledger.models import PointType
-from loyalty.models import AuditEntry, Event, MembershipType, Transaction
-from loyalty.services import save_configuration
+from loyalty.models import AuditEntry, Event, Transaction
 from loyalty.tx.context import Item
 from loyalty.tx.services import TxRequest, book
 from memberships.services.enrollment import enroll_membership
@@ -23,36 +21,15 @@ from promotions.models import Promotion, PromotionVersion
 from promotions.rules import LINE_FACTS, TX_FACTS, validate_definition
 from promotions.services import save_promotion
 from tests.factories import StaffUserFactory
-from tests.promotions.conftest import ACTOR, query_count
+from tests.promotions.conftest import ACTOR, COFFEE_DOUBLE, query_count
+from tests.promotions.conftest import BASE_EARNING as BASE
 
 pytestmark = pytest.mark.django_db
 ADMIN = "/admin/promotions/promotion"
 _names = itertools.count(1)
 _receipts = itertools.count(1)
 
-BASE = {
-    "pointType": "points",
-    "base": True,
-    "effects": [{"type": "perAmount", "points": "1", "per": "1", "lines": "all"}],
-}
-COFFEE = {"fact": "line.category.department", "op": "eq", "value": "coffee"}
-COFFEE_DOUBLE = {
-    "pointType": "points",
-    "condition": {"lines": "any", "where": COFFEE},
-    "effects": [{"type": "multiplier", "factor": "2", "lines": "qualifying"}],
-}
 TEA = {"lines": "any", "where": {"fact": "line.category.department", "op": "eq", "value": "tea"}}
-
-
-@pytest.fixture
-def tx_program(catalog):
-    save_configuration(MembershipType(key="consumer", name="Consumer", is_default=True), actor=ACTOR)
-    save_configuration(
-        PointType(key="points", name="Points", is_main=True, precision=2, expiry_policy="never"), actor=ACTOR
-    )
-    save_promotion(key="base", name="1 point per euro", definition=BASE, actor=ACTOR)
-    save_promotion(key="coffee-double", name="Double on coffee", definition=COFFEE_DOUBLE, actor=ACTOR)
-    return catalog
 
 
 @pytest.fixture
