@@ -89,12 +89,13 @@ def point_type_by_key(key: str | None) -> PointType:
 
 
 def _sponsors() -> dict[str, Sponsor]:
-    """Every sponsor by key: cached per process and configuration generation, copied once per unit of
-    work (see loyalty.memo, loyalty.configuration)."""
+    """Every sponsor by key, in key order (the default is the first default by key): cached per
+    process and configuration generation, copied once per unit of work (see loyalty.memo,
+    loyalty.configuration)."""
     from loyalty.configuration import cached, copies
     from loyalty.memo import memoized
 
-    load = lambda: {s.key: s for s in Sponsor.objects.order_by("pk")}  # noqa: E731
+    load = lambda: {s.key: s for s in Sponsor.objects.order_by("key")}  # noqa: E731
     return memoized("sponsors", lambda: copies(cached("sponsors", load)))
 
 
