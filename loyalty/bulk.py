@@ -178,30 +178,49 @@ def _copy(
     return count
 
 
+@functools.lru_cache(maxsize=1024)
+def _values_sql(plan: _Plan, count: int, expressions: tuple[tuple[str, str], ...], returning: str) -> str:
+    """INSERT ... VALUES for `count` rows with numbered placeholders ($1, $2, ...), made once per shape."""
+    inline = dict(expressions)
+    numbers = itertools.count(1)
+    rows = []
+    for _ in range(count):
+        marks = [f"({inline[f.attname]})" if f.attname in inline else f"${next(numbers)}" for f in plan.fields]
+        rows.append("(" + ", ".join(marks) + ")")
+    # Quoted model names, placeholders and the caller's expressions only: the values travel as parameters.
+    sql = f"INSERT INTO {plan.table} ({plan.columns}) VALUES {', '.join(rows)}"  # noqa: S608
+    return f"{sql} RETURNING {returning}" if returning else sql
+
+
 def _insert_values(
     model: type[models.Model], given: set[str], rows: list[dict[str, Any]], *, ids: bool, expressions: dict[str, str]
 ) -> list[int]:
     """A few rows in one INSERT ... VALUES statement (with `ids`, RETURNING their primary keys, in
-    the rows' order): one round trip, without the array building of bulk_create."""
+    the rows' order): one round trip, without the array building of bulk_create.
+
+    The statement goes through a psycopg RawCursor (PostgreSQL's own $n placeholders, values bound
+    by the server): Django's default cursor binds on the client, which means scanning the SQL for
+    %s each time, and a statement of many rows is too long for psycopg's cache of those scans (it
+    cost more CPU than the insert itself). Django's cursor wrapper still runs around it: errors,
+    execute wrappers and the query log are as for any other query."""
     plan = _plan(model, frozenset(given | expressions.keys()), False)
     defaults = plan.defaults()
-    marks = [f"({expressions[f.attname]})" if f.attname in expressions else "%s" for f in plan.fields]
-    one = "(" + ", ".join(marks) + ")"
-    pk = connection.ops.quote_name(model._meta.pk.column)
-    # Quoted model names, placeholders and the caller's expressions only: the values travel as parameters.
-    sql = f"INSERT INTO {plan.table} ({plan.columns}) VALUES {', '.join([one] * len(rows))}"  # noqa: S608
+    returning = connection.ops.quote_name(model._meta.pk.column) if ids else ""
+    sql = _values_sql(plan, len(rows), tuple(sorted(expressions.items())), returning)
     if expressions:
         keep = [i for i, f in enumerate(plan.fields) if f.attname not in expressions]
         params = [values[i] for row in rows for values in (plan.values(row, defaults),) for i in keep]
     else:
         params = [value for row in rows for value in plan.values(row, defaults)]
-    with connection.cursor() as cursor:
+    import psycopg  # PostgreSQL only
+
+    connection.ensure_connection()
+    with connection._prepare_cursor(psycopg.RawCursor(connection.connection)) as cursor:
+        cursor.execute(sql, params)
         if not ids:
-            cursor.execute(sql, params)
             return []
         # RETURNING gives no order guarantee: the ids come from one sequence in VALUES order, so sorted
         # they match the rows (each statement draws its ids in one go, in row order).
-        cursor.execute(f"{sql} RETURNING {pk}", params)
         return sorted(row[0] for row in cursor.fetchall())
 
 

@@ -28,6 +28,7 @@ from loyalty.actors import Actor
 from loyalty.errors import IdempotencyKeyReused
 from loyalty.memo import reads_once
 from loyalty.models import Program, Sponsor
+from loyalty.prepared import Prepared
 from memberships.errors import MembershipNotActive
 
 P = ParamSpec("P")
@@ -160,10 +161,7 @@ def locked_member_accounts(membership: Any, point_types: Iterable[PointType]) ->
     """The member's accounts of these point types by point type id, locked in ascending id; missing
     ones are created. One query when they all exist (the common case)."""
     wanted = {pt.pk: pt for pt in point_types}
-    qs = Account.objects.select_for_update().filter(
-        kind=Account.Kind.MEMBER, membership=membership, point_type_id__in=list(wanted)
-    )
-    found = {a.point_type_id: a for a in qs.order_by("pk")}
+    found = {a.point_type_id: a for a in _locked_member_accounts.all(membership.pk, list(wanted))}
     if len(found) < len(wanted):
         # Nobody else sees a row we insert before we commit, and whoever holds the others of this
         # member locks them first: creating the missing ones now cannot deadlock.
@@ -175,8 +173,17 @@ def locked_member_accounts(membership: Any, point_types: Iterable[PointType]) ->
             ],
             ignore_conflicts=True,
         )
-        found = {a.point_type_id: a for a in qs.order_by("pk")}
+        found = {a.point_type_id: a for a in _locked_member_accounts.all(membership.pk, list(wanted))}
     return found
+
+
+_locked_member_accounts: Prepared[Account] = Prepared(
+    lambda membership_id, point_type_ids: (
+        Account.objects.select_for_update()
+        .filter(kind=Account.Kind.MEMBER, membership_id=membership_id, point_type_id__in=point_type_ids)
+        .order_by("pk")
+    )
+)
 
 
 def locked_member_accounts_of(pairs: list[tuple[Any, PointType]]) -> dict[tuple[int, int], Account]:
@@ -202,14 +209,18 @@ def locked_member_accounts_of(pairs: list[tuple[Any, PointType]]) -> dict[tuple[
 def system_accounts(sponsor: Sponsor, point_types: Iterable[PointType], kind: str) -> dict[int, Account]:
     """A sponsor's system accounts of one kind by point type id (not locked: no balance is kept)."""
     wanted = {pt.pk: pt for pt in point_types}
-    found = {
-        a.point_type_id: a
-        for a in Account.objects.filter(kind=kind, sponsor_id=sponsor.pk, point_type_id__in=list(wanted))
-    }
+    found = {a.point_type_id: a for a in _system_accounts.all(kind, sponsor.pk, list(wanted))}
     for pk, point_type in wanted.items():
         if pk not in found:
             found[pk] = system_account(sponsor, point_type, kind)
     return found
+
+
+_system_accounts: Prepared[Account] = Prepared(
+    lambda kind, sponsor_id, point_type_ids: Account.objects.filter(
+        kind=kind, sponsor_id=sponsor_id, point_type_id__in=point_type_ids
+    )
+)
 
 
 def system_account(sponsor: Sponsor | int, point_type: PointType | int, kind: str) -> Account:
@@ -407,12 +418,7 @@ class Draft:
             return
         for pk in wanted:
             self.debt_lots[pk] = []
-        found = (
-            Lot.objects.select_for_update()
-            .filter(account_id__in=wanted, state=Lot.State.DEBT, remaining__lt=0)
-            .order_by("pk")
-        )
-        for lot in found:
+        for lot in _locked_debt_lots.all(wanted):
             self.debt_lots[lot.account_id].append(lot)
 
     def debt(self, account: Account, amount: int, *, sponsor: Sponsor | int) -> None:
@@ -603,3 +609,12 @@ def new_receipt_id(prefix: str) -> str:
 
     alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
     return prefix + "".join(secrets.choice(alphabet) for _ in range(16))
+
+
+_locked_debt_lots: Prepared[Lot] = Prepared(
+    lambda account_ids: (
+        Lot.objects.select_for_update()
+        .filter(account_id__in=account_ids, state=Lot.State.DEBT, remaining__lt=0)
+        .order_by("pk")
+    )
+)

@@ -30,6 +30,7 @@ from ledger.services.core import (
 from loyalty.actors import Actor
 from loyalty.errors import Conflict
 from loyalty.models import Sponsor
+from loyalty.prepared import Prepared
 
 USE_POLICY = object()
 
@@ -94,7 +95,7 @@ def earn_points(
         require_status(membership, EARNING_STATUSES)
     if existing := replay(idempotency_key, request_hash):
         return existing
-    if receipt_id and Booking.objects.filter(kind=Booking.Kind.EARN, sponsor=sponsor, receipt_id=receipt_id).exists():
+    if receipt_id and _earn_of_receipt.first(sponsor.pk, receipt_id) is not None:
         raise ReceiptAlreadyBooked(f"Receipt {receipt_id!r} of {sponsor.key} is already booked.")
     issued = system_accounts(sponsor, point_types.values(), Account.Kind.ISSUED)
     draft = _draft(earn, actor, now(), idempotency_key)
@@ -103,6 +104,13 @@ def earn_points(
     [booking] = write_drafts([draft])
     announce(booking, actor=actor, event_type=events.POINTS_EARNED, membership=membership, payload=_payload(earn))
     return booking
+
+
+_earn_of_receipt: Prepared[int] = Prepared(
+    lambda sponsor_id, receipt_id: Booking.objects.filter(
+        kind=Booking.Kind.EARN, sponsor_id=sponsor_id, receipt_id=receipt_id
+    ).values_list("pk", flat=True)[:1]
+)
 
 
 @ledger_transaction

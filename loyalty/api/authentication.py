@@ -7,6 +7,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from loyalty.models import ApiClient, ApiKey
+from loyalty.prepared import Prepared
 from loyalty.services import touch_api_key
 
 
@@ -28,6 +29,11 @@ class ClientPrincipal:
         return str(self)
 
 
+_key_by_prefix: Prepared[ApiKey] = Prepared(
+    lambda prefix: ApiKey.objects.select_related("client").filter(prefix=prefix).order_by("pk")[:1]
+)
+
+
 class ApiKeyAuthentication(authentication.BaseAuthentication):
     keyword = "Api-Key"
 
@@ -40,7 +46,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         prefix, dot, _ = raw_key.partition(".")
         if not dot or not prefix:
             raise exceptions.AuthenticationFailed("Malformed API key.")
-        api_key = ApiKey.objects.select_related("client").filter(prefix=prefix).first()
+        api_key = _key_by_prefix.first(prefix)
         if api_key is None or not api_key.is_valid(raw_key):
             raise exceptions.AuthenticationFailed("Unknown API key.")
         if api_key.revoked:

@@ -40,25 +40,36 @@ def _ignored() -> tuple[frozenset, frozenset]:
 
 def camelize(data: Any) -> Any:
     """djangorestframework_camel_case.util.camelize with the project's options."""
-    if isinstance(data, _SCALARS):
-        return data
-    if isinstance(data, Promise):
-        return force_str(data)
-    if isinstance(data, dict):
-        ignore_fields, ignore_keys = _ignored()
-        out: dict = ReturnDict(serializer=data.serializer) if isinstance(data, ReturnDict) else {}
-        for key, value in data.items():
-            if isinstance(key, Promise):
-                key = force_str(key)
-            new_key = to_camel(key) if isinstance(key, str) else key
-            keep = key in ignore_fields or new_key in ignore_fields
-            out[key if key in ignore_keys or new_key in ignore_keys else new_key] = value if keep else camelize(value)
-        return out
-    try:
-        items = iter(data)
-    except TypeError:
-        return data
-    return [camelize(item) for item in items]
+    ignore_fields, ignore_keys = _ignored()
+
+    def convert(data: Any) -> Any:
+        kind = type(data)
+        if kind is str or kind is int or data is None or kind is bool or kind is Decimal or kind is float:
+            return data
+        if kind is dict or kind is ReturnDict or isinstance(data, dict):
+            out: dict = ReturnDict(serializer=data.serializer) if isinstance(data, ReturnDict) else {}
+            for key, value in data.items():
+                if isinstance(key, Promise):
+                    key = force_str(key)
+                new_key = to_camel(key) if isinstance(key, str) else key
+                if ignore_fields and (key in ignore_fields or new_key in ignore_fields):
+                    out[key if key in ignore_keys or new_key in ignore_keys else new_key] = value
+                    continue
+                out[key if ignore_keys and (key in ignore_keys or new_key in ignore_keys) else new_key] = convert(value)
+            return out
+        if kind is list:
+            return [convert(item) for item in data]
+        if isinstance(data, _SCALARS):
+            return data
+        if isinstance(data, Promise):
+            return force_str(data)
+        try:
+            items = iter(data)
+        except TypeError:
+            return data
+        return [convert(item) for item in items]
+
+    return convert(data)
 
 
 def underscoreize(data: Any) -> Any:

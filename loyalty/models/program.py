@@ -5,6 +5,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 
 from loyalty.configuration import new_generation
+from loyalty.prepared import Prepared
 
 key_validator = RegexValidator(
     r"^[a-z0-9][a-z0-9_-]*$",
@@ -113,7 +114,7 @@ class Program(models.Model):
 
     @classmethod
     def _load(cls) -> "Program":
-        program = cls.objects.first()
+        program = _first_program.first()
         if program is None:
             program, _ = cls.objects.get_or_create(singleton=True, defaults={"name": "Loyalty program"})
         return program
@@ -216,3 +217,6 @@ class Tier(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+_first_program: Prepared[Program] = Prepared(lambda: Program.objects.order_by("pk")[:1])

@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 
 import orjson
 from django.apps import apps
-from django.db import IntegrityError
-from django.db.models import F, Value
+from django.db import IntegrityError, connection
+from django.db.models import QuerySet, Value
 from django.utils import timezone
 
 from ledger.amounts import to_points
@@ -34,6 +34,7 @@ from loyalty.jsontext import StrEncoder, dumper
 from loyalty.memo import memo_dict, reads_once
 from loyalty.models import Program, Sponsor, Transaction, TransactionLine, TransactionReturn, TransactionReward
 from loyalty.outbox import emit_event
+from loyalty.prepared import Prepared
 from loyalty.tx import errors
 from loyalty.tx.context import (
     Item,
@@ -216,8 +217,7 @@ def read_cap_usage(
         PromotionBudget.objects.bulk_create(
             [PromotionBudget(promotion_id=pk) for pk in locked_budget], ignore_conflicts=True
         )
-        rows = PromotionBudget.objects.select_for_update().filter(promotion_id__in=locked_budget).order_by("pk")
-        budget.update((by_id[pid], used) for pid, used in rows.values_list("promotion_id", "used"))
+        budget.update((by_id[pid], used) for pid, used in _locked_budgets.all(locked_budget))
     if locked_member:
         wanted = [
             PromotionMemberUsage(
@@ -227,36 +227,23 @@ def read_cap_usage(
             for cap in _caps(next(p for p in capped if p.key == by_id[pid]))["perMember"]
         ]
         PromotionMemberUsage.objects.bulk_create(wanted, ignore_conflicts=True)
-        rows = (
-            PromotionMemberUsage.objects.select_for_update()
-            .filter(promotion_id__in=locked_member, membership=membership)
-            .order_by("pk")
-            .values_list("promotion_id", "period", "period_key", "used")
-        )
-        for pid, period, period_key, used in rows:
+        for pid, period, period_key, used in _locked_member_usage.all(locked_member, membership.pk):
             if periods.get(period) == period_key:
                 member[(by_id[pid], period)] = used
     if known is not None:
         budget.update((k, v) for k, v in known.budget.items() if k not in lock_keys)
         member.update((k, v) for k, v in known.member.items() if k[0] not in lock_keys)
         return CapUsage(budget=budget, member=member)
-    # Both kinds in one query: (promotion id, period, period key, used); a budget row has no period.
-    reads = []
-    unlocked_budget = [ids[k] for k in budget_keys - lock_keys]
-    if unlocked_budget:
-        reads.append(
-            PromotionBudget.objects.filter(promotion_id__in=unlocked_budget).values_list(
-                "promotion_id", Value(""), Value(""), "used"
-            )
-        )
-    unlocked_member = [ids[k] for k in member_keys - lock_keys]
-    if membership is not None and unlocked_member:
-        reads.append(
-            PromotionMemberUsage.objects.filter(
-                promotion_id__in=unlocked_member, membership=membership, period_key__in=set(periods.values())
-            ).values_list("promotion_id", "period", "period_key", "used")
-        )
-    rows = reads[0].union(*reads[1:], all=True) if reads else []
+    unlocked_budget = sorted(ids[k] for k in budget_keys - lock_keys)
+    unlocked_member = sorted(ids[k] for k in member_keys - lock_keys) if membership is not None else []
+    if unlocked_budget and unlocked_member:
+        rows = _usage.all(unlocked_budget, unlocked_member, membership.pk, sorted(set(periods.values())))
+    elif unlocked_budget:
+        rows = _budget_usage.all(unlocked_budget)
+    elif unlocked_member:
+        rows = _member_usage.all(unlocked_member, membership.pk, sorted(set(periods.values())))
+    else:
+        rows = []
     for pid, period, period_key, used in rows:
         if not period:
             budget[by_id[pid]] = used
@@ -265,11 +252,61 @@ def read_cap_usage(
     return CapUsage(budget=budget, member=member)
 
 
+# Usage as (promotion id, period, period key, used); a budget row has no period. Both kinds in one
+# query when both are wanted. Prepared: compiled once per process (loyalty.prepared).
+def _budget_rows(promotion_ids: list[int]) -> QuerySet:
+    return PromotionBudget.objects.filter(promotion_id__in=promotion_ids).values_list(
+        "promotion_id", Value(""), Value(""), "used"
+    )
+
+
+def _member_rows(promotion_ids: list[int], membership_id: int, period_keys: list[str]) -> QuerySet:
+    return PromotionMemberUsage.objects.filter(
+        promotion_id__in=promotion_ids, membership_id=membership_id, period_key__in=period_keys
+    ).values_list("promotion_id", "period", "period_key", "used")
+
+
+_budget_usage: Prepared[tuple] = Prepared(_budget_rows)
+_member_usage: Prepared[tuple] = Prepared(_member_rows)
+_usage: Prepared[tuple] = Prepared(
+    lambda budget_ids, member_ids, membership_id, period_keys: _budget_rows(budget_ids).union(
+        _member_rows(member_ids, membership_id, period_keys), all=True
+    )
+)
+_locked_budgets: Prepared[tuple] = Prepared(
+    lambda promotion_ids: (
+        PromotionBudget.objects.select_for_update()
+        .filter(promotion_id__in=promotion_ids)
+        .order_by("pk")
+        .values_list("promotion_id", "used")
+    )
+)
+_locked_member_usage: Prepared[tuple] = Prepared(
+    lambda promotion_ids, membership_id: (
+        PromotionMemberUsage.objects.select_for_update()
+        .filter(promotion_id__in=promotion_ids, membership_id=membership_id)
+        .order_by("pk")
+        .values_list("promotion_id", "period", "period_key", "used")
+    )
+)
+
+
 def _count_usage(model, row: dict[str, Any], amount: int) -> None:
     """Add to a usage row; it exists whenever read_cap_usage locked it, so the insert is a fallback."""
-    if not model.objects.filter(**row).update(used=F("used") + amount):
+    if not _add_usage(model, row, amount):
         model.objects.bulk_create([model(**row)], ignore_conflicts=True)
-        model.objects.filter(**row).update(used=F("used") + amount)
+        _add_usage(model, row, amount)
+
+
+def _add_usage(model, row: dict[str, Any], amount: int) -> int:
+    """UPDATE ... SET used = used + amount for one row: the statement the queryset's update() makes,
+    written out because it runs for every capped reward."""
+    quote = connection.ops.quote_name
+    where = " AND ".join(f"{quote(model._meta.get_field(name).column)} = %s" for name in row)
+    sql = f"UPDATE {quote(model._meta.db_table)} SET used = used + %s WHERE {where}"  # noqa: S608 (names only)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [amount, *(getattr(v, "pk", v) for v in row.values())])
+        return cursor.rowcount
 
 
 def _record_usage(rewards: list, membership: Any, occurred_at: datetime, sign: int = 1) -> None:
@@ -423,7 +460,7 @@ def book(request: TxRequest, *, actor: Actor) -> tuple[dict[str, Any], bool]:
             code="occurred_in_future",
             errors=[{"field": "occurredAt", "code": "in_future", "message": "occurredAt lies in the future."}],
         )
-    existing = Transaction.objects.filter(tx_id=request.tx_id).first()
+    existing = _by_tx_id.first(request.tx_id)
     if existing is not None:
         return _replay(existing, request), True
     channel = _channel(request.channel)
@@ -432,7 +469,7 @@ def book(request: TxRequest, *, actor: Actor) -> tuple[dict[str, Any], bool]:
     try:
         return _book(request, channel, sponsor, membership, actor)
     except (_Taken, LedgerReceiptAlreadyBooked) as exc:  # everything _book wrote is rolled back
-        existing = Transaction.objects.filter(tx_id=request.tx_id).first()
+        existing = _by_tx_id.first(request.tx_id)
         if existing is not None:  # a concurrent request with this txId committed first
             return _replay(existing, request), True
         if isinstance(exc, LedgerReceiptAlreadyBooked):
@@ -440,6 +477,9 @@ def book(request: TxRequest, *, actor: Actor) -> tuple[dict[str, Any], bool]:
         raise errors.ReceiptAlreadyBooked(
             f"{sponsor.key} already booked receipt {request.receipt_id!r} under another txId."
         ) from None
+
+
+_by_tx_id: Prepared[Transaction] = Prepared(lambda tx_id: Transaction.objects.filter(tx_id=tx_id).order_by("pk")[:1])
 
 
 class _Taken(Exception):

@@ -10,6 +10,7 @@ from django.utils import timezone
 from loyalty.actors import Actor
 from loyalty.audit import json_value
 from loyalty.models import MembershipType, Program, Sponsor
+from loyalty.prepared import Prepared
 from memberships.errors import (
     AlternateIdTaken,
     CardTaken,
@@ -51,8 +52,17 @@ def lock_membership(membership: Membership) -> Membership:
     of rows that name the member (a booking's, checked at commit). FOR UPDATE would make those wait
     for the member while their own transaction holds the member's accounts: a deadlock with a
     service that holds the member and waits for the accounts (a voucher bought with points)."""
-    locked = Membership.objects.select_for_update(of=("self",), no_key=True).select_related("membership_type")
-    return locked.get(pk=membership.pk)
+    locked = _locked_membership.first(membership.pk)
+    if locked is None:
+        raise Membership.DoesNotExist(f"Membership {membership.pk} does not exist.")
+    return locked
+
+
+_locked_membership: Prepared[Membership] = Prepared(
+    lambda pk: (
+        Membership.objects.select_for_update(of=("self",), no_key=True).select_related("membership_type").filter(pk=pk)
+    )
+)
 
 
 def lock_memberships(*members: Membership) -> list[Membership]:
