@@ -23,6 +23,7 @@ from django.db import connection, models
 from django.utils import timezone
 
 from loyalty.jsontext import dumper
+from loyalty.prepared import server_cursor
 
 COPY_FROM = 50  # rows: below, one INSERT ... VALUES is cheaper than a COPY (and drawing ids for it)
 
@@ -198,11 +199,12 @@ def _insert_values(
     """A few rows in one INSERT ... VALUES statement (with `ids`, RETURNING their primary keys, in
     the rows' order): one round trip, without the array building of bulk_create.
 
-    The statement goes through a psycopg RawCursor (PostgreSQL's own $n placeholders, values bound
-    by the server): Django's default cursor binds on the client, which means scanning the SQL for
-    %s each time, and a statement of many rows is too long for psycopg's cache of those scans (it
-    cost more CPU than the insert itself). Django's cursor wrapper still runs around it: errors,
-    execute wrappers and the query log are as for any other query."""
+    The statement has PostgreSQL's own $n placeholders and goes through loyalty.prepared's
+    server_cursor (values bound by the server, the statement prepared once per shape): Django's
+    default cursor binds on the client, which means scanning the SQL for %s each time, and a
+    statement of many rows is too long for psycopg's cache of those scans (it cost more CPU than
+    the insert itself). Django's cursor wrapper still runs around it: errors, execute wrappers and
+    the query log are as for any other query."""
     plan = _plan(model, frozenset(given | expressions.keys()), False)
     defaults = plan.defaults()
     returning = connection.ops.quote_name(model._meta.pk.column) if ids else ""
@@ -212,10 +214,7 @@ def _insert_values(
         params = [values[i] for row in rows for values in (plan.values(row, defaults),) for i in keep]
     else:
         params = [value for row in rows for value in plan.values(row, defaults)]
-    import psycopg  # PostgreSQL only
-
-    connection.ensure_connection()
-    with connection._prepare_cursor(psycopg.RawCursor(connection.connection)) as cursor:
+    with server_cursor(numbered=True) as cursor:
         cursor.execute(sql, params)
         if not ids:
             return []

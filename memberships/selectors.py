@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from loyalty.actors import Actor
 from loyalty.models import MembershipType
+from loyalty.prepared import raw_models
 from memberships.errors import (
     AmbiguousKey,
     CardNotFound,
@@ -60,7 +61,7 @@ def memberships_matching(key: str) -> list[Membership]:
     if not _RESOLUTION_SQL:
         _RESOLUTION_SQL.append(_resolution_sql())
     today = timezone.localdate()
-    return list(Membership.objects.raw(_RESOLUTION_SQL[0], [key, key, Card.Status.ACTIVE, today, today, key]))
+    return raw_models(Membership, _RESOLUTION_SQL[0], [key, key, Card.Status.ACTIVE, today, today, key])
 
 
 def membership_ids_by_key(keys: list[str]) -> dict[str, int]:

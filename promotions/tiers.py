@@ -18,6 +18,7 @@ from ledger.amounts import to_minor
 from ledger.models import Account, Booking, PointType, Posting
 from loyalty.actors import Actor
 from loyalty.models import Program, Tier
+from loyalty.prepared import server_cursor
 from memberships.models import Membership
 
 COUNTED = [Booking.Kind.EARN, Booking.Kind.REVERSAL, Booking.Kind.ADJUST, Booking.Kind.MERGE]
@@ -66,19 +67,26 @@ def status_points(membership: Any, point_type: PointType, since: datetime) -> in
     history is its history: memberships.selectors.membership_and_merged_ids), in one query: every
     booking that counts for tiers asks this."""
     kinds = ", ".join(["%s"] * len(COUNTED))
+    # The member kind written out, not a parameter, so the partial unique index on member accounts
+    # (membership, point type) serves a prepared statement's generic plan; the ids of the merged
+    # memberships as an array on PostgreSQL (ANY), so the planner looks the accounts up by that
+    # index instead of scanning every account of the point type and joining.
+    postgresql = connection.vendor == "postgresql"
+    merged = "= ANY(ARRAY(SELECT id FROM merged))" if postgresql else "IN (SELECT id FROM merged)"
     sql = f"""
         WITH RECURSIVE merged(id) AS (
             SELECT CAST(%s AS BIGINT)
             UNION SELECT m.id FROM {Membership._meta.db_table} m JOIN merged ON m.merged_into_id = merged.id
         )
-        SELECT SUM(p.amount) FROM {Posting._meta.db_table} p
-        JOIN {Account._meta.db_table} a ON a.id = p.account_id
+        SELECT SUM(p.amount) FROM {Account._meta.db_table} a
+        JOIN {Posting._meta.db_table} p ON p.account_id = a.id
         JOIN {Booking._meta.db_table} b ON b.id = p.booking_id
-        WHERE a.kind = %s AND a.point_type_id = %s AND a.membership_id IN (SELECT id FROM merged)
+        WHERE a.kind = '{Account.Kind.MEMBER}' AND a.point_type_id = %s
+          AND a.membership_id {merged}
           AND b.effective_at >= %s AND b.kind IN ({kinds})
-    """  # noqa: S608 - table names from the models, values as parameters
-    params = [membership.pk, Account.Kind.MEMBER, point_type.pk, connection.ops.adapt_datetimefield_value(since)]
-    with connection.cursor() as cursor:
+    """  # noqa: S608 - table names and the member kind from the models, values as parameters
+    params = [membership.pk, point_type.pk, connection.ops.adapt_datetimefield_value(since)]
+    with server_cursor() as cursor:  # prepared on PostgreSQL: planning it cost more than running it
         cursor.execute(sql, [*params, *COUNTED])
         (total,) = cursor.fetchone()
     return int(total or 0)

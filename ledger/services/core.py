@@ -28,7 +28,7 @@ from loyalty.actors import Actor
 from loyalty.errors import IdempotencyKeyReused
 from loyalty.memo import reads_once
 from loyalty.models import Program, Sponsor
-from loyalty.prepared import Prepared
+from loyalty.prepared import Prepared, server_cursor
 from memberships.errors import MembershipNotActive
 
 P = ParamSpec("P")
@@ -207,12 +207,26 @@ def locked_member_accounts_of(pairs: list[tuple[Any, PointType]]) -> dict[tuple[
 
 
 def system_accounts(sponsor: Sponsor, point_types: Iterable[PointType], kind: str) -> dict[int, Account]:
-    """A sponsor's system accounts of one kind by point type id (not locked: no balance is kept)."""
+    """A sponsor's system accounts of one kind by point type id (not locked: no balance is kept).
+
+    Kept per process once committed (a system account is never changed or deleted; only its id is
+    used), so a booking usually reads none: one row created by a transaction that then rolls back
+    must never be remembered, hence on_commit."""
+    from loyalty.configuration import cached
+
+    known: dict[tuple[str, int, int], Account] = cached("system_accounts", dict)
     wanted = {pt.pk: pt for pt in point_types}
-    found = {a.point_type_id: a for a in _system_accounts.all(kind, sponsor.pk, list(wanted))}
+    found = {pk: known[(kind, sponsor.pk, pk)] for pk in wanted if (kind, sponsor.pk, pk) in known}
+    if len(found) == len(wanted):
+        return found
+    read = {
+        a.point_type_id: a for a in _system_accounts.all(kind, sponsor.pk, [pk for pk in wanted if pk not in found])
+    }
     for pk, point_type in wanted.items():
-        if pk not in found:
-            found[pk] = system_account(sponsor, point_type, kind)
+        if pk not in found and pk not in read:
+            read[pk] = system_account(sponsor, point_type, kind)
+    found.update(read)
+    transaction.on_commit(lambda: known.update({(kind, sponsor.pk, pk): a for pk, a in read.items()}))
     return found
 
 
@@ -516,7 +530,7 @@ def write_drafts(drafts: list[Draft]) -> list[Booking]:
 def _add_to_balances(deltas: dict[int, int]) -> dict[int, int]:
     """Add to the cached balances of member accounts (locked by the caller); the new balances."""
     table = Account._meta.db_table
-    with connection.cursor() as cursor:
+    with server_cursor() as cursor:
         if connection.vendor == "postgresql" and len(deltas) > 1:
             cursor.execute(
                 f"UPDATE {table} AS a SET balance = a.balance + v.delta "  # noqa: S608

@@ -102,3 +102,43 @@ def test_threads_run_a_query_another_thread_compiled_on_their_own_connections():
             return found.key, connection.in_atomic_block
 
     assert run_in_threads(4, in_a_transaction) == [("alpha", True), ("beta", True)] * 2
+
+
+def _prepared_statements() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [row[0] for row in cursor.fetchall()]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_on_postgresql_the_statement_is_prepared_once_and_still_logged():
+    (alpha,) = _sponsors("alpha")
+    by_pk = Prepared(lambda pk: Sponsor.objects.filter(pk=pk))
+    for _ in range(3):
+        with CaptureQueriesContext(connection) as queries:
+            assert by_pk.all(alpha.pk) == [alpha]
+        assert queries.captured_queries[0]["sql"].startswith('SELECT "loyalty_sponsor"."id"')
+    assert sum('FROM "loyalty_sponsor"' in sql for sql in _prepared_statements()) == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_prepared_statements_can_be_turned_off_for_a_pooler(settings):
+    settings.DATABASE_PREPARED_STATEMENTS = False
+    (alpha,) = _sponsors("alpha")
+    with transaction.atomic():
+        by_name = Prepared(lambda name: Sponsor.objects.filter(name=name))
+        assert by_name.all("Alpha") == [alpha]
+    assert not any('"loyalty_sponsor"."name"' in sql for sql in _prepared_statements())
+
+
+@pytest.mark.django_db
+def test_raw_models_gives_what_a_raw_queryset_gives():
+    from loyalty.prepared import raw_models
+
+    _sponsors("alpha", "beta")
+    sql = "SELECT * FROM loyalty_sponsor WHERE key IN (%s, %s) ORDER BY key"
+    found = raw_models(Sponsor, sql, ["beta", "alpha"])
+    assert found == list(Sponsor.objects.raw(sql, ["beta", "alpha"]))
+    assert [s.name for s in found] == ["Alpha", "Beta"]
