@@ -34,10 +34,10 @@ from ledger.services.core import EARNING_STATUSES
 from ledger.services.earn import Earn, earn_many
 from loyalty.actors import Actor
 from loyalty.audit import audit_entry, record_audits
-from loyalty.bulk import insert_models
+from loyalty.bulk import insert_models, insert_rows
 from loyalty.errors import DomainError
 from loyalty.memo import reads_once
-from loyalty.models import Transaction
+from loyalty.models import Transaction, TransactionLine, TransactionReward
 from loyalty.outbox import emit_events, event_row
 from loyalty.tx import services
 from loyalty.tx.context import member_context
@@ -351,11 +351,13 @@ def _write(
         services.complete_row(row, booking=booking_of.get(c.index), member=c.member, usage=c.usage, answer=answer)
         rows.append(row)
     insert_models(rows, ids=True)
-    insert_models(
-        [line for c, row in zip(booked, rows, strict=True) for line in services.line_rows(row, c.request, c.facts)]
+    insert_rows(
+        TransactionLine,
+        [line for c, row in zip(booked, rows, strict=True) for line in services.line_rows(row, c.request, c.facts)],
     )
-    insert_models(
-        [reward for c, row in zip(booked, rows, strict=True) for reward in services.reward_rows(row, c.result, {})]
+    insert_rows(
+        TransactionReward,
+        [reward for c, row in zip(booked, rows, strict=True) for reward in services.reward_rows(row, c.result, {})],
     )
     usage.save()
     for c in booked:

@@ -29,7 +29,7 @@ from ledger.services.earn import USE_POLICY
 from ledger.services.earn import ReceiptAlreadyBooked as LedgerReceiptAlreadyBooked
 from loyalty.actors import Actor
 from loyalty.audit import record_audit
-from loyalty.bulk import insert_models
+from loyalty.bulk import insert_models, insert_rows
 from loyalty.jsontext import StrEncoder, dumper
 from loyalty.memo import memo_dict, reads_once
 from loyalty.models import Program, Sponsor, Transaction, TransactionLine, TransactionReturn, TransactionReward
@@ -546,8 +546,8 @@ def _book(request: TxRequest, channel, sponsor: Sponsor, membership, actor: Acto
         insert_models([tx_row], ids=True)
     except IntegrityError:
         raise _Taken() from None
-    insert_models(line_rows(tx_row, request, facts))
-    insert_models(reward_rows(tx_row, result, vouchers))
+    insert_rows(TransactionLine, line_rows(tx_row, request, facts))
+    insert_rows(TransactionReward, reward_rows(tx_row, result, vouchers))
     counted = counted_usage(result, by_key)
     _record_usage(counted, membership, request.occurred_at)
 
@@ -594,35 +594,36 @@ def complete_row(tx_row: Transaction, *, booking, member, usage: CapUsage, answe
     tx_row.response = orjson.loads(dumper(StrEncoder)(answer))
 
 
-def line_rows(tx_row: Transaction, request: TxRequest, facts: dict[str, dict]) -> list[TransactionLine]:
+# Line and reward rows as loyalty.bulk.insert_rows takes them (no model instance per row).
+def line_rows(tx_row: Transaction, request: TxRequest, facts: dict[str, dict]) -> list[dict[str, Any]]:
     return [
-        TransactionLine(
-            transaction=tx_row,
-            position=position,
-            product_key=item.product_key,
-            quantity=item.quantity,
-            unit_price=item.unit_price,
-            amount=item.amount,
-            known=bool((facts.get(item.product_key) or {}).get("known")),
-            facts=_fact_snapshot(facts.get(item.product_key) or {}),
-        )
+        {
+            "transaction_id": tx_row.pk,
+            "position": position,
+            "product_key": item.product_key,
+            "quantity": item.quantity,
+            "unit_price": item.unit_price,
+            "amount": item.amount,
+            "known": bool((facts.get(item.product_key) or {}).get("known")),
+            "facts": _fact_snapshot(facts.get(item.product_key) or {}),
+        }
         for position, item in enumerate(request.items, start=1)
     ]
 
 
-def reward_rows(tx_row: Transaction, result: Evaluation, vouchers: dict[int, list[dict]]) -> list[TransactionReward]:
+def reward_rows(tx_row: Transaction, result: Evaluation, vouchers: dict[int, list[dict]]) -> list[dict[str, Any]]:
     return [
-        TransactionReward(
-            transaction=tx_row,
-            promotion_version_id=r.version_id,
-            promotion_key=r.promotion,
-            point_type=r.point_type,
-            amount=r.amount,
-            lines={str(k): v for k, v in r.lines.items()},
-            trace=r.trace,
-            capped=r.capped,
-            vouchers=[v["token"] for v in vouchers.get(index, []) if v["token"]],
-        )
+        {
+            "transaction_id": tx_row.pk,
+            "promotion_version_id": r.version_id,
+            "promotion_key": r.promotion,
+            "point_type": r.point_type,
+            "amount": r.amount,
+            "lines": {str(k): v for k, v in r.lines.items()},
+            "trace": r.trace,
+            "capped": r.capped,
+            "vouchers": [v["token"] for v in vouchers.get(index, []) if v["token"]],
+        }
         for index, r in enumerate(result.rewards)
         if r.amount or r.voucher_types
     ]
