@@ -180,10 +180,12 @@ def _copy(
 
 
 @functools.lru_cache(maxsize=1024)
-def _values_sql(plan: _Plan, count: int, expressions: tuple[tuple[str, str], ...], returning: str) -> str:
-    """INSERT ... VALUES for `count` rows with numbered placeholders ($1, $2, ...), made once per shape."""
+def _values_sql(
+    plan: _Plan, count: int, expressions: tuple[tuple[str, str], ...], returning: str, first: int = 1
+) -> str:
+    """INSERT ... VALUES for `count` rows with numbered placeholders ($first, ...), made once per shape."""
     inline = dict(expressions)
-    numbers = itertools.count(1)
+    numbers = itertools.count(first)
     rows = []
     for _ in range(count):
         marks = [f"({inline[f.attname]})" if f.attname in inline else f"${next(numbers)}" for f in plan.fields]
@@ -223,6 +225,53 @@ def _insert_values(
         return sorted(row[0] for row in cursor.fetchall())
 
 
+Group = tuple[type[models.Model], list[dict[str, Any]], dict[str, str] | None]
+
+
+def insert_together(*groups: Group) -> None:
+    """Rows of several tables (model, rows, expressions as insert_rows takes them) in one statement
+    on PostgreSQL: `WITH a AS (INSERT ...) INSERT ...`, one round trip where a booking writes an
+    audit entry and an event side by side. No ids come back. Elsewhere, or for many rows, one
+    insert_rows per table."""
+    groups = tuple(g for g in groups if g[1])
+    if connection.vendor != "postgresql" or len(groups) < 2 or any(len(rows) >= COPY_FROM for _, rows, _ in groups):
+        for model, rows, expressions in groups:
+            insert_rows(model, rows, expressions=expressions)
+        return
+    statements, params = [], []
+    for model, rows, expressions in groups:
+        expressions = expressions or {}
+        given = set().union(*(row.keys() for row in rows))
+        plan = _plan(model, frozenset(given | expressions.keys()), False)
+        defaults = plan.defaults()
+        statements.append(_values_sql(plan, len(rows), tuple(sorted(expressions.items())), "", len(params) + 1))
+        keep = [i for i, f in enumerate(plan.fields) if f.attname not in expressions]
+        params += [values[i] for row in rows for values in (plan.values(row, defaults),) for i in keep]
+    *first, last = statements
+    sql = "WITH " + ", ".join(f"w{i} AS ({s})" for i, s in enumerate(first)) + " " + last
+    with server_cursor(numbered=True) as cursor:
+        cursor.execute(sql, params)
+
+
+def model_rows(objs: list[models.Model]) -> list[dict[str, Any]]:
+    """Unsaved instances as insert_rows takes them (auto_now columns set to now, on the instances too)."""
+    if not objs:
+        return []
+    now = timezone.now()
+    fields = _columns(type(objs[0]), with_id=False)
+    names = [field.attname for field in fields]
+    auto = [name for field, name in zip(fields, names, strict=True) if _auto(field)]
+    rows = []
+    for obj in objs:
+        obj._prepare_related_fields_for_save(operation_name="bulk_create")  # foreign keys from saved objects
+        values = obj.__dict__
+        for name in auto:
+            if values[name] is None:
+                values[name] = now
+        rows.append({name: values[name] for name in names})
+    return rows
+
+
 def insert_models(objs: list[models.Model], *, ids: bool = False, expressions: dict[str, str] | None = None) -> None:
     """bulk_create for model instances through insert_rows (on PostgreSQL one INSERT ... VALUES for a
     few rows, one COPY for many): the same rows, auto_now fields set on the instances, and with `ids`
@@ -234,19 +283,7 @@ def insert_models(objs: list[models.Model], *, ids: bool = False, expressions: d
     if connection.vendor != "postgresql":
         model.objects.bulk_create(objs)
         return
-    now = timezone.now()
-    fields = _columns(model, with_id=False)
-    names = [field.attname for field in fields]
-    auto = [name for field, name in zip(fields, names, strict=True) if _auto(field)]
-    rows = []
-    for obj in objs:
-        obj._prepare_related_fields_for_save(operation_name="bulk_create")  # foreign keys from saved objects
-        values = obj.__dict__
-        for name in auto:
-            if values[name] is None:
-                values[name] = now
-        rows.append({name: values[name] for name in names})
-    new_ids = insert_rows(model, rows, ids=ids, expressions=expressions)
+    new_ids = insert_rows(model, model_rows(objs), ids=ids, expressions=expressions)
     for obj, pk in zip(objs, new_ids or [], strict=False):
         obj.pk = pk
         obj._state.adding, obj._state.db = False, connection.alias

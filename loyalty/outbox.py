@@ -6,7 +6,7 @@ from django.db import connection
 from django.db.models.expressions import RawSQL
 
 from loyalty.audit import json_value
-from loyalty.models import Event
+from loyalty.models import AuditEntry, Event
 
 TXID_SQL = "pg_current_xact_id()::text::bigint"
 
@@ -46,3 +46,27 @@ def emit_events(events: list[Event]) -> None:
     for event in events:
         event.txid = txid
     insert_models(events)
+
+
+def record_and_emit(
+    actor: Any,
+    action: str,
+    obj: Any = None,
+    *,
+    event_type: str,
+    membership_number: str = "",
+    payload: dict[str, Any] | None = None,
+    **audit_fields: Any,
+) -> None:
+    """record_audit and emit_event side by side, in one statement on PostgreSQL (a booking writes
+    two or three such pairs). The rows are the ones those two write; their ids are not returned."""
+    from loyalty.audit import audit_entry
+    from loyalty.bulk import insert_models, insert_together, model_rows
+
+    entry = audit_entry(actor, action, obj, **audit_fields)
+    event = event_row(event_type, membership_number=membership_number, payload=payload)
+    if connection.vendor != "postgresql":
+        insert_models([entry])
+        insert_models([event])
+        return
+    insert_together((AuditEntry, model_rows([entry]), None), (Event, model_rows([event]), {"txid": TXID_SQL}))

@@ -575,15 +575,16 @@ def announce(
     booking: Booking, *, actor: Actor, event_type: str, membership: Any = None, payload: dict[str, Any]
 ) -> None:
     """The audit entry and the outbox event of a booking, in its transaction."""
-    from loyalty.audit import record_audit
-    from loyalty.outbox import emit_event
+    from loyalty.outbox import record_and_emit
 
     number = getattr(membership, "number", "") if membership is not None else ""
-    record_audit(
-        actor, event_type, booking, object_repr=f"{booking.kind} {booking.pk} {number}".strip(), changes=payload
-    )
-    emit_event(
+    record_and_emit(
+        actor,
         event_type,
+        booking,
+        object_repr=f"{booking.kind} {booking.pk} {number}".strip(),
+        changes=payload,
+        event_type=event_type,
         membership_number=number,
         payload={"booking": booking.pk, "kind": booking.kind, "receipt_id": booking.receipt_id, **payload},
     )

@@ -33,7 +33,7 @@ from loyalty.bulk import insert_models, insert_rows
 from loyalty.jsontext import StrEncoder, dumper
 from loyalty.memo import memo_dict, reads_once
 from loyalty.models import Program, Sponsor, Transaction, TransactionLine, TransactionReturn, TransactionReward
-from loyalty.outbox import emit_event
+from loyalty.outbox import emit_event, record_and_emit
 from loyalty.prepared import Prepared
 from loyalty.tx import errors
 from loyalty.tx.context import (
@@ -555,8 +555,14 @@ def _book(request: TxRequest, channel, sponsor: Sponsor, membership, actor: Acto
 
     if earns_status_points(lines):
         upgrade_if_qualified(membership, actor=actor, at=request.occurred_at)
-    record_audit(actor, "tx.booked", tx_row, **booked_audit(tx_row, membership, answer))
-    emit_event("tx.booked", **booked_event(tx_row, membership, answer))
+    record_and_emit(
+        actor,
+        "tx.booked",
+        tx_row,
+        **booked_audit(tx_row, membership, answer),
+        event_type="tx.booked",
+        **booked_event(tx_row, membership, answer),
+    )
     return tx_row.response, False
 
 

@@ -7,9 +7,8 @@ from datetime import datetime
 from django.db import transaction
 
 from loyalty.actors import Actor
-from loyalty.audit import record_audit
 from loyalty.models import Tier
-from loyalty.outbox import emit_event
+from loyalty.outbox import record_and_emit
 from memberships import events
 from memberships.models import Membership
 from memberships.services.common import lock_membership
@@ -27,9 +26,12 @@ def change_tier(*, membership: Membership, tier: Tier | None, reason: str, actor
     locked.save(update_fields=["tier", "tier_below_since", "updated_at"])
     membership.tier, membership.tier_below_since = tier, None
     old, new = (before.key if before else None), (tier.key if tier else None)
-    record_audit(actor, events.TIER_CHANGED, locked, changes={"tier": [old, new], "reason": reason})
-    emit_event(
+    record_and_emit(
+        actor,
         events.TIER_CHANGED,
+        locked,
+        changes={"tier": [old, new], "reason": reason},
+        event_type=events.TIER_CHANGED,
         membership_number=locked.number,
         payload={"membershipNumber": locked.number, "from": old, "to": new, "reason": reason},
     )

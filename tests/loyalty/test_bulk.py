@@ -70,3 +70,36 @@ def test_record_audit_returns_the_saved_entry(system_actor):
     entry = record_audit(system_actor, "test.recorded", object_type="test", object_id="1")
     assert entry.pk is not None
     assert AuditEntry.objects.get(pk=entry.pk).action == "test.recorded"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_audit_entry_and_its_event_go_in_together_as_each_would_alone(system_actor):
+    from django.test.utils import CaptureQueriesContext
+
+    from loyalty.outbox import record_and_emit
+
+    with transaction.atomic():
+        alone = record_audit(system_actor, "test.pair", object_type="test", object_id="7", changes={"x": 1})
+        alone_event = emit_event("test.pair", membership_number="42", payload={"x": 1})
+        with CaptureQueriesContext(connection) as queries:
+            record_and_emit(
+                system_actor,
+                "test.pair",
+                object_type="test",
+                object_id="7",
+                changes={"x": 1},
+                event_type="test.pair",
+                membership_number="42",
+                payload={"x": 1},
+            )
+        expected = _txid()
+    if connection.vendor == "postgresql":
+        assert len(queries) == 1
+    entries = list(AuditEntry.objects.filter(action="test.pair").order_by("pk"))
+    events = list(Event.objects.filter(type="test.pair").order_by("pk"))
+    assert entries[0].pk == alone.pk and events[0].pk == alone_event.pk
+    fields = ("actor_label", "object_type", "object_id", "changes", "actor_type")
+    assert [tuple(getattr(e, f) for f in fields) for e in entries] == [
+        ("system:tests", "test", "7", {"x": 1}, "system")
+    ] * 2
+    assert [(e.membership_number, e.payload, e.txid) for e in events] == [("42", {"x": 1}, expected)] * 2
