@@ -115,7 +115,8 @@ class _Compiled:
 
     def run(self, values: list[Any], alias: str) -> list[Any]:
         connection = connections[alias]
-        if self.queryset.query.select_for_update and connection.get_autocommit():
+        locking = self.queryset.query.select_for_update and connection.features.has_select_for_update
+        if locking and connection.get_autocommit():  # as Django's compiler checks it
             raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
         params = list(self.params)
         for pos, i in self.slots:
@@ -142,7 +143,7 @@ class _Compiled:
     def _execute(self, compiler: Any, params: list[Any], result_type: str) -> Any:
         """SQLCompiler.execute_sql for MULTI and SINGLE (what the iterables ask for), through server_cursor."""
         if result_type not in (MULTI, SINGLE):
-            raise NotImplementedError(f"Prepared queries return rows, not {result_type}.")
+            raise ValueError(f"A prepared query gives rows (MULTI or SINGLE), not {result_type}.")
         with server_cursor(using=compiler.using) as cursor:
             cursor.execute(self.sql, params)
             rows = cursor.fetchall()
