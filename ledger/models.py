@@ -131,15 +131,15 @@ class Booking(models.Model):
         FORFEIT = "forfeit", "Forfeit"
         MERGE = "merge", "Merge"
 
-    kind = models.CharField(max_length=10, choices=Kind.choices, db_index=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
     sponsor = models.ForeignKey("loyalty.Sponsor", on_delete=models.PROTECT, related_name="bookings")
     membership = models.ForeignKey(
         "memberships.Membership", null=True, blank=True, on_delete=models.PROTECT, related_name="bookings"
     )
     idempotency_key = models.CharField(max_length=255, blank=True)
     request_hash = models.CharField(max_length=64, blank=True)
-    receipt_id = models.CharField(max_length=64, blank=True, db_index=True)
-    tx_id = models.CharField(max_length=100, blank=True, db_index=True)
+    receipt_id = models.CharField(max_length=64, blank=True)
+    tx_id = models.CharField(max_length=100, blank=True)
     reverses = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversals")
     line_ref = models.CharField(max_length=100, blank=True, help_text="The line item a partial reversal reverses.")
     reason = models.CharField(max_length=500, blank=True)
@@ -151,6 +151,12 @@ class Booking(models.Model):
 
     class Meta:
         ordering = ["id"]
+        # Every index is written by every booking: none that another index's leading columns cover,
+        # no pattern-ops twins (nothing searches these by LIKE), none on the kind alone.
+        indexes = [
+            models.Index(fields=["receipt_id"], name="booking_receipt_idx"),
+            models.Index(fields=["tx_id"], name="booking_tx_idx"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["idempotency_key"], condition=~Q(idempotency_key=""), name="booking_idempotency_key_once"
@@ -188,7 +194,8 @@ class Lot(models.Model):
         CLOSED = "closed", "Closed (moved or forfeited)"
         DEBT = "debt", "Debt"
 
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="lots")
+    # No index of its own: lot_consume_idx leads with the account.
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="lots", db_index=False)
     booking = models.ForeignKey(Booking, on_delete=models.PROTECT, related_name="lots")
     sponsor = models.ForeignKey(
         "loyalty.Sponsor", on_delete=models.PROTECT, related_name="+", help_text="Who issued (and owes) these points."
@@ -234,7 +241,8 @@ class LotMovement(models.Model):
 
 class Posting(models.Model):
     booking = models.ForeignKey(Booking, on_delete=models.PROTECT, related_name="postings")
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="postings")
+    # No index of its own: posting_account_idx leads with the account.
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="postings", db_index=False)
     amount = models.BigIntegerField()
 
     class Meta:
