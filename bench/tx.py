@@ -20,7 +20,10 @@ a new connection per request: sync workers do not keep connections alive) then p
       of the 1,000 (10% of the baskets carry the property the budget-capped promotion asks for);
   (c) the same baskets without a txId: a dry run, which reads and evaluates as a booking does and
       writes nothing, so (c)/(a) shows how far any faster write path could take (b)/(a);
-
+  (d) a plain view (bench/tx_urls.py) that writes again, as the parameters of one prepared
+      statement, every row one of (b)'s booked transactions wrote: the transaction, lines, rewards,
+      ledger booking, postings, lots, movements, member balances, audit entries and events. No
+      platform code runs, so (d)/(a) shows what storing those rows alone allows on this machine;
 and it prints requests/s, p50 and p99 of each, and the ratio (b)/(a) (target: at least 50%); the
 CPU the gunicorn workers and the PostgreSQL backends spent per request, and what the backends were
 doing (pg_stat_activity sampled every 50 ms: on CPU, waiting for a lock, or idle in transaction,
@@ -445,6 +448,20 @@ def run_clients(
 # What the server does meanwhile ----------------------------------------------------------------
 
 
+def templates(run: str, count: int) -> list[int]:
+    """Booked transactions of `count` different members, for the write-set view to copy: one member
+    per client, so the clients do not queue for each other's account rows (as in the minimal view)."""
+    from loyalty.models import Transaction
+
+    ids = (
+        Transaction.objects.filter(tx_id__startswith=f"B-{run}-")
+        .order_by("membership_id", "id")
+        .distinct("membership_id")
+        .values_list("id", flat=True)[:count]
+    )
+    return list(ids)
+
+
 def cpu_seconds(pids: list[int]) -> float:
     """User + system CPU of these processes so far (Linux /proc), in seconds."""
     ticks = os.sysconf("SC_CLK_TCK")
@@ -713,6 +730,10 @@ def main() -> int:
         def dry_run(c: int) -> Callable[[], tuple[str, bytes]]:
             return TxBodies(data, 100 + c, run, dry_run=True)
 
+        def write_set(c: int) -> Callable[[], tuple[str, bytes]]:
+            bodies = TxBodies(data, 200 + c, run)
+            return lambda: (f"/bench/write-set/{write_set.templates[c]}", bodies()[1])  # type: ignore[attr-defined]
+
         tx.headers = {"Authorization": f"Api-Key {data['key']}"}  # type: ignore[attr-defined]
         dry_run.headers = tx.headers  # type: ignore[attr-defined]
         dry_run.status = 200  # type: ignore[attr-defined]
@@ -726,8 +747,11 @@ def main() -> int:
             ("minimal view (lock, update, insert)", minimal),
             ("POST /api/v1/tx, booking", tx),
             ("POST /api/v1/tx, dry run (no txId)", dry_run),
+            ("a booking's rows, one statement", write_set),
         )
         for label, make in figures:
+            if make is write_set:
+                write_set.templates = templates(run, args.clients)  # type: ignore[attr-defined]
             watcher = Watcher(url, process.pid)
             watcher.start()
             results[label] = run_clients(port, args.clients, args.warmup, args.seconds, make)
@@ -740,12 +764,16 @@ def main() -> int:
             print(
                 f"{label:40}{r['rate']:>8.0f}{r['p50']:>9.1f}{r['p99']:>9.1f}{r['requests']:>10}{len(r['failures']):>8}"
             )
-        minimal_rate, tx_rate, dry_rate = (r["rate"] for r in results.values())
+        minimal_rate, tx_rate, dry_rate, rows_rate = (r["rate"] for r in results.values())
         ratio = tx_rate / minimal_rate if minimal_rate else 0
         print(f"ratio tx / minimal: {ratio:.0%} (target >= 50%): {'ok' if ratio >= 0.5 else 'BELOW TARGET'}")
         print(
             f"ratio dry run / minimal: {dry_rate / minimal_rate if minimal_rate else 0:.0%} (the same requests "
             "without the writes: about as far as a faster write path could take the booking)"
+        )
+        print(
+            f"ratio booking's rows / minimal: {rows_rate / minimal_rate if minimal_rate else 0:.0%} (the rows a "
+            "booking writes, in one statement from a plain view: what storing them alone allows)"
         )
         for label, r in results.items():
             for failure in r["failures"][:3]:
