@@ -9,8 +9,9 @@ status points, category multipliers and bonuses, a weekend multiplier, happy hou
 bonus, a big-basket bonus, a brand bonus, per-transaction, per-member and budget caps), silver and
 gold tiers on the status points, 1,000 members and an API key.
 
-Then it starts gunicorn (config.wsgi, sync workers, DJANGO_ENV=production with DEBUG off; the
-clients say X-Forwarded-Proto: https as a TLS-terminating proxy would) with bench/tx_settings.py,
+Then it starts gunicorn (config.wsgi with config/gunicorn.conf.py, sync workers,
+DJANGO_ENV=production with DEBUG off; the clients say X-Forwarded-Proto: https as a
+TLS-terminating proxy would) with bench/tx_settings.py,
 whose BENCH_ROOT_URLCONF selects bench/tx_urls.py: the project's URLs plus a minimal Django view
 that locks an account row, updates it and inserts one history row. 16 client threads (http.client,
 a new connection per request: sync workers do not keep connections alive) then post:
@@ -558,6 +559,8 @@ def start_gunicorn(url: str, workers: int, port: int) -> subprocess.Popen:
     command = [
         str(ROOT / ".venv" / "bin" / "gunicorn"),
         "config.wsgi:application",
+        "--config",
+        str(ROOT / "config" / "gunicorn.conf.py"),  # the production settings: see that file
         "--chdir",
         str(ROOT),
         "--bind",

@@ -16,7 +16,9 @@ class Transaction(models.Model):
     membership = models.ForeignKey(
         "memberships.Membership", on_delete=models.PROTECT, related_name="transactions", db_index=False
     )
-    sponsor = models.ForeignKey("loyalty.Sponsor", on_delete=models.PROTECT, related_name="transactions", db_index=False)
+    sponsor = models.ForeignKey(
+        "loyalty.Sponsor", on_delete=models.PROTECT, related_name="transactions", db_index=False
+    )
     channel = models.CharField(max_length=60, blank=True)
     occurred_at = models.DateTimeField()
     total_amount = models.DecimalField(max_digits=14, decimal_places=2)
