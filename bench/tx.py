@@ -17,7 +17,7 @@ that locks an account row, updates it and inserts one history row. 16 client thr
 a new connection per request: sync workers do not keep connections alive) then post:
 
   (a) the minimal view, each client on its own account row;
-  (b) POST /api/v1/tx with a unique txId, a 20-line basket of random products and a random member
+  (b) POST /api/v1/tx with a unique txId, a 20-line basket (--lines) of random products and a random member
       of the 1,000 (10% of the baskets carry the property the budget-capped promotion asks for);
   (c) the same baskets without a txId: a dry run, which reads and evaluates as a booking does and
       writes nothing, so (c)/(a) shows how far any faster write path could take (b)/(a);
@@ -69,7 +69,6 @@ sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != 
 BENCH_DB = "loyalty_bench_tx"
 DEPARTMENTS = ["coffee", "tea", "bakery", "dairy", "fruit", "household", "snacks", "drinks", "frozen", "deli"]
 BRANDS = ["Northwind", "Green Leaf", "Bakehouse", "Fjord", "Orchard", "Sparkle", "Crunch", "Polar"]
-LINES = 20
 
 
 def parse_args() -> argparse.Namespace:
@@ -80,6 +79,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers (default 4)")
     parser.add_argument("--members", type=int, default=1000)
     parser.add_argument("--products", type=int, default=200)
+    parser.add_argument("--lines", type=int, default=20, help="items per basket (default 20)")
     parser.add_argument("--profile", type=int, default=0, help="profile N bookings in one process afterwards")
     parser.add_argument("--keep", action="store_true", help=f"keep the {BENCH_DB} database afterwards")
     parser.add_argument(
@@ -329,15 +329,15 @@ def seed(args: argparse.Namespace) -> dict[str, Any]:
         f"seeded {args.products} products and {len(promotions())} promotions in {catalog_took:.1f} s, "
         f"{args.members} members in {members_took:.1f} s"
     )
-    return {"key": raw_key, "members": members, "products": products}
+    return {"key": raw_key, "members": members, "products": products, "lines": args.lines}
 
 
 # Requests ------------------------------------------------------------------------------------
 
 
-def basket(rng: random.Random, products: list[tuple[str, Decimal]]) -> tuple[list[dict[str, str]], Decimal]:
+def basket(rng: random.Random, products: list[tuple[str, Decimal]], lines: int) -> tuple[list[dict[str, str]], Decimal]:
     items, total = [], Decimal(0)
-    for key, price in rng.sample(products, LINES):
+    for key, price in rng.sample(products, lines):
         quantity = rng.choice((1, 1, 1, 2, 3))
         amount = price * quantity
         total += amount
@@ -356,7 +356,7 @@ class TxBodies:
     def __call__(self) -> tuple[str, bytes]:
         self.n += 1
         tx_id = f"B-{self.run}-{self.client}-{self.n}"
-        items, total = basket(self.rng, self.data["products"])
+        items, total = basket(self.rng, self.data["products"], self.data["lines"])
         body = {
             "txId": tx_id,
             "receiptId": tx_id,
@@ -719,6 +719,7 @@ def main() -> int:
         run = uuid.uuid4().hex[:6]
         print(
             f"\nPostgreSQL {server}; gunicorn with {args.workers} sync workers; {args.clients} client threads; "
+            f"{args.lines}-line baskets; "
             f"{args.warmup:g} s warm-up + {args.seconds:g} s per figure; {os.cpu_count()} CPUs, "
             f"load average {os.getloadavg()[0]:.1f}",
             flush=True,
