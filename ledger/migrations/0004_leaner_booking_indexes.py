@@ -40,6 +40,10 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='booking',
+            index=models.Index(fields=['kind', 'id'], name='booking_kind_idx'),
+        ),
+        migrations.AddIndex(
+            model_name='booking',
             index=models.Index(fields=['receipt_id'], name='booking_receipt_idx'),
         ),
         migrations.AddIndex(
