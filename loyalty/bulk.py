@@ -228,6 +228,25 @@ def _insert_values(
 Group = tuple[type[models.Model], list[dict[str, Any]], dict[str, str] | None]
 
 
+def _group_values(
+    model: type[models.Model],
+    rows: list[dict[str, Any]],
+    expressions: dict[str, str],
+    params: list[Any],
+    *,
+    returning="",
+) -> str:
+    """One INSERT ... VALUES of a multi-table statement: its SQL, numbered after the `params` so far,
+    which it extends with its own values (the `expressions` columns take none)."""
+    given = set().union(*(row.keys() for row in rows))
+    plan = _plan(model, frozenset(given | expressions.keys()), False)
+    defaults = plan.defaults()
+    sql = _values_sql(plan, len(rows), tuple(sorted(expressions.items())), returning, len(params) + 1)
+    keep = [i for i, f in enumerate(plan.fields) if f.attname not in expressions]
+    params += [values[i] for row in rows for values in (plan.values(row, defaults),) for i in keep]
+    return sql
+
+
 def insert_together(*groups: Group) -> None:
     """Rows of several tables (model, rows, expressions as insert_rows takes them) in one statement
     on PostgreSQL: `WITH a AS (INSERT ...) INSERT ...`, one round trip where a booking writes an
@@ -240,17 +259,47 @@ def insert_together(*groups: Group) -> None:
         return
     statements, params = [], []
     for model, rows, expressions in groups:
-        expressions = expressions or {}
-        given = set().union(*(row.keys() for row in rows))
-        plan = _plan(model, frozenset(given | expressions.keys()), False)
-        defaults = plan.defaults()
-        statements.append(_values_sql(plan, len(rows), tuple(sorted(expressions.items())), "", len(params) + 1))
-        keep = [i for i, f in enumerate(plan.fields) if f.attname not in expressions]
-        params += [values[i] for row in rows for values in (plan.values(row, defaults),) for i in keep]
+        statements.append(_group_values(model, rows, expressions or {}, params))
     *first, last = statements
     sql = "WITH " + ", ".join(f"w{i} AS ({s})" for i, s in enumerate(first)) + " " + last
     with server_cursor(numbered=True) as cursor:
         cursor.execute(sql, params)
+
+
+Child = tuple[type[models.Model], list[dict[str, Any]], str | None, dict[str, str] | None]
+
+
+def insert_with_children(parent: models.Model, *children: Child) -> None:
+    """An unsaved instance and rows of other tables that name it, in one statement on PostgreSQL:
+    `WITH w0 AS (INSERT parent RETURNING id), w1 AS (INSERT ...), ... SELECT id FROM w0`. Each
+    child group is (model, rows, link, expressions as insert_rows takes them): the `link` attribute
+    of its rows (a foreign key, or a text column such as an audit entry's object id) takes the
+    parent's new id inside the statement. The parent gets its id and is saved, as insert_models
+    with `ids` leaves it. Elsewhere, or for many rows, the parent first, then each group with the
+    id filled in."""
+    model = type(parent)
+    rows = model_rows([parent])
+    children = tuple(c for c in children if c[1])
+    if connection.vendor != "postgresql" or any(len(c[1]) >= COPY_FROM for c in children):
+        insert_models([parent], ids=True)
+        for child, child_rows, link, expressions in children:
+            if link:
+                child_rows = [{**row, link: parent.pk} for row in child_rows]
+            insert_rows(child, child_rows, expressions=expressions)
+        return
+    pk = connection.ops.quote_name(model._meta.pk.column)
+    params: list[Any] = []
+    statements = [_group_values(model, rows, {}, params, returning=pk)]
+    for child, child_rows, link, expressions in children:
+        new_id = f"(SELECT {pk} FROM w0)"  # noqa: S608 - the quoted primary key column
+        expressions = {**(expressions or {}), **({link: new_id} if link else {})}
+        statements.append(_group_values(child, child_rows, expressions, params))
+    # Quoted names, placeholders and the callers' expressions only: the values travel as parameters.
+    sql = "WITH " + ", ".join(f"w{i} AS ({s})" for i, s in enumerate(statements)) + f" SELECT {pk} FROM w0"  # noqa: S608
+    with server_cursor(numbered=True) as cursor:
+        cursor.execute(sql, params)
+        (parent.pk,) = cursor.fetchone()
+    parent._state.adding, parent._state.db = False, connection.alias
 
 
 def model_rows(objs: list[models.Model]) -> list[dict[str, Any]]:

@@ -60,13 +60,39 @@ def record_and_emit(
 ) -> None:
     """record_audit and emit_event side by side, in one statement on PostgreSQL (a booking writes
     two or three such pairs). The rows are the ones those two write; their ids are not returned."""
-    from loyalty.audit import audit_entry
     from loyalty.bulk import insert_models, insert_together, model_rows
 
-    entry = audit_entry(actor, action, obj, **audit_fields)
-    event = event_row(event_type, membership_number=membership_number, payload=payload)
+    entry, event = audit_and_event(
+        actor, action, obj, event_type=event_type, membership_number=membership_number, payload=payload, **audit_fields
+    )
     if connection.vendor != "postgresql":
         insert_models([entry])
         insert_models([event])
         return
     insert_together((AuditEntry, model_rows([entry]), None), (Event, model_rows([event]), {"txid": TXID_SQL}))
+
+
+def audit_and_event(
+    actor: Any,
+    action: str,
+    obj: Any = None,
+    *,
+    event_type: str,
+    membership_number: str = "",
+    payload: dict[str, Any] | None = None,
+    **audit_fields: Any,
+) -> tuple[AuditEntry, Event]:
+    """The unsaved audit entry and event record_and_emit writes."""
+    from loyalty.audit import audit_entry
+
+    entry = audit_entry(actor, action, obj, **audit_fields)
+    return entry, event_row(event_type, membership_number=membership_number, payload=payload)
+
+
+def outbox_groups(entry: AuditEntry, event: Event, *, link: str | None) -> tuple[tuple, tuple]:
+    """The two as loyalty.bulk.insert_with_children's child groups: the event with this transaction's
+    id, and `link` (an audit column, object_id) taking the parent's new id."""
+    from loyalty.bulk import model_rows
+
+    txid = {"txid": TXID_SQL} if connection.vendor == "postgresql" else None
+    return (AuditEntry, model_rows([entry]), link, None), (Event, model_rows([event]), None, txid)

@@ -25,6 +25,7 @@ from django.utils import timezone
 from ledger.errors import InsufficientPoints, UnknownPointType, UnknownSponsor
 from ledger.models import Account, Booking, Lot, LotMovement, PointType, Posting
 from loyalty.actors import Actor
+from loyalty.atomic import atomic
 from loyalty.errors import IdempotencyKeyReused
 from loyalty.memo import reads_once
 from loyalty.models import Program, Sponsor
@@ -48,7 +49,7 @@ def ledger_transaction(fn: Callable[P, R]) -> Callable[P, R]:
         attempts = 1 if connection.in_atomic_block else 4
         for attempt in range(attempts):
             try:
-                with transaction.atomic():
+                with atomic():  # no savepoint inside a caller's whole_or_nothing() (loyalty.atomic)
                     return fn(*args, **kwargs)
             except OperationalError as exc:
                 code = getattr(getattr(exc, "__cause__", None), "sqlstate", None)

@@ -28,12 +28,13 @@ from ledger.services.core import ledger_transaction, point_types_by_key, sponsor
 from ledger.services.earn import USE_POLICY
 from ledger.services.earn import ReceiptAlreadyBooked as LedgerReceiptAlreadyBooked
 from loyalty.actors import Actor
+from loyalty.atomic import whole_or_nothing
 from loyalty.audit import record_audit
-from loyalty.bulk import insert_models, insert_rows
+from loyalty.bulk import insert_with_children
 from loyalty.jsontext import StrEncoder, dumper
 from loyalty.memo import memo_dict, reads_once
 from loyalty.models import Program, Sponsor, Transaction, TransactionLine, TransactionReturn, TransactionReward
-from loyalty.outbox import emit_event, record_and_emit
+from loyalty.outbox import audit_and_event, emit_event, outbox_groups
 from loyalty.prepared import Prepared
 from loyalty.tx import errors
 from loyalty.tx.context import (
@@ -512,9 +513,18 @@ def transaction_row(request: TxRequest, membership, sponsor: Sponsor, channel) -
 def _book(request: TxRequest, channel, sponsor: Sponsor, membership, actor: Actor) -> tuple[dict[str, Any], bool]:
     """The transaction row is inserted last, with its answer: a concurrent request with the same txId
     (or receipt) waits for the member's lock, then fails on the ledger's receipt check or on the row's
-    unique key at the end, which rolls all of it back (book() then replays, or refuses the receipt)."""
+    unique key at the end, which rolls all of it back (book() then replays, or refuses the receipt).
+    Any error ends the booking, so the services it calls open no savepoints (loyalty.atomic)."""
+    with whole_or_nothing():
+        return _write_booking(request, channel, sponsor, membership, actor)
+
+
+def _write_booking(
+    request: TxRequest, channel, sponsor: Sponsor, membership, actor: Actor
+) -> tuple[dict[str, Any], bool]:
     from ledger.services.core import EARNING_STATUSES, check_status
     from memberships.services.common import lock_membership
+    from promotions.tiers import upgrade_if_qualified
 
     # The member before the accounts (LEDGER.md's order): a tier change at the end needs it anyway.
     membership = lock_membership(membership)
@@ -540,22 +550,12 @@ def _book(request: TxRequest, channel, sponsor: Sponsor, membership, actor: Acto
         )
     vouchers = _issue_vouchers(result, membership, request, actor)
     answer = _answer(request, membership.number, result, booked=True, unknown=unknown, vouchers=vouchers)
-    tx_row = transaction_row(request, membership, sponsor, channel)
-    complete_row(tx_row, booking=booking, member=member, usage=usage, answer=answer)
-    try:  # no savepoint: the failed insert ends _book, and its atomic block rolls back
-        insert_models([tx_row], ids=True)
-    except IntegrityError:
-        raise _Taken() from None
-    insert_rows(TransactionLine, line_rows(tx_row, request, facts))
-    insert_rows(TransactionReward, reward_rows(tx_row, result, vouchers))
-    counted = counted_usage(result, by_key)
-    _record_usage(counted, membership, request.occurred_at)
-
-    from promotions.tiers import upgrade_if_qualified
-
+    _record_usage(counted_usage(result, by_key), membership, request.occurred_at)
     if earns_status_points(lines):
         upgrade_if_qualified(membership, actor=actor, at=request.occurred_at)
-    record_and_emit(
+    tx_row = transaction_row(request, membership, sponsor, channel)
+    complete_row(tx_row, booking=booking, member=member, usage=usage, answer=answer)
+    entry, event = audit_and_event(
         actor,
         "tx.booked",
         tx_row,
@@ -563,6 +563,15 @@ def _book(request: TxRequest, channel, sponsor: Sponsor, membership, actor: Acto
         event_type="tx.booked",
         **booked_event(tx_row, membership, answer),
     )
+    try:  # one statement on PostgreSQL; no savepoint: a failed insert ends the booking, which rolls back
+        insert_with_children(
+            tx_row,
+            (TransactionLine, line_rows(tx_row, request, facts), "transaction_id", None),
+            (TransactionReward, reward_rows(tx_row, result, vouchers), "transaction_id", None),
+            *outbox_groups(entry, event, link="object_id"),
+        )
+    except IntegrityError:
+        raise _Taken() from None
     return tx_row.response, False
 
 

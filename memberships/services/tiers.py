@@ -7,6 +7,7 @@ from datetime import datetime
 from django.db import transaction
 
 from loyalty.actors import Actor
+from loyalty.atomic import atomic
 from loyalty.models import Tier
 from loyalty.outbox import record_and_emit
 from memberships import events
@@ -14,9 +15,13 @@ from memberships.models import Membership
 from memberships.services.common import lock_membership
 
 
-@transaction.atomic
 def change_tier(*, membership: Membership, tier: Tier | None, reason: str, actor: Actor) -> Membership:
     """Move a member to `tier` (None: no tier). The grace clock stops: the new tier is earned."""
+    with atomic():  # no savepoint inside a booking's whole_or_nothing() (loyalty.atomic)
+        return _change_tier(membership, tier, reason, actor)
+
+
+def _change_tier(membership: Membership, tier: Tier | None, reason: str, actor: Actor) -> Membership:
     locked = lock_membership(membership)
     before = locked.tier
     if before == tier:

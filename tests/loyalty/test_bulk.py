@@ -103,3 +103,83 @@ def test_an_audit_entry_and_its_event_go_in_together_as_each_would_alone(system_
         ("system:tests", "test", "7", {"x": 1}, "system")
     ] * 2
     assert [(e.membership_number, e.payload, e.txid) for e in events] == [("42", {"x": 1}, expected)] * 2
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("copy_from", [50, 2])  # one statement; the parent, then each group (many rows)
+def test_a_parent_and_the_rows_that_name_it_go_in_together(monkeypatch, copy_from, system_actor):
+    from django.test.utils import CaptureQueriesContext
+
+    from loyalty.models import Transaction, TransactionLine, TransactionReward
+    from loyalty.outbox import audit_and_event, outbox_groups
+    from tests.factories import SponsorFactory
+    from tests.memberships.factories import MembershipFactory
+
+    monkeypatch.setattr(bulk, "COPY_FROM", copy_from)
+    membership = MembershipFactory()
+    sponsor = SponsorFactory()
+    tx = Transaction(
+        tx_id="T-1",
+        receipt_id="R-1",
+        membership=membership,
+        sponsor=sponsor,
+        occurred_at=membership.enrolled_at,
+        total_amount="3.00",
+        currency="EUR",
+        request_hash="h",
+        response={"booked": True},
+    )
+    lines = [
+        {"transaction_id": None, "position": p, "product_key": f"P-{p}", "quantity": 1, "unit_price": 1, "amount": 1}
+        for p in (1, 2, 3)
+    ]
+    entry, event = audit_and_event(system_actor, "tx.test", tx, event_type="tx.test", payload={"txId": "T-1"})
+    with transaction.atomic():
+        with CaptureQueriesContext(connection) as queries:
+            bulk.insert_with_children(
+                tx,
+                (TransactionLine, lines, "transaction_id", None),
+                (TransactionReward, [], "transaction_id", None),  # an empty group is left out
+                *outbox_groups(entry, event, link="object_id"),
+            )
+        expected_txid = _txid()
+    if connection.vendor == "postgresql" and copy_from == 50:
+        assert len(queries) == 1
+    assert tx.pk is not None and not tx._state.adding
+    stored = Transaction.objects.get(pk=tx.pk)
+    assert (stored.tx_id, stored.response, stored.membership_id) == ("T-1", {"booked": True}, membership.pk)
+    assert list(stored.lines.order_by("position").values_list("position", "product_key")) == [
+        (1, "P-1"),
+        (2, "P-2"),
+        (3, "P-3"),
+    ]
+    audit = AuditEntry.objects.get(action="tx.test")
+    assert (audit.object_type, audit.object_id) == ("loyalty.transaction", str(tx.pk))
+    stored_event = Event.objects.get(type="tx.test")
+    assert (stored_event.payload, stored_event.txid) == ({"txId": "T-1"}, expected_txid)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_child_row_leaves_no_parent(system_actor):
+    from django.db import IntegrityError
+
+    from loyalty.models import Transaction, TransactionLine
+    from tests.factories import SponsorFactory
+    from tests.memberships.factories import MembershipFactory
+
+    membership = MembershipFactory()
+    sponsor = SponsorFactory()
+    tx = Transaction(
+        tx_id="T-2",
+        receipt_id="R-2",
+        membership=membership,
+        sponsor=sponsor,
+        occurred_at=membership.enrolled_at,
+        total_amount="2.00",
+        currency="EUR",
+        request_hash="h",
+    )
+    same_position = {"position": 1, "product_key": "P", "quantity": 1, "unit_price": 1, "amount": 1}
+    with pytest.raises(IntegrityError), transaction.atomic():
+        bulk.insert_with_children(tx, (TransactionLine, [same_position, same_position], "transaction_id", None))
+    assert not Transaction.objects.filter(tx_id="T-2").exists()

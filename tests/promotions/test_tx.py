@@ -330,3 +330,39 @@ def test_a_booking_costs_the_same_queries_whatever_the_basket_size(api, member):
     assert cost_large == cost_small
     assert cost_small <= 36, cost_small  # 35 measured (PostgreSQL and SQLite): a guard against a new query
     assert Transaction.objects.filter(tx_id__in=["Q-1", "Q-2"]).count() == 2
+
+
+def test_the_services_a_booking_calls_open_no_savepoints_of_their_own(api, tx_program, monkeypatch):
+    """The ledger's earn and the tier change run inside the booking's whole_or_nothing(): an error in
+    either ends the booking anyway, so their savepoints were only two more round trips each."""
+    import contextlib
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from loyalty.models import AuditEntry
+    from loyalty.tx import services
+
+    save_promotion(key="status", name="Status points", definition=STATUS, actor=ACTOR)
+    save_configuration(Tier(key="silver", name="Silver", rank=1, qualification_threshold=10), actor=ACTOR)
+    save_configuration(Tier(key="gold", name="Gold", rank=2, qualification_threshold=20), actor=ACTOR)
+
+    def upgrade_to_gold(n: int) -> int:
+        """A member's second booking, which moves them from silver to gold: its SAVEPOINT statements."""
+        member = enroll_membership(actor=ACTOR, first_name="Save", last_name=f"Point{n}", email=f"sp{n}@example.com")
+        assert api.post("/api/v1/tx", purchase(member, tx_id=f"SP-{n}-1"), format="json").status_code == 201
+        with CaptureQueriesContext(connection) as queries:
+            response = api.post("/api/v1/tx", purchase(member, tx_id=f"SP-{n}-2"), format="json")
+        assert response.status_code == 201, response.content
+        member.refresh_from_db()
+        assert member.tier.key == "gold"
+        tx = Transaction.objects.get(tx_id=f"SP-{n}-2")
+        assert AuditEntry.objects.filter(action="tx.booked", object_id=str(tx.pk)).exists()
+        assert tx.lines.count() == 2 and tx.rewards.count() == 3
+        return sum(1 for q in queries if q["sql"].startswith("SAVEPOINT"))
+
+    now = upgrade_to_gold(1)
+    monkeypatch.setattr(services, "whole_or_nothing", contextlib.nullcontext)
+    before = upgrade_to_gold(2)
+    assert before - now == 2  # the earn's and the tier change's
+    assert verify() == []
