@@ -1,6 +1,8 @@
 """loyalty.atomic: inside whole_or_nothing() a service's nested block opens no savepoint, and an
 error still cannot be half-committed."""
 
+import contextlib
+
 import pytest
 from django.db import connection, transaction
 from django.db.transaction import TransactionManagementError
@@ -41,12 +43,9 @@ def test_an_error_inside_rolls_back_the_whole_transaction():
 def test_a_caller_that_swallows_the_error_cannot_go_on_and_commits_nothing():
     with pytest.raises(TransactionManagementError), transaction.atomic():
         Sponsor.objects.create(key="outer", name="Outer")
-        try:
-            with whole_or_nothing(), atomic():
-                Sponsor.objects.create(key="inner", name="Inner")
-                raise ValueError("refused")
-        except ValueError:
-            pass
+        with contextlib.suppress(ValueError), whole_or_nothing(), atomic():
+            Sponsor.objects.create(key="inner", name="Inner")
+            raise ValueError("refused")
         Sponsor.objects.count()  # Django refuses: the transaction is marked for rollback
     assert not Sponsor.objects.filter(key__in=["outer", "inner"]).exists()
 
@@ -56,12 +55,10 @@ def test_a_service_that_catches_inside_its_own_block_goes_on():
     with transaction.atomic():
         Sponsor.objects.create(key="outer", name="Outer")
         with whole_or_nothing():
-            try:
-                with transaction.atomic(), atomic():  # the service's own savepoint, around what it calls
-                    Sponsor.objects.create(key="inner", name="Inner")
-                    raise ValueError("refused")
-            except ValueError:
-                pass
+            # The service's own savepoint, around what it calls.
+            with contextlib.suppress(ValueError), transaction.atomic(), atomic():
+                Sponsor.objects.create(key="inner", name="Inner")
+                raise ValueError("refused")
             Sponsor.objects.create(key="after", name="After")
     assert set(Sponsor.objects.filter(key__in=["outer", "inner", "after"]).values_list("key", flat=True)) == {
         "outer",
@@ -70,8 +67,8 @@ def test_a_service_that_catches_inside_its_own_block_goes_on():
 
 
 def test_whole_or_nothing_ends_with_its_block():
-    with whole_or_nothing():
-        pass
     from loyalty import atomic as module
 
+    with whole_or_nothing():
+        assert module._savepoints.get() is False
     assert module._savepoints.get() is True

@@ -105,6 +105,25 @@ def test_an_audit_entry_and_its_event_go_in_together_as_each_would_alone(system_
     assert [(e.membership_number, e.payload, e.txid) for e in events] == [("42", {"x": 1}, expected)] * 2
 
 
+def _unsaved_transaction(tx_id: str):
+    from loyalty.models import Transaction
+    from tests.factories import SponsorFactory
+    from tests.memberships.factories import MembershipFactory
+
+    membership = MembershipFactory()
+    return Transaction(
+        tx_id=tx_id,
+        receipt_id=f"R-{tx_id}",
+        membership=membership,
+        sponsor=SponsorFactory(),
+        occurred_at=membership.enrolled_at,
+        total_amount="3.00",
+        currency="EUR",
+        request_hash="h",
+        response={"booked": True},
+    )
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("copy_from", [50, 2])  # one statement; the parent, then each group (many rows)
 def test_a_parent_and_the_rows_that_name_it_go_in_together(monkeypatch, copy_from, system_actor):
@@ -112,23 +131,9 @@ def test_a_parent_and_the_rows_that_name_it_go_in_together(monkeypatch, copy_fro
 
     from loyalty.models import Transaction, TransactionLine, TransactionReward
     from loyalty.outbox import audit_and_event, outbox_groups
-    from tests.factories import SponsorFactory
-    from tests.memberships.factories import MembershipFactory
 
     monkeypatch.setattr(bulk, "COPY_FROM", copy_from)
-    membership = MembershipFactory()
-    sponsor = SponsorFactory()
-    tx = Transaction(
-        tx_id="T-1",
-        receipt_id="R-1",
-        membership=membership,
-        sponsor=sponsor,
-        occurred_at=membership.enrolled_at,
-        total_amount="3.00",
-        currency="EUR",
-        request_hash="h",
-        response={"booked": True},
-    )
+    tx = _unsaved_transaction("T-1")
     lines = [
         {"transaction_id": None, "position": p, "product_key": f"P-{p}", "quantity": 1, "unit_price": 1, "amount": 1}
         for p in (1, 2, 3)
@@ -147,7 +152,7 @@ def test_a_parent_and_the_rows_that_name_it_go_in_together(monkeypatch, copy_fro
         assert len(queries) == 1
     assert tx.pk is not None and not tx._state.adding
     stored = Transaction.objects.get(pk=tx.pk)
-    assert (stored.tx_id, stored.response, stored.membership_id) == ("T-1", {"booked": True}, membership.pk)
+    assert (stored.tx_id, stored.response, stored.membership_id) == ("T-1", {"booked": True}, tx.membership_id)
     assert list(stored.lines.order_by("position").values_list("position", "product_key")) == [
         (1, "P-1"),
         (2, "P-2"),
@@ -160,25 +165,12 @@ def test_a_parent_and_the_rows_that_name_it_go_in_together(monkeypatch, copy_fro
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_failing_child_row_leaves_no_parent(system_actor):
+def test_a_failing_child_row_leaves_no_parent():
     from django.db import IntegrityError
 
     from loyalty.models import Transaction, TransactionLine
-    from tests.factories import SponsorFactory
-    from tests.memberships.factories import MembershipFactory
 
-    membership = MembershipFactory()
-    sponsor = SponsorFactory()
-    tx = Transaction(
-        tx_id="T-2",
-        receipt_id="R-2",
-        membership=membership,
-        sponsor=sponsor,
-        occurred_at=membership.enrolled_at,
-        total_amount="2.00",
-        currency="EUR",
-        request_hash="h",
-    )
+    tx = _unsaved_transaction("T-2")
     same_position = {"position": 1, "product_key": "P", "quantity": 1, "unit_price": 1, "amount": 1}
     with pytest.raises(IntegrityError), transaction.atomic():
         bulk.insert_with_children(tx, (TransactionLine, [same_position, same_position], "transaction_id", None))
