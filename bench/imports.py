@@ -26,7 +26,7 @@ whose own database is never touched), migrates it, sets up a program, and then:
    cursor, 2,000 rows per fetch), encoding every chunk. Prints rows/s and the subprocess's peak
    memory (RSS high-water mark, `resource.getrusage`).
 3. With `--transactions N`: N transaction records through the rules engine and ledger (the type's bulk
-   writer, loyalty.tx.bulk.book_many, a chunk of IMPORT_LEDGER_CHUNK_SIZE at a time), in this process.
+   writer, transactions.bulk.book_many, a chunk of IMPORT_LEDGER_CHUNK_SIZE at a time), in this process.
 
 Then it drops the database (`--keep` keeps it). `--members 0` or `--bookings 0` skips a part.
 """

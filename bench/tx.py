@@ -452,7 +452,7 @@ def run_clients(
 def templates(run: str, count: int) -> list[int]:
     """Booked transactions of `count` different members, for the write-set view to copy: one member
     per client, so the clients do not queue for each other's account rows (as in the minimal view)."""
-    from loyalty.models import Transaction
+    from transactions.models import Transaction
 
     ids = (
         Transaction.objects.filter(tx_id__startswith=f"B-{run}-")
@@ -692,7 +692,7 @@ def main() -> int:
 
         from ledger.models import Booking
         from ledger.verify import verify
-        from loyalty.models import Transaction
+        from transactions.models import Transaction
 
         started = time.perf_counter()
         call_command("migrate", verbosity=0)

@@ -46,7 +46,8 @@ class WriteSet:
 
     def __init__(self, template: int):
         from ledger.models import Booking, Lot, LotMovement, Posting
-        from loyalty.models import AuditEntry, Event, Transaction, TransactionLine, TransactionReward
+        from loyalty.models import AuditEntry, Event
+        from transactions.models import Transaction, TransactionLine, TransactionReward
 
         tx = Transaction.objects.get(pk=template)
         booking = tx.booking_id

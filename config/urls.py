@@ -19,12 +19,17 @@ api_v1 = [
     path("", include("ledger.urls")),
     path("", include("vouchers.urls")),
     path("", include("promotions.urls")),
-    path("", include("loyalty.tx.urls")),
+    path("", include("transactions.urls")),
     path("", include("imports.urls")),
 ]
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    # The transactions screens were under the `loyalty` app until transactions/ became an app of its own.
+    re_path(
+        r"^admin/loyalty/transaction/(?P<rest>.*)$",
+        RedirectView.as_view(url="/admin/transactions/transaction/%(rest)s", query_string=True, permanent=True),
+    ),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -12,3 +12,5 @@ class ImportsConfig(AppConfig):
         # Each app declares its import types and export templates in its own module.
         autodiscover_modules("import_types")
         autodiscover_modules("export_templates")
+
+        from imports import tasks  # noqa: F401 - registered here; the services start them by name (imports.workers)

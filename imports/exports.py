@@ -26,7 +26,7 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework import serializers
 
-from imports import events
+from imports import events, workers
 from imports.errors import UnknownExportTemplate
 from imports.models import ExportJob, ExportStatus
 from loyalty.actors import Actor
@@ -258,9 +258,7 @@ def queue_export(*, template: ExportTemplate, params: dict[str, Any], actor: Act
         actor_label=actor.label[:200],
     )
     record_audit(actor, "export.queued", job, changes={"template": [None, template.key], "format": [None, job.format]})
-    from imports.tasks import run_export_job
-
-    transaction.on_commit(lambda: run_export_job.delay(job.pk))
+    transaction.on_commit(lambda: workers.start(workers.RUN_EXPORT_JOB, job.pk))
     return job
 
 

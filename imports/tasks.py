@@ -2,10 +2,12 @@
 
 from celery import shared_task
 
-from imports.services import process_batch
+from imports import workers
+from imports.exports import run_job
+from imports.services.processing import process_batch
 
 
-@shared_task(name="imports.process_import_batch")
+@shared_task(name=workers.PROCESS_IMPORT_BATCH)
 def process_import_batch(batch_id: int) -> dict:
     result = process_batch(batch_id)
     if result.get("status") == "running" and not process_import_batch.app.conf.task_always_eager:
@@ -17,8 +19,6 @@ def process_import_batch(batch_id: int) -> dict:
     return result
 
 
-@shared_task(name="imports.run_export_job")
+@shared_task(name=workers.RUN_EXPORT_JOB)
 def run_export_job(job_id: int) -> None:
-    from imports.exports import run_job
-
     run_job(job_id)

@@ -10,6 +10,9 @@ from loyalty.actors import Actor
 from loyalty.demo import upsert
 from loyalty.models import Sponsor
 
+# seed_demo runs this after the demo data of these apps.
+AFTER = ("loyalty", "memberships")
+
 
 def seed(actor: Actor) -> None:
     points = upsert(

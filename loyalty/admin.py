@@ -270,6 +270,3 @@ class EventAdmin(ReadOnlyAdmin):
     list_filter = ["type"]
     search_fields = ["membership_number", "type"]
     date_hierarchy = "occurred_at"
-
-
-from loyalty.tx import admin as tx_admin  # noqa: E402, F401 -- the transactions screens

@@ -16,13 +16,15 @@ let a later change arrive at the same number and find the rolled-back state cach
 from __future__ import annotations
 
 import copy
-import secrets
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.db import models
 from django.db.models.signals import post_delete, post_save
+
+from loyalty.models import Program
+from loyalty.models.program import new_generation
 
 T = TypeVar("T")
 
@@ -31,21 +33,13 @@ _cache: dict[str, tuple[int, Any]] = {}
 CATALOG_LIMIT = 100_000  # product facts kept per process; beyond, they start again from empty
 
 
-def new_generation() -> int:
-    return secrets.randbits(62)
-
-
 def bump_configuration(**_: Any) -> None:
     """A new generation for the program row (a signal receiver too: it takes the signal's kwargs)."""
-    from loyalty.models import Program
-
     Program.objects.update(generation=new_generation())
 
 
 def bump_catalog(**_: Any) -> None:
     """A new catalog generation (services that write products in bulk call it; a signal receiver too)."""
-    from loyalty.models import Program
-
     Program.objects.update(catalog_generation=new_generation())
 
 
@@ -70,8 +64,6 @@ def watch_catalog(*watched: type[models.Model]) -> None:
 def cached(name: str, load: Callable[[], T]) -> T:
     """`load()` once per process and generation. Callers must not change what it returns (see
     `copies` for model instances handed on to code that might)."""
-    from loyalty.models import Program
-
     generation = Program.current().generation
     hit = _cache.get(name)
     if hit is not None and hit[0] == generation:
@@ -85,8 +77,6 @@ def cached(name: str, load: Callable[[], T]) -> T:
 def catalog_facts() -> dict[Any, Any]:
     """A dict of product facts for the current catalog generation (empty when it moved): the
     caller fills in what it reads. Its values must not be changed."""
-    from loyalty.models import Program
-
     generation = Program.current().catalog_generation
     hit = _cache.get("catalog")
     if hit is not None and hit[0] == generation and len(hit[1]) < CATALOG_LIMIT:

@@ -1,4 +1,4 @@
-"""Demo program: a retailer with a fuel partner. seed_demo runs each app's demo.seed in app order."""
+"""Demo program: a retailer with a fuel partner. seed_demo runs this first: every other demo needs it."""
 
 from decimal import Decimal
 from typing import Any

@@ -16,6 +16,9 @@ from loyalty.models import MembershipType
 from memberships import services
 from memberships.models import Card, LegalEntity, Membership, MembershipStatus
 
+# seed_demo runs this after the demo data of these apps.
+AFTER = ("loyalty",)
+
 MEMBERS = 300
 FIRST_NAMES = [
     "Anna", "Bram", "Chloé", "Daan", "Emma", "Finn", "Greta", "Hugo", "Iris", "Jens", "Katja", "Lars",

@@ -19,6 +19,7 @@ from django.contrib.admin.widgets import AdminSplitDateTime
 from ledger.models import PointType
 from loyalty.models import MembershipType, Program, Sponsor, Tier
 from promotions import rules
+from promotions.hooks import voucher_types
 from promotions.models import Channel, CustomCategory, MasterCategory, Promotion
 
 WEEKDAYS = [(1, "Mon"), (2, "Tue"), (3, "Wed"), (4, "Thu"), (5, "Fri"), (6, "Sat"), (7, "Sun")]
@@ -288,12 +289,7 @@ PerMemberCapFormSet = forms.formset_factory(PerMemberCapForm, extra=1, can_delet
 
 
 def voucher_type_choices() -> list[tuple[str, str]]:
-    from django.apps import apps
-
-    if not apps.is_installed("vouchers"):
-        return []
-    model = apps.get_model("vouchers", "VoucherType")
-    return [(key, f"{name} ({key})") for key, name in model.objects.order_by("key").values_list("key", "name")]
+    return [(key, f"{name} ({key})") for key, name in sorted((voucher_types() or {}).items())]
 
 
 def _used(formset) -> list[forms.Form]:
@@ -576,7 +572,7 @@ SampleLineFormSet = forms.formset_factory(SampleLineForm, extra=3)
 
 
 def sample_items(lines) -> list:
-    from loyalty.tx.context import Item
+    from promotions.context import Item
 
     return [
         Item(f.cleaned_data["product_key"], f.cleaned_data["quantity"], f.cleaned_data["unit_price"], f.line_amount())

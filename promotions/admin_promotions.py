@@ -18,8 +18,6 @@ from django.urls import path, reverse
 
 from loyalty.admin import admin_actor
 from loyalty.errors import DomainError
-from loyalty.tx.errors import ItemsDoNotAddUp
-from loyalty.tx.services import check_items
 from promotions.admin_forms import (
     BacktestForm,
     EffectFormSet,
@@ -35,6 +33,8 @@ from promotions.admin_forms import (
     sample_items,
 )
 from promotions.backtest import Sample, backtest, try_sample
+from promotions.context import check_items
+from promotions.errors import ItemsDoNotAddUp
 from promotions.explain import present
 from promotions.models import Promotion
 from promotions.services import InvalidPromotion, save_promotion

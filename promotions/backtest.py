@@ -17,15 +17,15 @@ from django.utils import timezone
 
 from ledger.amounts import to_points
 from ledger.models import PointType
-from loyalty.models import Program, Transaction
-from loyalty.tx.context import Item, anonymous_context, build_lines, line_for, member_context, member_from_json
+from loyalty.models import Program
+from promotions.context import Item, anonymous_context, build_lines, member_context
 from promotions.engine import CapUsage, CompiledPromotion, Evaluation, compile_promotion, evaluate
+from promotions.hooks import past_transactions
 from promotions.models import Promotion
 from promotions.rules import Tx
 from promotions.selectors import active_promotions
 
 MAX_DAYS = 365
-CHUNK = 500
 
 
 def _precisions() -> dict[str, int]:
@@ -77,8 +77,8 @@ def try_sample(promotion: Promotion, sample: Sample) -> TryResult:
     """The engine's answer for the sample. Raises the domain errors of an unknown channel or
     membership (memberships.errors.MembershipNotFound). Writes nothing."""
     from ledger.services.core import sponsor_by_key
-    from loyalty.tx.services import read_cap_usage
     from memberships.selectors import resolve_membership
+    from promotions.caps import read_cap_usage
     from promotions.catalog_selectors import channel_by_key, product_facts
 
     program = Program.current()
@@ -154,30 +154,11 @@ class _Usage:
             self.member[(membership_id, period, key)] += amount
 
 
-def engine_tx(row: Transaction, *, unknown: str) -> Tx:
-    """A stored transaction as the engine saw it: its lines with the facts kept at booking."""
-    lines = []
-    for line in row.lines.all():  # prefetched
-        if not line.known and unknown == "ignore":
-            continue
-        item = Item(line.product_key, line.quantity, line.unit_price, line.amount)
-        lines.append(line_for(line.position, item, line.facts or {}))
-    return Tx(
-        occurred_at=row.occurred_at,
-        total_amount=row.total_amount,
-        currency=row.currency,
-        channel=row.channel,
-        sponsor=row.sponsor.key,
-        lines=tuple(lines),
-        payment_method=row.payment_method,
-        properties=row.properties or {},
-    )
-
-
 def backtest(promotion: Promotion, *, days: int = 30, now: datetime | None = None) -> BacktestResult:
     """Run the promotion's current definition over the transactions booked in the last `days` days,
     oldest first, as booked (before returns). Caps count what the promotion would have given in the
-    backtest itself. Reads in chunks: one query per chunk for the transactions, one for their lines."""
+    backtest itself. The transactions come from the history source the transactions app registers
+    (promotions.hooks), which reads them in chunks."""
     days = max(1, min(int(days), MAX_DAYS))
     now = now or timezone.now()
     since = now - timedelta(days=days)
@@ -192,33 +173,13 @@ def backtest(promotion: Promotion, *, days: int = 30, now: datetime | None = Non
     usage = _Usage(own.key, program.time_zone)
     total = 0
     by_member: dict[int, list] = {}  # membership id -> [number, points, transactions]
-    rows = (
-        Transaction.objects.filter(occurred_at__gte=since, occurred_at__lte=now)
-        .select_related("sponsor", "membership")
-        .only(
-            "id",
-            "occurred_at",
-            "total_amount",
-            "currency",
-            "channel",
-            "payment_method",
-            "properties",
-            "member_context",
-            "membership_id",
-            "membership__number",
-            "sponsor_id",
-            "sponsor__key",
-        )
-        .prefetch_related("lines")
-        .order_by("occurred_at", "id")
-    )
-    for row in rows.iterator(chunk_size=CHUNK):
+    for past in past_transactions(since, now, unknown_products=program.unknown_products):
         result.scanned += 1
         evaluation = evaluate(
-            engine_tx(row, unknown=program.unknown_products),
-            member_from_json(row.member_context) if row.member_context else anonymous_context(),
+            past.tx,
+            past.member,
             promotions,
-            usage.before(row.membership_id, row.occurred_at),
+            usage.before(past.membership_id, past.tx.occurred_at),
             rounding=program.rounding,
             time_zone=program.time_zone,
         )
@@ -229,8 +190,8 @@ def backtest(promotion: Promotion, *, days: int = 30, now: datetime | None = Non
         result.capped += bool(reward.capped)
         result.vouchers += len(reward.voucher_types)
         total += reward.amount
-        usage.add(row.membership_id, row.occurred_at, reward.amount)
-        entry = by_member.setdefault(row.membership_id, [row.membership.number, 0, 0])
+        usage.add(past.membership_id, past.tx.occurred_at, reward.amount)
+        entry = by_member.setdefault(past.membership_id, [past.membership_number, 0, 0])
         entry[1] += reward.amount
         entry[2] += 1
     precision = precisions.get(own.point_type, 0)

@@ -21,6 +21,9 @@ from promotions.catalog_services import (
 )
 from promotions.models import Channel, MasterCategory
 
+# seed_demo runs this after the demo data of these apps.
+AFTER = ("loyalty",)
+
 CHANNELS = [
     # key, name, kind, sponsor
     ("webshop", "Northwind web shop", "webshop", "northwind"),

@@ -1,4 +1,5 @@
-"""Refusals of the catalog, each with its stable code (docs/catalog.md lists them)."""
+"""Refusals of the catalog and of the engine's input, each with its stable code (docs/catalog.md and
+docs/promotions.md list them)."""
 
 from loyalty.errors import InvalidInput, NotFound
 
@@ -49,3 +50,10 @@ class UnknownProducts(InvalidInput):
 class InvalidCatalogData(InvalidInput):
     code = "invalid_catalog_data"
     default_detail = "The catalog data is not valid."
+
+
+class ItemsDoNotAddUp(InvalidInput):
+    """The line items of a transaction (or a try-it sample) miss its total or cost more than listed."""
+
+    code = "items_do_not_add_up"
+    default_detail = "The line items do not add up to the total."

@@ -121,5 +121,5 @@ def few_demo_purchases():
     """seed_demo books the /tx demo's purchases one at a time through the real service (about a
     minute for the 1,200 of the demo on SQLite): a few dozen show the same wherever tests seed it."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("loyalty.tx.demo.TRANSACTIONS", 40)
+        patch.setattr("transactions.demo.TRANSACTIONS", 40)
         yield

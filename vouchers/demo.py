@@ -12,6 +12,9 @@ from loyalty.models import Sponsor
 from vouchers.models import Voucher, VoucherType
 from vouchers.services import issue_promotion_voucher, issue_voucher
 
+# seed_demo runs this after the demo data of these apps.
+AFTER = ("loyalty", "memberships", "ledger")
+
 
 def seed(actor: Actor) -> None:
     sponsor = Sponsor.objects.filter(key="northwind").first() or Sponsor.objects.filter(is_default=True).first()

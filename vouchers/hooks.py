@@ -1,6 +1,8 @@
-"""The vouchers app's part in other apps: configuration saving and membership merges."""
+"""The vouchers app's part in other apps: configuration saving, membership merges, and the voucher
+types that promotions issue."""
 
 from memberships import hooks
+from promotions.hooks import register_voucher_types
 
 
 def register() -> None:
@@ -10,3 +12,4 @@ def register() -> None:
 
     register_configuration_model(VoucherType)
     hooks.register_merge_hook(move_vouchers_on_merge)
+    register_voucher_types(lambda: dict(VoucherType.objects.values_list("key", "name")))

@@ -58,7 +58,7 @@ SPECTACULAR_SETTINGS = {
         "CardStatusEnum": "memberships.models.CardStatus",
         "CardTypeEnum": "memberships.models.CardType",
         "LegalEntityStatusEnum": "memberships.models.LegalEntityStatus",
-        "TransactionStatusEnum": "loyalty.models.Transaction.Status",
+        "TransactionStatusEnum": "transactions.models.Transaction.Status",
     },
     "SWAGGER_UI_SETTINGS": {
         "persistAuthorization": True,

@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "ledger",
     "vouchers",
     "promotions",
+    "transactions",
     "imports",
 ]
 

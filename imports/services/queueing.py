@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db import transaction
 
-from imports import conf, events
+from imports import conf, events, workers
 from imports.errors import EmptyImport, ImportTooLarge, UnknownImportType
 from imports.models import BatchStatus, ImportBatch, ImportRecord
 from imports.registry import ImportType, get_type
@@ -21,8 +21,6 @@ def enqueue(batch: ImportBatch) -> None:
     """Start a worker on the batch once the transaction that stored it has committed: for types
     whose records do not depend on each other's order, IMPORT_TASKS_PER_BATCH of them, sharing its
     chunks; otherwise one, so the records apply in the file's order."""
-    from imports.tasks import process_import_batch
-
     try:
         tasks = conf.tasks_per_batch() if get_type(batch.import_type).parallel else 1
     except UnknownImportType:
@@ -30,7 +28,7 @@ def enqueue(batch: ImportBatch) -> None:
 
     def start() -> None:
         for _ in range(tasks):
-            process_import_batch.delay(batch.pk)
+            workers.start(workers.PROCESS_IMPORT_BATCH, batch.pk)
 
     transaction.on_commit(start)
 

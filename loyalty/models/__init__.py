@@ -3,7 +3,6 @@ from .clients import ApiClient, ApiKey
 from .events import Event, EventCursor
 from .idempotency import IdempotencyRecord
 from .program import MembershipType, Program, Sponsor, Tier
-from .transactions import Transaction, TransactionLine, TransactionReturn, TransactionReward
 
 __all__ = [
     "ApiClient",
@@ -16,8 +15,4 @@ __all__ = [
     "Program",
     "Sponsor",
     "Tier",
-    "Transaction",
-    "TransactionLine",
-    "TransactionReturn",
-    "TransactionReward",
 ]

@@ -1,10 +1,10 @@
+import secrets
 import zoneinfo
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
-from loyalty.configuration import new_generation
 from loyalty.prepared import Prepared
 
 key_validator = RegexValidator(
@@ -16,6 +16,12 @@ key_validator = RegexValidator(
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
         raise ValidationError(f"Unknown time zone {value!r}; use an IANA name such as Europe/Amsterdam.")
+
+
+def new_generation() -> int:
+    """A fresh configuration or catalog generation (loyalty.configuration): random, not a counter, so a
+    rolled-back change never shares its number with a later one."""
+    return secrets.randbits(62)
 
 
 class Program(models.Model):

@@ -179,7 +179,7 @@ def test_a_second_confirm_that_still_finds_the_file_queues_nothing(staff, progra
 
 
 def test_a_preview_of_transactions_books_nothing_and_reports_refusals(staff, program, settings):
-    from loyalty.models import Transaction
+    from transactions.models import Transaction
 
     rows = [
         [

@@ -8,11 +8,12 @@ import pytest
 from imports.models import BatchStatus
 from ledger.models import Booking
 from ledger.selectors import balance_of
-from loyalty.models import AuditEntry, Event, Transaction
+from loyalty.models import AuditEntry, Event
 from memberships.models import AlternateId, Card, LegalEntity, Membership
 from promotions.models import CategoryValue, CustomCategory, Product
 from tests.imports.conftest import IMPORTS, records_by_line
 from tests.vouchers.factories import VoucherTypeFactory
+from transactions.models import Transaction
 from vouchers.models import Voucher
 
 pytestmark = pytest.mark.django_db

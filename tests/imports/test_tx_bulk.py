@@ -16,13 +16,14 @@ from ledger.models import Account, Booking, Lot, PointType
 from ledger.services import redeem_points, reverse_earn
 from ledger.verify import verify
 from loyalty.configuration import forget
-from loyalty.models import AuditEntry, Event, Tier, Transaction, TransactionReward
+from loyalty.models import AuditEntry, Event, Tier
 from loyalty.services import save_configuration
 from memberships.models import Membership
 from memberships.services import block_membership
 from promotions.models import PromotionBudget, PromotionMemberUsage
 from promotions.services import save_promotion
 from tests.imports.conftest import ACTOR, records_by_line
+from transactions.models import Transaction, TransactionReward
 
 pytestmark = pytest.mark.django_db
 
@@ -183,7 +184,7 @@ def test_a_chunk_booked_in_bulk_matches_booking_it_one_by_one(scene, import_json
 
 
 def test_a_chunk_of_distinct_members_is_booked_by_one_bulk_call(scene, import_json, monkeypatch):
-    from loyalty import import_types
+    from transactions import import_types
 
     calls = []
     original = import_types.book_many

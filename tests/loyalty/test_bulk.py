@@ -106,9 +106,9 @@ def test_an_audit_entry_and_its_event_go_in_together_as_each_would_alone(system_
 
 
 def _unsaved_transaction(tx_id: str):
-    from loyalty.models import Transaction
     from tests.factories import SponsorFactory
     from tests.memberships.factories import MembershipFactory
+    from transactions.models import Transaction
 
     membership = MembershipFactory()
     return Transaction(
@@ -129,8 +129,8 @@ def _unsaved_transaction(tx_id: str):
 def test_a_parent_and_the_rows_that_name_it_go_in_together(monkeypatch, copy_from, system_actor):
     from django.test.utils import CaptureQueriesContext
 
-    from loyalty.models import Transaction, TransactionLine, TransactionReward
     from loyalty.outbox import audit_and_event, outbox_groups
+    from transactions.models import Transaction, TransactionLine, TransactionReward
 
     monkeypatch.setattr(bulk, "COPY_FROM", copy_from)
     tx = _unsaved_transaction("T-1")
@@ -159,7 +159,7 @@ def test_a_parent_and_the_rows_that_name_it_go_in_together(monkeypatch, copy_fro
         (3, "P-3"),
     ]
     audit = AuditEntry.objects.get(action="tx.test")
-    assert (audit.object_type, audit.object_id) == ("loyalty.transaction", str(tx.pk))
+    assert (audit.object_type, audit.object_id) == ("transactions.transaction", str(tx.pk))
     stored_event = Event.objects.get(type="tx.test")
     assert (stored_event.payload, stored_event.txid) == ({"txId": "T-1"}, expected_txid)
 
@@ -168,7 +168,7 @@ def test_a_parent_and_the_rows_that_name_it_go_in_together(monkeypatch, copy_fro
 def test_a_failing_child_row_leaves_no_parent():
     from django.db import IntegrityError
 
-    from loyalty.models import Transaction, TransactionLine
+    from transactions.models import Transaction, TransactionLine
 
     tx = _unsaved_transaction("T-2")
     same_position = {"position": 1, "product_key": "P", "quantity": 1, "unit_price": 1, "amount": 1}

@@ -89,3 +89,25 @@ def test_production_mode_requires_a_secret_key_and_hosts():
 def test_production_settings_pass_the_deploy_check():
     result = _check({"DJANGO_ENV": "production", "SECRET_KEY": "k7#Qp2" * 10, "ALLOWED_HOSTS": "loyalty.example.com"})
     assert result.returncode == 0, result.stderr
+
+
+def test_seed_demo_finds_each_apps_demo_and_runs_it_after_the_demos_it_needs(monkeypatch):
+    from loyalty.management.commands import seed_demo
+
+    order = [label for label, _ in seed_demo.demo_modules()]
+    assert order[0] == "loyalty" and set(order) >= {"memberships", "ledger", "vouchers", "promotions", "transactions"}
+    for label, module in seed_demo.demo_modules():
+        for needed in getattr(module, "AFTER", ()):
+            assert order.index(needed) < order.index(label), (label, needed)
+    # A demo that asks to come after one that comes later is moved behind it.
+    from memberships import demo as memberships_demo
+
+    monkeypatch.setattr(memberships_demo, "AFTER", ("loyalty", "promotions"))
+    order = [label for label, _ in seed_demo.demo_modules()]
+    assert order.index("memberships") > order.index("promotions")
+    # Two demos that wait for each other cannot run.
+    from promotions import demo as promotions_demo
+
+    monkeypatch.setattr(promotions_demo, "AFTER", ("memberships",))
+    with pytest.raises(CommandError, match="memberships, promotions"):
+        seed_demo.demo_modules()

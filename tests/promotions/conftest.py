@@ -14,6 +14,7 @@ from loyalty.actors import Actor
 from loyalty.models import AuditEntry, Event, MembershipType, Program, Sponsor
 from loyalty.services import save_configuration
 from memberships.services.enrollment import enroll_membership
+from promotions.context import Item
 from promotions.models import CategoryValue, Channel, CustomCategory, MasterCategory, Product, ProductCategory
 from promotions.services import save_promotion
 from tests.promotions.factories import (
@@ -24,6 +25,7 @@ from tests.promotions.factories import (
     ProductFactory,
     classify,
 )
+from transactions.services import TxRequest, book
 
 ACTOR = Actor.for_system("tests")
 BASE = "/api/v1/promos"
@@ -203,3 +205,31 @@ def purchase(member, *, tx_id=None, items=None, **fields):
 
 def points(answer, point_type="points"):
     return {p["pointType"]: p["amount"] for p in answer["points"]}.get(point_type)
+
+
+_admin_names = itertools.count(1)
+_admin_receipts = itertools.count(1)
+
+
+def new_member():
+    n = next(_admin_names)
+    return enroll_membership(actor=ACTOR, first_name="Admin", last_name=f"Member{n}", email=f"adm{n}@example.com")
+
+
+def buy(member, items, *, days_ago: float = 1):
+    """Book a web-shop purchase of `items` [(product, quantity, unit price)]."""
+    lines = [
+        Item(key, Decimal(q), Decimal(p), (Decimal(q) * Decimal(p)).quantize(Decimal("0.01"))) for key, q, p in items
+    ]
+    n = next(_admin_receipts)
+    request = TxRequest(
+        membership_key=member.number,
+        channel="webshop",
+        occurred_at=timezone.now() - timedelta(days=days_ago),
+        total_amount=sum((line.amount for line in lines), Decimal(0)),
+        currency="EUR",
+        items=lines,
+        receipt_id=f"ADM-R-{n}",
+        tx_id=f"ADM-T-{n}",
+    )
+    return book(request, actor=ACTOR)[0]

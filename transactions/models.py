@@ -1,4 +1,7 @@
-"""Purchase transactions as booked: lines, rewards with their trace, returns."""
+"""Purchase transactions as booked: lines, rewards with their trace, returns.
+
+The tables keep the names they had when these models lived in the `loyalty` app (`loyalty_*`), so
+moving them here renamed nothing in existing databases (transactions/migrations/0001_initial.py)."""
 
 from django.db import models
 
@@ -34,6 +37,7 @@ class Transaction(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        db_table = "loyalty_transaction"
         ordering = ["-occurred_at", "-id"]
         indexes = [
             models.Index(fields=["membership", "-occurred_at"], name="tx_member_time_idx"),
@@ -63,6 +67,7 @@ class TransactionLine(models.Model):
     facts = models.JSONField(default=dict, help_text="Categories and attributes the engine saw.")
 
     class Meta:
+        db_table = "loyalty_transactionline"
         ordering = ["transaction_id", "position"]
         constraints = [models.UniqueConstraint(fields=["transaction", "position"], name="tx_line_position_once")]
 
@@ -84,6 +89,7 @@ class TransactionReward(models.Model):
     vouchers = models.JSONField(default=list, help_text="Tokens of vouchers this reward issued.")
 
     class Meta:
+        db_table = "loyalty_transactionreward"
         ordering = ["transaction_id", "id"]
 
     def __str__(self) -> str:
@@ -99,6 +105,7 @@ class TransactionReturn(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        db_table = "loyalty_transactionreturn"
         ordering = ["transaction_id", "sequence"]
         constraints = [models.UniqueConstraint(fields=["transaction", "sequence"], name="tx_return_once")]
 

@@ -11,7 +11,7 @@ from rest_framework import serializers
 from imports.exports import ExportTemplate, register_export
 from ledger.models import PointType
 from loyalty.api.serializers import StrictInputSerializer
-from loyalty.models import Transaction, TransactionReward
+from transactions.models import Transaction, TransactionReward
 
 COLUMNS = [
     "txId",

@@ -12,12 +12,13 @@ from ledger.models import Booking
 from ledger.verify import verify
 from loyalty import demo as loyalty_demo
 from loyalty.actors import Actor
-from loyalty.models import Tier, Transaction, TransactionReward
-from loyalty.tx import demo
+from loyalty.models import Tier
 from memberships.models import Membership
 from memberships.services.enrollment import enroll_membership
 from promotions import demo as catalog_demo
 from promotions.models import Promotion, PromotionBudget, PromotionVersion
+from transactions import demo
+from transactions.models import Transaction, TransactionReward
 
 pytestmark = pytest.mark.django_db
 

@@ -13,16 +13,17 @@ from rest_framework.test import APIClient
 from ledger.models import Booking, PointType
 from ledger.selectors import balance_of
 from ledger.verify import verify
-from loyalty.models import MembershipType, Transaction, TransactionReward
+from loyalty.models import MembershipType
 from loyalty.services import save_configuration
-from loyalty.tx import services as tx_services
-from loyalty.tx.context import Item
-from loyalty.tx.services import TxRequest, book
 from memberships.services.enrollment import enroll_membership
+from promotions.context import Item
 from promotions.models import PromotionBudget
 from promotions.services import save_promotion
 from tests.conftest import run_in_threads
 from tests.promotions.conftest import ACTOR
+from transactions import services as tx_services
+from transactions.models import Transaction, TransactionReward
+from transactions.services import TxRequest, book
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

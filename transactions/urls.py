@@ -1,6 +1,6 @@
 from django.urls import path
 
-from loyalty.tx.views import TransactionViewSet
+from transactions.views import TransactionViewSet
 
 urlpatterns = [
     path("tx", TransactionViewSet.as_view({"get": "list", "post": "create"}), name="tx"),

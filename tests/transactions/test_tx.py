@@ -8,13 +8,14 @@ from django.utils import timezone
 from ledger.models import Booking, PointType
 from ledger.selectors import balance_of
 from ledger.verify import verify
-from loyalty.models import Event, Program, Tier, Transaction
+from loyalty.models import Event, Program, Tier
 from loyalty.services import save_configuration
 from memberships.models import Membership
 from memberships.services.enrollment import enroll_membership
 from promotions.models import PromotionBudget
 from promotions.services import save_promotion
 from tests.promotions.conftest import ACTOR, BASE_EARNING, STATUS, assert_refused, points, purchase, query_count
+from transactions.models import Transaction
 
 
 def test_a_dry_run_answers_with_rewards_and_trace_and_books_nothing(api, member):
@@ -146,6 +147,16 @@ def test_a_partial_return_recomputes_and_takes_back_the_difference(api, member):
     assert Transaction.objects.get(tx_id="T-8").status == "returned"
     assert_refused(api.post("/api/v1/tx/reversal", {"receiptId": "R-8"}), 409, "already_returned")
     assert verify() == []
+
+
+def test_the_audit_log_names_a_transaction_as_it_did_before_the_app_moved(api, member):
+    """Entries of bookings and returns keep the object type `loyalty.transaction`, so a filter on it
+    finds the entries written before transactions/ was an app of its own and those written after."""
+    api.post("/api/v1/tx", purchase(member, tx_id="T-9", receipt_id="R-9"), format="json")
+    api.post("/api/v1/tx/reversal", {"receiptId": "R-9"}, format="json")
+    tx = Transaction.objects.get(tx_id="T-9")
+    entries = api.get("/api/v1/audits", {"objectType": "loyalty.transaction"}).json()["results"]
+    assert [(e["action"], e["objectId"]) for e in entries] == [("tx.reversed", str(tx.pk)), ("tx.booked", str(tx.pk))]
 
 
 def test_returning_the_only_coffee_takes_back_the_threshold_promotion_too(api, member):
@@ -341,7 +352,7 @@ def test_the_services_a_booking_calls_open_no_savepoints_of_their_own(api, tx_pr
     from django.test.utils import CaptureQueriesContext
 
     from loyalty.models import AuditEntry
-    from loyalty.tx import services
+    from transactions import services
 
     save_promotion(key="status", name="Status points", definition=STATUS, actor=ACTOR)
     save_configuration(Tier(key="silver", name="Silver", rank=1, qualification_threshold=10), actor=ACTOR)

@@ -1,7 +1,7 @@
 import django_filters
 
 from loyalty.api.filters import IsoDateTimeFilter
-from loyalty.models import Transaction
+from transactions.models import Transaction
 
 
 class TransactionFilter(django_filters.FilterSet):

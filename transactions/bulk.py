@@ -37,13 +37,14 @@ from loyalty.audit import audit_entry, record_audits
 from loyalty.bulk import insert_models, insert_rows
 from loyalty.errors import DomainError
 from loyalty.memo import reads_once
-from loyalty.models import Transaction, TransactionLine, TransactionReward
 from loyalty.outbox import emit_events, event_row
-from loyalty.tx import services
-from loyalty.tx.context import member_context
+from promotions.caps import caps_of, periods_at, promotion_ids_by_key
+from promotions.context import member_context
 from promotions.engine import CapUsage, CompiledPromotion, Evaluation, evaluate
 from promotions.models import PromotionBudget, PromotionMemberUsage
 from promotions.selectors import active_promotions
+from transactions import services
+from transactions.models import Transaction, TransactionLine, TransactionReward
 
 
 @dataclass
@@ -75,7 +76,7 @@ def book_many(requests: list[services.TxRequest], *, actor: Actor) -> list[dict[
     by_key = {p.key: p for p in promotions}
     program = services._program()
     for c in candidates:
-        c.periods = services._periods(c.request.occurred_at)
+        c.periods = periods_at(c.request.occurred_at)
         c.tx, c.unknown, c.facts = services._engine_input(c.request, c.channel, c.sponsor)
         c.member = member_context(c.membership, c.request.occurred_at)
 
@@ -190,7 +191,7 @@ def _capped_rewards(result: Evaluation, by_key: dict[str, CompiledPromotion]) ->
     return {
         r.promotion
         for r in result.rewards
-        if (r.amount or r.capped) and {"budget", "perMember"} & services._caps(by_key[r.promotion]).keys()
+        if (r.amount or r.capped) and {"budget", "perMember"} & caps_of(by_key[r.promotion]).keys()
     }
 
 
@@ -199,13 +200,13 @@ class _Usage:
     counted up as the chunk's transactions take from them, in order."""
 
     def __init__(self, promotions: list[CompiledPromotion], candidates: list[_Candidate]):
-        self.capped = [p for p in promotions if {"budget", "perMember"} & services._caps(p).keys()]
-        self.ids = services._promotion_ids(self.capped)
-        self.budget_keys = {p.key for p in self.capped if "budget" in services._caps(p)}
+        self.capped = [p for p in promotions if {"budget", "perMember"} & caps_of(p).keys()]
+        self.ids = promotion_ids_by_key(self.capped)
+        self.budget_keys = {p.key for p in self.capped if "budget" in caps_of(p)}
         self.member_caps = {
-            p.key: [cap["period"] for cap in services._caps(p)["perMember"]]
+            p.key: [cap["period"] for cap in caps_of(p)["perMember"]]
             for p in self.capped
-            if services._caps(p).get("perMember")
+            if caps_of(p).get("perMember")
         }
         self.budget: dict[str, int] = {}
         self.member: dict[tuple[int, int, str, str], int] = {}  # (promotion, membership, period, key)

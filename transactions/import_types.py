@@ -8,10 +8,10 @@ from typing import Any
 from rest_framework import serializers
 
 from imports.registry import ApplyContext, BulkItem, ImportType, register
-from loyalty.tx.bulk import book_many
-from loyalty.tx.context import Item
-from loyalty.tx.serializers import TxInputSerializer
-from loyalty.tx.services import TxRequest, book
+from promotions.context import Item
+from transactions.bulk import book_many
+from transactions.serializers import TxInputSerializer
+from transactions.services import TxRequest, book
 
 ITEM_COLUMNS = ("product_key", "quantity", "unit_price", "amount")
 

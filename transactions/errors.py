@@ -3,11 +3,6 @@
 from loyalty.errors import Conflict, InvalidInput, NotFound
 
 
-class ItemsDoNotAddUp(InvalidInput):
-    code = "items_do_not_add_up"
-    default_detail = "The line items do not add up to the total."
-
-
 class UnknownChannel(InvalidInput):
     code = "unknown_channel"
     default_detail = "No such channel."

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from loyalty.models import MembershipType, Program, Tier
+from promotions.errors import ItemsDoNotAddUp
 from promotions.rules import Line, Member
+
+CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -94,3 +97,29 @@ def line_for(position: int, item: Item, fact: dict[str, Any]) -> Line:
         brand=fact.get("brand") or "",
         attributes=dict(fact.get("attributes") or {}),
     )
+
+
+def check_items(total: Decimal, items: list[Item]) -> None:
+    """Each line costs at most quantity x unit price (less is a discount); the lines sum to the total."""
+    problems = []
+    for position, item in enumerate(items, start=1):
+        full = (item.quantity * item.unit_price).quantize(CENT, rounding=ROUND_HALF_UP)
+        if item.amount > full:
+            problems.append(
+                {
+                    "field": f"items.{position - 1}.amount",
+                    "code": "amount_above_price",
+                    "message": f"{item.amount} is more than quantity x unit price ({full}).",
+                }
+            )
+    lines_total = sum((item.amount for item in items), Decimal(0))
+    if lines_total != total:
+        problems.append(
+            {
+                "field": "totalAmount",
+                "code": "items_do_not_add_up",
+                "message": f"The items add up to {lines_total}, the total says {total}.",
+            }
+        )
+    if problems:
+        raise ItemsDoNotAddUp("; ".join(p["message"] for p in problems), errors=problems)

@@ -1,6 +1,5 @@
 """The /tx endpoints."""
 
-from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins
 from rest_framework.response import Response
@@ -8,12 +7,12 @@ from rest_framework.response import Response
 from ledger.models import PointType
 from loyalty.api.serializers import validated
 from loyalty.api.views import ApiGenericViewSet
-from loyalty.models import Transaction, TransactionReward
-from loyalty.tx import serializers
-from loyalty.tx.context import Item
-from loyalty.tx.errors import TransactionNotFound
-from loyalty.tx.filters import TransactionFilter
-from loyalty.tx.services import ReturnItem, TxRequest, book, calculate, return_transaction
+from promotions.context import Item
+from transactions import selectors, serializers
+from transactions.errors import TransactionNotFound
+from transactions.filters import TransactionFilter
+from transactions.models import Transaction
+from transactions.services import ReturnItem, TxRequest, book, calculate, return_transaction
 
 TX_ID = OpenApiParameter("txId", str, OpenApiParameter.PATH, description="The integrator's transaction id.")
 
@@ -41,14 +40,9 @@ class TransactionViewSet(mixins.ListModelMixin, ApiGenericViewSet):
     lookup_field = "tx_id"
 
     def get_queryset(self):
-        qs = Transaction.objects.select_related("membership", "sponsor").order_by("-occurred_at", "-id")
-        if self.action in ("rewards_history", "rewards_details"):
-            qs = qs.prefetch_related(
-                Prefetch("rewards", TransactionReward.objects.select_related("promotion_version").order_by("id"))
-            )
-        if self.action == "details":
-            qs = qs.prefetch_related("lines")
-        return qs
+        return selectors.history(
+            rewards=self.action in ("rewards_history", "rewards_details"), lines=self.action == "details"
+        )
 
     def get_serializer_context(self):
         context = super().get_serializer_context()

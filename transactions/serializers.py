@@ -5,7 +5,7 @@ from typing import Any
 from rest_framework import serializers
 
 from loyalty.api.serializers import StrictInputSerializer
-from loyalty.models import Transaction, TransactionLine, TransactionReward
+from transactions.models import Transaction, TransactionLine, TransactionReward
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 

@@ -3,10 +3,10 @@ second time only when that usage differs from what the first run saw."""
 
 import pytest
 
-from loyalty.tx import services
 from promotions.engine import CapUsage
 from promotions.services import save_promotion
 from tests.promotions.conftest import ACTOR, purchase
+from transactions import services
 
 DAILY = {
     "pointType": "points",

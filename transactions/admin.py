@@ -12,8 +12,8 @@ from django.utils.html import format_html, format_html_join
 from ledger.amounts import to_points
 from ledger.models import PointType
 from loyalty.admin import ReadOnlyAdmin
-from loyalty.models import Transaction, TransactionLine, TransactionReward
 from promotions.explain import describe_cap, describe_step
+from transactions.models import Transaction, TransactionLine, TransactionReward
 
 
 def _pretty(value) -> str:

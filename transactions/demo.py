@@ -2,7 +2,7 @@
 transactions of the demo members over the last 90 days, booked through /tx's own service.
 
 The promotions are saved through promotions.services.save_promotion (an unchanged definition makes
-no new version) and every purchase goes through loyalty.tx.services.book, so the rewards, the
+no new version) and every purchase goes through transactions.services.book, so the rewards, the
 ledger, the cap usage and the tier upgrades of the demo are what the program really computes.
 seed_demo runs this after the apps' demos: it needs their members, point types, tiers and catalog.
 A second run finds the demo transactions (txId DEMO-TX-...) and books nothing.
@@ -19,7 +19,11 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 
 from loyalty.actors import Actor
-from loyalty.models import Program, Transaction
+from loyalty.models import Program
+from transactions.models import Transaction
+
+# seed_demo runs this after the demo data of these apps.
+AFTER = ("loyalty", "memberships", "ledger", "vouchers", "promotions")
 
 # 3,000 purchases take about 140 s on SQLite on the 2-core machine (about 45 ms a booking, most of
 # it in the ledger's earn and the tier check); 1,200 keep seed_demo near a minute. seed(actor,
@@ -126,8 +130,7 @@ def seed_transactions(actor: Actor, count: int) -> int:
     """`count` purchases of the active demo members, spread over the last DAYS days, oldest first."""
     from memberships.models import Membership
     from promotions.models import Channel, Product
-
-    from .services import TxRequest, book
+    from transactions.services import TxRequest, book
 
     rng = random.Random(20261125)  # the same demo every time
     members = list(
@@ -185,7 +188,7 @@ def _moment(rng: random.Random, now: datetime, enrolled_at: datetime, zone: Zone
 
 
 def _basket(rng: random.Random, products: list[tuple[str, Decimal]]):
-    from .context import Item
+    from promotions.context import Item
 
     items = []
     for key, price in rng.sample(products, min(len(products), rng.choice([1, 2, 2, 3, 3, 4, 5, 6, 8]))):

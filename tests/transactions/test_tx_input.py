@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from rest_framework import serializers
 
 from loyalty.api.serializers import StrictInputSerializer
-from loyalty.tx.serializers import TxItemInputSerializer, _plain_item
+from transactions.serializers import TxItemInputSerializer, _plain_item
 
 DECIMAL_TEXT = st.from_regex(r"[-+ ]?[0-9٣]{0,14}(\.[0-9]{0,5})?([eE][-+]?[0-9])? ?", fullmatch=True)
 VALUES = DECIMAL_TEXT | st.integers(-5, 10**13) | st.floats(allow_nan=True) | st.none() | st.booleans()

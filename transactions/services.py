@@ -12,14 +12,12 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import orjson
 from django.apps import apps
-from django.db import IntegrityError, connection
-from django.db.models import QuerySet, Value
+from django.db import IntegrityError
 from django.utils import timezone
 
 from ledger.amounts import to_points
@@ -33,41 +31,35 @@ from loyalty.audit import record_audit
 from loyalty.bulk import insert_with_children
 from loyalty.jsontext import StrEncoder, dumper
 from loyalty.memo import memo_dict, reads_once
-from loyalty.models import Program, Sponsor, Transaction, TransactionLine, TransactionReturn, TransactionReward
+from loyalty.models import Program, Sponsor
 from loyalty.outbox import audit_and_event, emit_event, outbox_groups
 from loyalty.prepared import Prepared
-from loyalty.tx import errors
-from loyalty.tx.context import (
+from promotions.caps import caps_of, promotion_ids_by_key, read_cap_usage, record_usage
+from promotions.context import (
     Item,
     anonymous_context,
     build_lines,
+    check_items,
     line_for,
     member_context,
     member_from_json,
     member_to_json,
 )
 from promotions.engine import CapUsage, CompiledPromotion, Evaluation, evaluate
-from promotions.models import Promotion, PromotionBudget, PromotionMemberUsage
+from promotions.errors import ItemsDoNotAddUp
 from promotions.rules import Tx
 from promotions.selectors import active_promotions, compiled_versions
+from transactions import errors, selectors
+from transactions.models import Transaction, TransactionLine, TransactionReturn, TransactionReward
 
 CENT = Decimal("0.01")
+# The audit log's object type of a transaction, as integrators filter /audits by it. These models lived
+# in the `loyalty` app until they moved here; the type stays, so old and new entries are found alike.
+AUDIT_OBJECT_TYPE = "loyalty.transaction"
 
 
 def _program() -> Program:
     return Program.current()
-
-
-def _promotion_ids(promotions: list[CompiledPromotion]) -> dict[str, int]:
-    """Promotion row ids by key: compiled promotions carry them; others (none in practice) are read."""
-    ids = {p.key: p.promotion_id for p in promotions if p.promotion_id}
-    missing = {p.key for p in promotions} - ids.keys()
-    if missing:
-        known = memo_dict("promotion_ids")
-        if missing - known.keys():
-            known.update(Promotion.objects.filter(key__in=missing - known.keys()).values_list("key", "pk"))
-        ids.update({key: known[key] for key in missing if key in known})
-    return ids
 
 
 @dataclass(frozen=True)
@@ -117,32 +109,6 @@ def check_request(request: TxRequest) -> None:
     check_items(request.total_amount, request.items)
 
 
-def check_items(total: Decimal, items: list[Item]) -> None:
-    """Each line costs at most quantity x unit price (less is a discount); the lines sum to the total."""
-    problems = []
-    for position, item in enumerate(items, start=1):
-        full = (item.quantity * item.unit_price).quantize(CENT, rounding=ROUND_HALF_UP)
-        if item.amount > full:
-            problems.append(
-                {
-                    "field": f"items.{position - 1}.amount",
-                    "code": "amount_above_price",
-                    "message": f"{item.amount} is more than quantity x unit price ({full}).",
-                }
-            )
-    lines_total = sum((item.amount for item in items), Decimal(0))
-    if lines_total != total:
-        problems.append(
-            {
-                "field": "totalAmount",
-                "code": "items_do_not_add_up",
-                "message": f"The items add up to {lines_total}, the total says {total}.",
-            }
-        )
-    if problems:
-        raise errors.ItemsDoNotAddUp("; ".join(p["message"] for p in problems), errors=problems)
-
-
 def _channel(key: str):
     """The channel with its sponsor: cached per process and configuration generation (see
     loyalty.configuration), copied once per unit of work."""
@@ -179,158 +145,6 @@ def _facts(channel_key: str, items: list[Item]) -> dict[str, dict[str, Any]]:
     return {key: known[(channel_key, key)] for key in keys}
 
 
-# Cap usage -------------------------------------------------------------------------------------
-
-
-def _periods(occurred_at: datetime) -> dict[str, str]:
-    local = occurred_at.astimezone(ZoneInfo(_program().time_zone))
-    return {"day": local.strftime("%Y-%m-%d"), "month": local.strftime("%Y-%m"), "lifetime": "all"}
-
-
-def _caps(promo: CompiledPromotion) -> dict[str, Any]:
-    return promo.definition.get("caps") or {}
-
-
-def read_cap_usage(
-    promotions: list[CompiledPromotion],
-    membership: Any,
-    occurred_at: datetime,
-    *,
-    lock_keys: set[str],
-    known: CapUsage | None = None,
-) -> CapUsage:
-    """Usage of the capped promotions; the rows of `lock_keys` are created if missing and locked
-    (budget rows first, each kind in ascending id), and their usage is read under the lock. The
-    others come from `known` when given (an earlier read: they gave no reward, so no lock)."""
-    periods = _periods(occurred_at)
-    capped = [p for p in promotions if {"budget", "perMember"} & _caps(p).keys()]
-    budget_keys = {p.key for p in capped if "budget" in _caps(p)}
-    member_keys = {p.key for p in capped if _caps(p).get("perMember")}
-    if not budget_keys and not member_keys:
-        return CapUsage()
-    ids = _promotion_ids(capped)
-    by_id = {pk: key for key, pk in ids.items()}
-    budget: dict[str, int] = {}
-    member: dict[tuple[str, str], int] = {}
-    locked_budget = sorted(ids[k] for k in lock_keys & budget_keys)
-    locked_member = sorted(ids[k] for k in lock_keys & member_keys) if membership is not None else []
-    if locked_budget:
-        PromotionBudget.objects.bulk_create(
-            [PromotionBudget(promotion_id=pk) for pk in locked_budget], ignore_conflicts=True
-        )
-        budget.update((by_id[pid], used) for pid, used in _locked_budgets.all(locked_budget))
-    if locked_member:
-        wanted = [
-            PromotionMemberUsage(
-                promotion_id=pid, membership=membership, period=cap["period"], period_key=periods[cap["period"]]
-            )
-            for pid in locked_member
-            for cap in _caps(next(p for p in capped if p.key == by_id[pid]))["perMember"]
-        ]
-        PromotionMemberUsage.objects.bulk_create(wanted, ignore_conflicts=True)
-        for pid, period, period_key, used in _locked_member_usage.all(locked_member, membership.pk):
-            if periods.get(period) == period_key:
-                member[(by_id[pid], period)] = used
-    if known is not None:
-        budget.update((k, v) for k, v in known.budget.items() if k not in lock_keys)
-        member.update((k, v) for k, v in known.member.items() if k[0] not in lock_keys)
-        return CapUsage(budget=budget, member=member)
-    unlocked_budget = sorted(ids[k] for k in budget_keys - lock_keys)
-    unlocked_member = sorted(ids[k] for k in member_keys - lock_keys) if membership is not None else []
-    if unlocked_budget and unlocked_member:
-        rows = _usage.all(unlocked_budget, unlocked_member, membership.pk, sorted(set(periods.values())))
-    elif unlocked_budget:
-        rows = _budget_usage.all(unlocked_budget)
-    elif unlocked_member:
-        rows = _member_usage.all(unlocked_member, membership.pk, sorted(set(periods.values())))
-    else:
-        rows = []
-    for pid, period, period_key, used in rows:
-        if not period:
-            budget[by_id[pid]] = used
-        elif periods.get(period) == period_key:
-            member[(by_id[pid], period)] = used
-    return CapUsage(budget=budget, member=member)
-
-
-# Usage as (promotion id, period, period key, used); a budget row has no period. Both kinds in one
-# query when both are wanted. Prepared: compiled once per process (loyalty.prepared).
-def _budget_rows(promotion_ids: list[int]) -> QuerySet:
-    return PromotionBudget.objects.filter(promotion_id__in=promotion_ids).values_list(
-        "promotion_id", Value(""), Value(""), "used"
-    )
-
-
-def _member_rows(promotion_ids: list[int], membership_id: int, period_keys: list[str]) -> QuerySet:
-    return PromotionMemberUsage.objects.filter(
-        promotion_id__in=promotion_ids, membership_id=membership_id, period_key__in=period_keys
-    ).values_list("promotion_id", "period", "period_key", "used")
-
-
-_budget_usage: Prepared[tuple] = Prepared(_budget_rows)
-_member_usage: Prepared[tuple] = Prepared(_member_rows)
-_usage: Prepared[tuple] = Prepared(
-    lambda budget_ids, member_ids, membership_id, period_keys: _budget_rows(budget_ids).union(
-        _member_rows(member_ids, membership_id, period_keys), all=True
-    )
-)
-_locked_budgets: Prepared[tuple] = Prepared(
-    lambda promotion_ids: (
-        PromotionBudget.objects.select_for_update()
-        .filter(promotion_id__in=promotion_ids)
-        .order_by("pk")
-        .values_list("promotion_id", "used")
-    )
-)
-_locked_member_usage: Prepared[tuple] = Prepared(
-    lambda promotion_ids, membership_id: (
-        PromotionMemberUsage.objects.select_for_update()
-        .filter(promotion_id__in=promotion_ids, membership_id=membership_id)
-        .order_by("pk")
-        .values_list("promotion_id", "period", "period_key", "used")
-    )
-)
-
-
-def _count_usage(model, row: dict[str, Any], amount: int) -> None:
-    """Add to a usage row; it exists whenever read_cap_usage locked it, so the insert is a fallback."""
-    if not _add_usage(model, row, amount):
-        model.objects.bulk_create([model(**row)], ignore_conflicts=True)
-        _add_usage(model, row, amount)
-
-
-def _add_usage(model, row: dict[str, Any], amount: int) -> int:
-    """UPDATE ... SET used = used + amount for one row: the statement the queryset's update() makes,
-    written out because it runs for every capped reward."""
-    quote = connection.ops.quote_name
-    where = " AND ".join(f"{quote(model._meta.get_field(name).column)} = %s" for name in row)
-    sql = f"UPDATE {quote(model._meta.db_table)} SET used = used + %s WHERE {where}"  # noqa: S608 (names only)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [amount, *(getattr(v, "pk", v) for v in row.values())])
-        return cursor.rowcount
-
-
-def _record_usage(rewards: list, membership: Any, occurred_at: datetime, sign: int = 1) -> None:
-    """Count what the rewards took. Their usage rows exist: read_cap_usage made and locked them."""
-    periods = _periods(occurred_at)
-    for reward in rewards:
-        amount = sign * reward["amount"]
-        if not amount:
-            continue
-        caps = reward["caps"]
-        promotion_id = reward["promotion_id"]
-        if "budget" in caps:
-            _count_usage(PromotionBudget, {"promotion_id": promotion_id}, amount)
-        for cap in caps.get("perMember") or []:
-            row = {
-                "promotion_id": promotion_id,
-                "membership": membership,
-                "period": cap["period"],
-                "period_key": periods[cap["period"]],
-            }
-            _count_usage(PromotionMemberUsage, row, amount)
-
-
 def _evaluate(
     tx: Tx, member, promotions: list[CompiledPromotion], membership: Any, *, lock: bool
 ) -> tuple[Evaluation, CapUsage]:
@@ -343,7 +157,7 @@ def _evaluate(
     if not lock:
         return result, usage
     locked: set[str] = set()
-    capped = {p.key for p in promotions if _caps(p)}
+    capped = {p.key for p in promotions if caps_of(p)}
     for _ in range(4):  # usage only grows meanwhile, so this settles at once in practice
         wanted = {r.promotion for r in result.rewards if r.promotion in capped and (r.amount or r.capped)}
         if wanted <= locked:
@@ -456,7 +270,7 @@ def book(request: TxRequest, *, actor: Actor) -> tuple[dict[str, Any], bool]:
 
     check_request(request)
     if request.occurred_at > timezone.now() + timedelta(minutes=5):
-        raise errors.ItemsDoNotAddUp(
+        raise ItemsDoNotAddUp(
             "The transaction lies in the future.",
             code="occurred_in_future",
             errors=[{"field": "occurredAt", "code": "in_future", "message": "occurredAt lies in the future."}],
@@ -550,7 +364,7 @@ def _write_booking(
         )
     vouchers = _issue_vouchers(result, membership, request, actor)
     answer = _answer(request, membership.number, result, booked=True, unknown=unknown, vouchers=vouchers)
-    _record_usage(counted_usage(result, by_key), membership, request.occurred_at)
+    record_usage(counted_usage(result, by_key), membership, request.occurred_at)
     if earns_status_points(lines):
         upgrade_if_qualified(membership, actor=actor, at=request.occurred_at)
     tx_row = transaction_row(request, membership, sponsor, channel)
@@ -649,17 +463,21 @@ def counted_usage(result: Evaluation, by_key: dict[str, CompiledPromotion]) -> l
     counted = [
         r
         for r in result.rewards
-        if (r.amount or r.voucher_types) and {"budget", "perMember"} & _caps(by_key[r.promotion]).keys()
+        if (r.amount or r.voucher_types) and {"budget", "perMember"} & caps_of(by_key[r.promotion]).keys()
     ]
-    ids = _promotion_ids([by_key[r.promotion] for r in counted])
+    ids = promotion_ids_by_key([by_key[r.promotion] for r in counted])
     return [
-        {"amount": r.amount, "caps": _caps(by_key[r.promotion]), "promotion_id": ids[r.promotion], "key": r.promotion}
+        {"amount": r.amount, "caps": caps_of(by_key[r.promotion]), "promotion_id": ids[r.promotion], "key": r.promotion}
         for r in counted
     ]
 
 
 def booked_audit(tx_row: Transaction, membership, answer: dict[str, Any]) -> dict[str, Any]:
-    return {"object_repr": f"{tx_row.tx_id} {membership.number}", "changes": {"points": answer["points"]}}
+    return {
+        "object_type": AUDIT_OBJECT_TYPE,
+        "object_repr": f"{tx_row.tx_id} {membership.number}",
+        "changes": {"points": answer["points"]},
+    }
 
 
 def booked_event(tx_row: Transaction, membership, answer: dict[str, Any]) -> dict[str, Any]:
@@ -714,18 +532,6 @@ class ReturnItem:
     product_key: str = ""
 
 
-def find_transaction(receipt_id: str, sponsor_key: str = "") -> Transaction:
-    qs = Transaction.objects.filter(receipt_id=receipt_id)
-    if sponsor_key:
-        qs = qs.filter(sponsor=sponsor_by_key(sponsor_key))
-    found = list(qs[:2])
-    if not found:
-        raise errors.TransactionNotFound(f"No transaction has receipt {receipt_id!r}.")
-    if len(found) > 1:
-        raise errors.AmbiguousReceipt()
-    return found[0]
-
-
 @reads_once
 @ledger_transaction
 def return_transaction(
@@ -734,7 +540,7 @@ def return_transaction(
     """Take back what the returned items earned, recomputed with the promotion versions, member
     context and cap usage of the original booking: thresholds, multipliers and caps that no longer
     apply are taken back too. Never more than was earned; each line quantity at most once."""
-    tx_row = find_transaction(receipt_id, sponsor_key)
+    tx_row = selectors.by_receipt(receipt_id, sponsor_key)
     tx_row = Transaction.objects.select_for_update().get(pk=tx_row.pk)
     lines = list(tx_row.lines.all())
     returning = _returning(lines, items)
@@ -795,7 +601,7 @@ def return_transaction(
         booking = reverse_earn_amounts(
             booking=tx_row.booking, amounts=dict(take), reference=f"return:{sequence}", actor=actor
         )
-    _record_usage(
+    record_usage(
         [
             {
                 "amount": back,
@@ -833,7 +639,13 @@ def return_transaction(
         ],
         "revoked_vouchers": revoked,
     }
-    record_audit(actor, "tx.reversed", tx_row, changes={"return": sequence, "points": answer["points"]})
+    record_audit(
+        actor,
+        "tx.reversed",
+        tx_row,
+        object_type=AUDIT_OBJECT_TYPE,
+        changes={"return": sequence, "points": answer["points"]},
+    )
     emit_event(
         "tx.reversed",
         membership_number=tx_row.membership.number,

@@ -1,0 +1,98 @@
+"""Reads of the stored purchase transactions: the history the API lists, one transaction by receipt,
+and the purchases the promotions' backtest replays."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+
+from django.db.models import Prefetch, QuerySet
+
+from ledger.services.core import sponsor_by_key
+from promotions.context import Item, anonymous_context, line_for, member_from_json
+from promotions.hooks import PastTransaction
+from promotions.rules import Tx
+from transactions import errors
+from transactions.models import Transaction, TransactionReward
+
+BACKTEST_CHUNK = 500
+
+
+def history(*, rewards: bool = False, lines: bool = False) -> QuerySet[Transaction]:
+    """Transactions newest first with their member and sponsor; rewards (with their promotion
+    version) and lines prefetched when the answer shows them."""
+    qs = Transaction.objects.select_related("membership", "sponsor").order_by("-occurred_at", "-id")
+    if rewards:
+        qs = qs.prefetch_related(
+            Prefetch("rewards", TransactionReward.objects.select_related("promotion_version").order_by("id"))
+        )
+    if lines:
+        qs = qs.prefetch_related("lines")
+    return qs
+
+
+def by_receipt(receipt_id: str, sponsor_key: str = "") -> Transaction:
+    """The transaction a receipt names; with several sponsors booking the same receipt id, the
+    sponsor must be named."""
+    qs = Transaction.objects.filter(receipt_id=receipt_id)
+    if sponsor_key:
+        qs = qs.filter(sponsor=sponsor_by_key(sponsor_key))
+    found = list(qs[:2])
+    if not found:
+        raise errors.TransactionNotFound(f"No transaction has receipt {receipt_id!r}.")
+    if len(found) > 1:
+        raise errors.AmbiguousReceipt()
+    return found[0]
+
+
+def engine_tx(row: Transaction, *, unknown: str) -> Tx:
+    """A stored transaction as the engine saw it: its lines with the facts kept at booking."""
+    lines = []
+    for line in row.lines.all():  # prefetched
+        if not line.known and unknown == "ignore":
+            continue
+        item = Item(line.product_key, line.quantity, line.unit_price, line.amount)
+        lines.append(line_for(line.position, item, line.facts or {}))
+    return Tx(
+        occurred_at=row.occurred_at,
+        total_amount=row.total_amount,
+        currency=row.currency,
+        channel=row.channel,
+        sponsor=row.sponsor.key,
+        lines=tuple(lines),
+        payment_method=row.payment_method,
+        properties=row.properties or {},
+    )
+
+
+def booked_between(since: datetime, until: datetime, unknown_products: str) -> Iterator[PastTransaction]:
+    """The transactions booked from `since` to `until`, oldest first, as booked (before returns), with
+    the member as the engine knew them; the backtest's history source (promotions.hooks). One query
+    per chunk for the transactions, one for their lines."""
+    rows = (
+        Transaction.objects.filter(occurred_at__gte=since, occurred_at__lte=until)
+        .select_related("sponsor", "membership")
+        .only(
+            "id",
+            "occurred_at",
+            "total_amount",
+            "currency",
+            "channel",
+            "payment_method",
+            "properties",
+            "member_context",
+            "membership_id",
+            "membership__number",
+            "sponsor_id",
+            "sponsor__key",
+        )
+        .prefetch_related("lines")
+        .order_by("occurred_at", "id")
+    )
+    for row in rows.iterator(chunk_size=BACKTEST_CHUNK):
+        yield PastTransaction(
+            membership_id=row.membership_id,
+            membership_number=row.membership.number,
+            tx=engine_tx(row, unknown=unknown_products),
+            member=member_from_json(row.member_context) if row.member_context else anonymous_context(),
+        )
