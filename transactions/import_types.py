@@ -8,7 +8,6 @@ from typing import Any
 from rest_framework import serializers
 
 from imports.registry import ApplyContext, BulkItem, ImportType, register
-from promotions.context import Item
 from transactions.bulk import book_many
 from transactions.serializers import TxInputSerializer
 from transactions.services import TxRequest, book
@@ -28,28 +27,12 @@ def prepare_transaction(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _request(data: dict[str, Any]) -> TxRequest:
-    return TxRequest(
-        membership_key=data["membership_key"],
-        channel=data["channel"],
-        occurred_at=data["occurred_at"],
-        total_amount=data["total_amount"],
-        currency=data["currency"],
-        items=[Item(i["product_key"], i["quantity"], i["unit_price"], i["amount"]) for i in data["items"]],
-        receipt_id=data["receipt_id"],
-        tx_id=data["tx_id"],
-        sponsor=data["sponsor"],
-        payment_method=data["payment_method"],
-        properties=data["properties"],
-    )
-
-
 def _result(answer: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
     return {"txId": answer.get("tx_id", data["tx_id"]), "points": answer.get("points", [])}
 
 
 def apply_transaction(data: dict[str, Any], context: ApplyContext) -> dict[str, Any]:
-    answer, _ = book(_request(data), actor=context.actor)
+    answer, _ = book(TxRequest.from_input(data), actor=context.actor)
     return _result(answer, data)
 
 
@@ -58,7 +41,7 @@ def apply_transactions(items: list[BulkItem]) -> None:
     which the worker then books one by one with `book` before handing over the rest."""
     if not items:
         return
-    answers = book_many([_request(item.values) for item in items], actor=items[0].context.actor)
+    answers = book_many([TxRequest.from_input(item.values) for item in items], actor=items[0].context.actor)
     for item, answer in zip(items, answers, strict=True):
         if answer is not None:
             item.result = _result(answer, item.values)

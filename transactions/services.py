@@ -76,6 +76,23 @@ class TxRequest:
     payment_method: str = ""
     properties: dict[str, Any] | None = None
 
+    @classmethod
+    def from_input(cls, data: dict[str, Any]) -> TxRequest:
+        """From a TxInputSerializer's validated data (the API and the import type read the same)."""
+        return cls(
+            membership_key=data["membership_key"],
+            channel=data["channel"],
+            occurred_at=data["occurred_at"],
+            total_amount=data["total_amount"],
+            currency=data["currency"],
+            items=[Item(i["product_key"], i["quantity"], i["unit_price"], i["amount"]) for i in data["items"]],
+            receipt_id=data["receipt_id"],
+            tx_id=data.get("tx_id", ""),
+            sponsor=data["sponsor"],
+            payment_method=data["payment_method"],
+            properties=data["properties"],
+        )
+
     def fingerprint(self) -> str:
         body = {
             "membership_key": self.membership_key,

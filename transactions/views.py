@@ -7,7 +7,6 @@ from rest_framework.response import Response
 from ledger.models import PointType
 from loyalty.api.serializers import validated
 from loyalty.api.views import ApiGenericViewSet
-from promotions.context import Item
 from transactions import selectors, serializers
 from transactions.errors import TransactionNotFound
 from transactions.filters import TransactionFilter
@@ -15,22 +14,6 @@ from transactions.models import Transaction
 from transactions.services import ReturnItem, TxRequest, book, calculate, return_transaction
 
 TX_ID = OpenApiParameter("txId", str, OpenApiParameter.PATH, description="The integrator's transaction id.")
-
-
-def _request(data: dict) -> TxRequest:
-    return TxRequest(
-        membership_key=data["membership_key"],
-        channel=data["channel"],
-        occurred_at=data["occurred_at"],
-        total_amount=data["total_amount"],
-        currency=data["currency"],
-        items=[Item(i["product_key"], i["quantity"], i["unit_price"], i["amount"]) for i in data["items"]],
-        receipt_id=data["receipt_id"],
-        tx_id=data.get("tx_id", ""),
-        sponsor=data["sponsor"],
-        payment_method=data["payment_method"],
-        properties=data["properties"],
-    )
 
 
 @extend_schema(tags=["tx"])
@@ -71,7 +54,7 @@ class TransactionViewSet(mixins.ListModelMixin, ApiGenericViewSet):
         responses={200: serializers.TxResultSerializer, 201: serializers.TxResultSerializer},
     )
     def create(self, request):
-        tx_request = _request(validated(serializers.TxInputSerializer, request.data))
+        tx_request = TxRequest.from_input(validated(serializers.TxInputSerializer, request.data))
         if not tx_request.tx_id:
             return Response(calculate(tx_request, actor=request.actor))
         answer, _ = book(tx_request, actor=request.actor)
