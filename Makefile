@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1:8000
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-dev lint format schema ci clean
+.PHONY: run test install install-dev lint format schema screens ci clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ run: $(VENV)/.installed
 ## DATABASE_URL / CELERY_BROKER_URL say otherwise).
 test: $(VENV)/.dev-installed
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+## The browser tests again, saving their screenshots into docs/screens/ (docs/admin.md shows them).
+screens: $(VENV)/.dev-installed
+	SCREENS_DIR=$(CURDIR)/docs/screens $(PY) -m pytest -m browser -q
 
 lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check .

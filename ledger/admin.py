@@ -9,10 +9,11 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 
-from ledger.amounts import to_minor, to_points
+from ledger.amounts import show_points, to_minor, to_points
 from ledger.models import Booking, PointType, Posting
-from ledger.selectors import sponsor_liability
+from ledger.selectors import balances_of, sponsor_liability
 from ledger.services import adjust_points
 from loyalty.admin import ReadOnlyAdmin, ServiceAdminMixin, admin_actor
 from loyalty.errors import DomainError
@@ -92,11 +93,17 @@ class BookingAdmin(ReadOnlyAdmin):
         ]
 
     def adjust_view(self, request):
-        """Adjust a member's points: the same service as POST /deposits/{key}/adjust."""
+        """Adjust a member's points: the same service as POST /deposits/{key}/adjust. Opened from the
+        member page, it shows the member's balances and goes back there when booked."""
         from memberships.selectors import resolve_membership
 
         if not request.user.has_perm("ledger.add_booking"):
             raise PermissionDenied
+        back = request.POST.get("next") or request.GET.get("next") or ""
+        if not url_has_allowed_host_and_scheme(
+            back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            back = ""
         form = AdjustForm(request.POST or None, initial={"membership": request.GET.get("membership", "")})
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
@@ -116,11 +123,35 @@ class BookingAdmin(ReadOnlyAdmin):
             else:
                 messages.success(
                     request,
-                    f"Booked {to_points(points, data['point_type'].precision)} {data['point_type'].name} "
+                    f"Booked {show_points(points, data['point_type'].precision)} {data['point_type'].name} "
                     f"for {membership.number} (booking {booking.pk}).",
                 )
-                return redirect(reverse("admin:ledger_booking_changelist") + f"?q={membership.number}")
-        context = {**self.admin_site.each_context(request), "title": "Adjust points", "form": form}
+                return redirect(back or reverse("admin:ledger_booking_changelist") + f"?q={membership.number}")
+        member, balances = None, []
+        key = (request.POST.get("membership") or request.GET.get("membership") or "").strip()
+        if key:
+            try:
+                member = resolve_membership(key)
+            except DomainError:
+                member = None  # the form says so when it is sent
+        if member is not None:
+            balances = [
+                (
+                    b.point_type.name,
+                    show_points(b.balance, b.point_type.precision),
+                    b.point_type.redeemable,
+                    show_points(b.redeemable, b.point_type.precision),
+                )
+                for b in balances_of(member)
+            ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Adjust points",
+            "form": form,
+            "member": member,
+            "balances": balances,
+            "next": back,
+        }
         return TemplateResponse(request, "admin/ledger/form.html", context)
 
     def liability_view(self, request):

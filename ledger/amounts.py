@@ -34,3 +34,8 @@ def round_to_minor(points: Decimal, precision: int, rounding: str) -> int:
 
 def to_points(minor: int, precision: int) -> str:
     return str(Decimal(minor).scaleb(-precision).quantize(Decimal(1).scaleb(-precision)))
+
+
+def show_points(minor: int, precision: int) -> str:
+    """For people: the point type's precision and thousands separators ("2,554.53")."""
+    return f"{Decimal(minor).scaleb(-precision).quantize(Decimal(1).scaleb(-precision)):,}"

@@ -1,9 +1,10 @@
-"""The ledger's part in membership merges, cancellations and the accounts endpoint."""
+"""The ledger's part in membership merges, cancellations, the accounts endpoint and the member page."""
 
 from memberships import hooks
 
 
 def register() -> None:
+    from ledger.member_panel import points_panel
     from ledger.models import PointType
     from ledger.selectors import account_summaries
     from ledger.services import forfeit_membership_points, merge_membership_points
@@ -13,3 +14,8 @@ def register() -> None:
     hooks.register_merge_hook(merge_membership_points)
     hooks.register_cancel_hook(forfeit_membership_points)
     hooks.register_accounts_provider(account_summaries)
+    hooks.register_member_panel(
+        hooks.MemberPanel(
+            key="points", title="Points", order=10, template="admin/ledger/member_points.html", context=points_panel
+        )
+    )

@@ -19,6 +19,15 @@ its own part and with both memberships locked (`select_for_update`), in the orde
 registered. Whatever they write commits or rolls back together with the merge or cancel; a hook
 that raises (a DomainError to refuse with its own code) undoes the whole operation.
 
+Member page panels: the apps above add what they know of a member to the member page in the admin
+(points, tier, transactions, vouchers), so a manager sees it where they already are:
+
+    register_member_panel(MemberPanel(key="points", title="Points", order=10,
+                                      template="admin/ledger/member_points.html", context=points_panel))
+
+`context(membership, request)` returns the template's context, or None to leave the panel out (for a
+user without the permission to see it).
+
 The accounts provider answers `GET /memberships/{key}/accounts`. With none registered the answer is
 an empty list: the memberships app never invents balances. The tier standing provider (the tier
 engine of the promotions app) adds the status points and what the next tier takes to the details;
@@ -30,7 +39,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -58,6 +67,17 @@ class AccountSummary:
 
 
 AccountsProvider = Callable[["Membership"], list[AccountSummary]]
+
+
+@dataclass(frozen=True)
+class MemberPanel:
+    """A part of the member page that another app fills in (see the module's docstring)."""
+
+    key: str
+    title: str
+    order: int
+    template: str
+    context: Callable[[Membership, Any], dict[str, Any] | None]
 
 
 class HookList:
@@ -119,6 +139,29 @@ def unregister_accounts_provider(fn: AccountsProvider) -> None:
     global _accounts_provider
     if _accounts_provider is fn:
         _accounts_provider = None
+
+
+_member_panels: dict[str, MemberPanel] = {}
+
+
+def register_member_panel(panel: MemberPanel) -> MemberPanel:
+    """Add (or replace, by key) a panel of the member page."""
+    _member_panels[panel.key] = panel
+    return panel
+
+
+def unregister_member_panel(key: str) -> None:
+    _member_panels.pop(key, None)
+
+
+def member_panels(membership: Membership, request: Any) -> list[tuple[MemberPanel, dict[str, Any]]]:
+    """The panels this user may see, in their order, each with its context."""
+    shown = []
+    for panel in sorted(_member_panels.values(), key=lambda p: (p.order, p.key)):
+        context = panel.context(membership, request)
+        if context is not None:
+            shown.append((panel, context))
+    return shown
 
 
 _tier_standing_provider: Callable[[Membership], dict | None] | None = None

@@ -32,7 +32,13 @@ class PromotionsConfig(AppConfig):
         watch_catalog(Product, ProductCategory, CategoryValue, MasterCategory, CustomCategory)
         m2m_changed.connect(bump_catalog, sender=CustomCategory.products.through, dispatch_uid="catalog-links")
 
-        from memberships.hooks import register_tier_standing_provider
+        from memberships.hooks import MemberPanel, register_member_panel, register_tier_standing_provider
+        from promotions.member_panel import tier_panel
         from promotions.tiers import standing_summary
 
         register_tier_standing_provider(standing_summary)
+        register_member_panel(
+            MemberPanel(
+                key="tier", title="Tier", order=20, template="admin/promotions/member_tier.html", context=tier_panel
+            )
+        )

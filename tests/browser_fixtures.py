@@ -93,3 +93,14 @@ def admin_page(browser, live_server, admin_page_user):
         yield page
     finally:
         context.close()
+
+
+@pytest.fixture
+def screens(tmp_path):
+    """Where a browser test saves its screenshots: docs/screens/ under `make screens` (SCREENS_DIR),
+    which docs/admin.md shows; else the test's own temporary folder."""
+    from pathlib import Path
+
+    folder = Path(os.environ.get("SCREENS_DIR") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

@@ -7,7 +7,18 @@ class TransactionsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from memberships.hooks import MemberPanel, register_member_panel
         from promotions.hooks import register_history_source
+        from transactions.member_panel import transactions_panel
         from transactions.selectors import booked_between
 
         register_history_source(booked_between)  # the promotions' backtest replays these
+        register_member_panel(
+            MemberPanel(
+                key="transactions",
+                title="Transactions",
+                order=30,
+                template="admin/transactions/member_transactions.html",
+                context=transactions_panel,
+            )
+        )

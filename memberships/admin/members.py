@@ -14,7 +14,7 @@ from django.urls import path, reverse
 from loyalty.admin import action_form_response, admin_actor
 from loyalty.errors import DomainError
 from loyalty.models import Program
-from memberships import selectors, services, validation
+from memberships import hooks, selectors, services, validation
 from memberships.admin.common import (
     EstimatedCountPaginator,
     MergeForm,
@@ -109,6 +109,7 @@ class MembershipAdminForm(forms.ModelForm):
 @admin.register(Membership)
 class MembershipAdmin(SafeAddMixin, ServiceInlinesMixin, admin.ModelAdmin):
     form = MembershipAdminForm
+    change_form_template = "admin/memberships/membership/change_form.html"
     list_display = ["number", "full_name_column", "email_column", "status", "membership_type", "tier", "enrolled_at"]
     list_filter = ["status", "tier", "membership_type"]
     list_select_related = ["membership_type", "tier"]
@@ -232,6 +233,24 @@ class MembershipAdmin(SafeAddMixin, ServiceInlinesMixin, admin.ModelAdmin):
         if obj is None:
             return []
         return self.inlines
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """The member page: what the other apps know of the member (points, tier, transactions,
+        vouchers; memberships.hooks.member_panels) above the member's own data."""
+        membership = self.get_object(request, admin.utils.unquote(object_id))
+        if membership is not None and self.has_view_or_change_permission(request, membership):
+            header = [
+                membership.full_name if sees_personal_data(request) else "",
+                membership.get_status_display(),
+                membership.membership_type.name if membership.membership_type_id else "",
+                membership.tier.name if membership.tier_id else "no tier",
+            ]
+            extra_context = {
+                **(extra_context or {}),
+                "member_header": " · ".join(part for part in header if part),
+                "member_panels": hooks.member_panels(membership, request),
+            }
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request, obj, form, change):
         actor = admin_actor(request)

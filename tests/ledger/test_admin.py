@@ -86,3 +86,42 @@ def test_point_type_changes_are_audited(staff_client, ledger_program):
         },
     )
     assert AuditEntry.objects.get(action="pointtype.updated").changes["name"] == ["Status", "Tier points"]
+
+
+def test_the_adjust_form_opened_from_the_member_page_shows_the_balances_and_goes_back(
+    staff_client, member, ledger_program, earn
+):
+    earn(member, 255_453)
+    page = f"/admin/memberships/membership/{member.pk}/change/"
+    form = staff_client.get("/admin/ledger/booking/adjust/", {"membership": member.number, "next": page})
+    content = form.content.decode()
+    assert "2,554.53" in content and member.number in content
+    response = staff_client.post(
+        "/admin/ledger/booking/adjust/",
+        {
+            "membership": member.number,
+            "point_type": ledger_program.points.pk,
+            "sponsor": ledger_program.shop.pk,
+            "points": "1000",
+            "reason": "goodwill",
+            "next": page,
+        },
+    )
+    assert response.status_code == 302 and response["Location"] == page
+    assert balance_of(member, ledger_program.points).balance == 355_453
+    assert "3,554.53" in staff_client.get(page).content.decode()
+
+
+def test_the_adjust_form_goes_back_only_to_a_page_of_this_site(staff_client, member, ledger_program):
+    response = staff_client.post(
+        "/admin/ledger/booking/adjust/",
+        {
+            "membership": member.number,
+            "point_type": ledger_program.points.pk,
+            "sponsor": ledger_program.shop.pk,
+            "points": "1",
+            "reason": "test",
+            "next": "https://evil.example.com/",
+        },
+    )
+    assert response.status_code == 302 and response["Location"] == f"/admin/ledger/booking/?q={member.number}"

@@ -10,7 +10,7 @@ from transactions.models import Transaction
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_a_manager_finds_a_transaction_by_its_receipt_and_sees_what_it_earned(admin_page, tx_program, tmp_path):
+def test_a_manager_finds_a_transaction_by_its_receipt_and_sees_what_it_earned(admin_page, tx_program, screens):
     member = new_member()
     buy(member, [("COF-001", "2", "6.49"), ("TEA-001", "1", "2.89")])
     buy(new_member(), [("TEA-001", "1", "2.89")])
@@ -23,7 +23,7 @@ def test_a_manager_finds_a_transaction_by_its_receipt_and_sees_what_it_earned(ad
     expect(section.locator("caption")).to_contain_text("Transactions")
     section.locator("#transactions-transaction a").first.click()
     expect(page.locator("#result_list tbody tr")).to_have_count(2)
-    page.screenshot(path=tmp_path / "transactions-list.png", full_page=True)
+    page.locator("#content").screenshot(path=screens / "transactions.png")
 
     page.fill("#searchbar", tx.receipt_id)
     page.press("#searchbar", "Enter")
@@ -34,5 +34,5 @@ def test_a_manager_finds_a_transaction_by_its_receipt_and_sees_what_it_earned(ad
     expect(content).to_contain_text(tx.tx_id)
     expect(content).to_contain_text("coffee-double")
     expect(content).to_contain_text("15.87")
-    page.screenshot(path=tmp_path / "transaction.png", full_page=True)
+    page.locator("#content").screenshot(path=screens / "transaction.png")
     assert page.evaluate("document.documentElement.scrollWidth") <= 1366

@@ -1,0 +1,106 @@
+"""The member page's points panel (memberships.hooks): balances per point type in points, what is
+blocked until when, what expires soon, and the latest statement lines with a running balance."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from django.db.models import Q, Sum
+from django.urls import reverse
+from django.utils import timezone
+
+from ledger.amounts import show_points
+from ledger.models import Account, Booking, Lot, Posting
+from ledger.selectors import balances_of
+from loyalty.models import Program
+
+STATEMENT_LINES = 20
+EXPIRING_DAYS = 90
+
+
+def describe(booking: Booking) -> str:
+    """What a booking was, in words."""
+    what = {
+        Booking.Kind.EARN: "Purchase",
+        Booking.Kind.REDEEM: "Redeemed",
+        Booking.Kind.ADJUST: "Adjustment",
+        Booking.Kind.TRANSFER: "Transfer",
+        Booking.Kind.REVERSAL: "Return",
+        Booking.Kind.EXPIRE: "Expired",
+        Booking.Kind.FORFEIT: "Forfeited",
+        Booking.Kind.MERGE: "Moved by a merge",
+    }.get(booking.kind, booking.get_kind_display())
+    detail = booking.reason or booking.reference or (f"receipt {booking.receipt_id}" if booking.receipt_id else "")
+    return f"{what}: {detail}" if detail else what
+
+
+def points_panel(membership: Any, request: Any) -> dict[str, Any] | None:
+    if not request.user.has_perm("ledger.view_booking"):
+        return None
+    zone = ZoneInfo(Program.current().time_zone)
+    now = timezone.now()
+    accounts = {
+        a.pk: a
+        for a in Account.objects.filter(kind=Account.Kind.MEMBER, membership=membership).select_related("point_type")
+    }
+    lots = (
+        Lot.objects.filter(account_id__in=accounts, state=Lot.State.ACTIVE, remaining__gt=0)
+        .filter(Q(matures_at__gt=now) | Q(expires_at__gt=now, expires_at__lte=now + timedelta(days=EXPIRING_DAYS)))
+        .values("account_id", "matures_at", "expires_at")
+        .annotate(amount=Sum("remaining"))
+        .order_by("matures_at", "expires_at")
+    )
+    blocked, expiring = defaultdict(list), defaultdict(list)
+    for lot in lots:
+        point_type = accounts[lot["account_id"]].point_type
+        amount = show_points(lot["amount"], point_type.precision)
+        if lot["matures_at"] > now:
+            blocked[point_type.pk].append((lot["matures_at"].astimezone(zone), amount))
+        elif lot["expires_at"] is not None:
+            expiring[point_type.pk].append((lot["expires_at"].astimezone(zone), amount))
+    balances = [
+        {
+            "name": b.point_type.name,
+            "balance": show_points(b.balance, b.point_type.precision),
+            "redeemable": show_points(b.redeemable, b.point_type.precision) if b.point_type.redeemable else None,
+            "blocked": show_points(b.blocked, b.point_type.precision),
+            "blocked_until": sorted(blocked[b.point_type.pk]),
+            "expiring": sorted(expiring[b.point_type.pk]),
+        }
+        for b in balances_of(membership)
+    ]
+    postings = list(
+        Posting.objects.filter(account_id__in=accounts)
+        .select_related("booking__sponsor")
+        .order_by("-id")[:STATEMENT_LINES]
+    )
+    running = {pk: account.balance for pk, account in accounts.items()}
+    statement = []
+    for posting in postings:  # newest first: the balance after each line, walking back from today's
+        point_type = accounts[posting.account_id].point_type
+        statement.append(
+            {
+                "at": posting.booking.created_at.astimezone(zone),
+                "what": describe(posting.booking),
+                "sponsor": posting.booking.sponsor.name,
+                "point_type": point_type.name,
+                "amount": show_points(posting.amount, point_type.precision),
+                "balance": show_points(running[posting.account_id], point_type.precision),
+                "url": reverse("admin:ledger_booking_change", args=[posting.booking_id]),
+            }
+        )
+        running[posting.account_id] -= posting.amount
+    page = reverse("admin:memberships_membership_change", args=[membership.pk])
+    can_adjust = request.user.has_perm("ledger.add_booking") and membership.status not in ("cancelled", "merged")
+    adjust = urlencode({"membership": membership.number, "next": page})
+    return {
+        "balances": balances,
+        "statement": statement,
+        "zone": Program.current().time_zone,
+        "all_bookings_url": reverse("admin:ledger_booking_changelist") + "?" + urlencode({"q": membership.number}),
+        "adjust_url": f"{reverse('admin:ledger_booking_adjust')}?{adjust}" if can_adjust else None,
+    }

@@ -1,0 +1,54 @@
+"""The member page in headless Chromium, as a program manager uses it: find a member by a card number,
+see the points as GET /memberships/{key}/accounts gives them, adjust them from there and come back
+to the new balance."""
+
+import pytest
+from playwright.sync_api import expect
+
+from ledger.selectors import balance_of
+from memberships.services.identifiers import issue_card
+from tests.ledger.conftest import ACTOR
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_a_manager_finds_a_member_by_card_and_adjusts_points_from_the_member_page(
+    admin_page, member, earn, ledger_program, api, screens
+):
+    issue_card(membership=member, number="6010001234", actor=ACTOR)
+    earn(member, 255_453, receipt="R-100")
+    earn(member, 10_000, matures_in_days=14, receipt="R-101")
+    page = admin_page
+    page.set_viewport_size({"width": 1366, "height": 900})
+
+    page.goto("/admin/memberships/membership/")
+    page.fill("#searchbar", "6010001234")
+    page.press("#searchbar", "Enter")
+    expect(page.locator("#result_list tbody tr")).to_have_count(1)
+    page.locator("#result_list tbody tr th a").first.click()
+
+    expect(page.locator(".member-header")).to_have_text(f"{member.full_name} · Active · Consumer · no tier")
+    panel = page.locator("#panel-points")
+    accounts = {a["name"]: a for a in api.get(f"/api/v1/memberships/{member.number}/accounts").json()}
+    expect(panel).to_contain_text("2,654.53")  # accounts["Points"]["balance"] is "2654.53"
+    assert accounts["Points"]["balance"] == "2654.53" and accounts["Points"]["redeemable"] == "2554.53"
+    expect(panel).to_contain_text("2,554.53 redeemable")
+    expect(panel).to_contain_text("100.00 blocked until")
+    expect(panel.locator("tbody tr")).to_have_count(2)
+    expect(page.locator("#panel-transactions")).to_contain_text("0 purchases")
+    page.locator(".member-overview").screenshot(path=screens / "member-page.png")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1366
+
+    panel.get_by_role("link", name="Adjust points").click()
+    expect(page.locator("#content")).to_contain_text("2,554.53")  # what the member has, on the form
+    page.select_option("#id_point_type", label="Points")
+    page.select_option("#id_sponsor", label="Shop")
+    page.fill("#id_points", "-54.53")
+    page.fill("#id_reason", "Goodwill correction")
+    page.locator("#content").screenshot(path=screens / "adjust-points.png")
+    page.click("input[type=submit]")
+
+    expect(page.locator(".messagelist .success")).to_contain_text("Booked -54.53 Points")
+    expect(page.locator("#panel-points")).to_contain_text("2,600.00")
+    expect(page.locator("#panel-points tbody tr").first).to_contain_text("Adjustment: Goodwill correction")
+    assert balance_of(member, ledger_program.points).balance == 260_000

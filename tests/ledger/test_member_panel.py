@@ -1,0 +1,102 @@
+"""The member page's points panel: balances as GET /memberships/{key}/accounts gives them, in points;
+blocked and soon-expiring points with their dates; the latest bookings with the balance after each;
+a number of queries that does not grow with the member's history."""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.db import connection
+from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from ledger.member_panel import points_panel
+from ledger.services import adjust_points, redeem_points
+from tests.factories import StaffUserFactory
+from tests.ledger.conftest import ACTOR
+
+pytestmark = pytest.mark.django_db
+
+
+def request_of(user):
+    request = RequestFactory().get("/admin/")
+    request.user = user
+    return request
+
+
+@pytest.fixture
+def manager():
+    return StaffUserFactory(is_superuser=True)
+
+
+def test_the_balances_are_those_of_the_accounts_endpoint_in_points(api, member, earn, ledger_program, manager):
+    earn(member, 255_453)
+    earn(member, 10_000, matures_in_days=14)
+    earn(member, 1_000, expires_at=timezone.now() + timedelta(days=20))
+    earn(member, 7, point_type=ledger_program.status)
+    panel = points_panel(member, request_of(manager))
+    accounts = api.get(f"/api/v1/memberships/{member.number}/accounts").json()
+    by_name = {b["name"]: b for b in panel["balances"]}
+    for account in accounts:
+        shown = by_name[account["name"]]
+        assert shown["balance"].replace(",", "") == account["balance"]
+        if account["redeemableType"]:
+            assert shown["redeemable"].replace(",", "") == account["redeemable"]
+    points = by_name["Points"]
+    assert (points["balance"], points["redeemable"], points["blocked"]) == ("2,664.53", "2,564.53", "100.00")
+    assert [amount for _, amount in points["blocked_until"]] == ["100.00"]
+    assert [amount for _, amount in points["expiring"]] == ["10.00"]
+    assert by_name["Status"]["redeemable"] is None and by_name["Status"]["balance"] == "7"
+
+
+def test_the_latest_bookings_show_the_balance_after_each_newest_first(member, earn, ledger_program, manager):
+    earn(member, 5_000, receipt="R-1")
+    adjust_points(
+        membership=member,
+        points=-1_250,
+        point_type=ledger_program.points,
+        sponsor=ledger_program.shop,
+        reason="complaint 4711",
+        actor=ACTOR,
+    )
+    redeem_points(
+        membership=member,
+        points=500,
+        point_type=ledger_program.points,
+        sponsor=ledger_program.shop,
+        actor=ACTOR,
+        reference="POS-9",
+    )
+    statement = points_panel(member, request_of(manager))["statement"]
+    assert [(line["what"], line["amount"], line["balance"]) for line in statement] == [
+        ("Redeemed: POS-9", "-5.00", "32.50"),
+        ("Adjustment: complaint 4711", "-12.50", "37.50"),
+        ("Purchase: receipt R-1", "50.00", "50.00"),
+    ]
+    assert statement[0]["sponsor"] == "Shop"
+
+
+def test_the_panel_costs_the_same_queries_however_long_the_history(member, earn, manager):
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            points_panel(member, request_of(manager))
+        return len(captured)
+
+    earn(member, 100)
+    few = queries()
+    for n in range(30):
+        earn(member, 100 + n, matures_in_days=n % 3)
+    assert queries() == few
+
+
+def test_the_panel_is_left_out_for_someone_who_may_not_see_bookings_and_adjusting_needs_its_permission(member, earn):
+    viewer = StaffUserFactory(is_superuser=False)
+    assert points_panel(member, request_of(viewer)) is None
+    viewer.user_permissions.add(Permission.objects.get(codename="view_booking"))
+    viewer = type(viewer).objects.get(pk=viewer.pk)  # permissions are cached per user object
+    panel = points_panel(member, request_of(viewer))
+    assert panel is not None and panel["adjust_url"] is None
+    viewer.user_permissions.add(Permission.objects.get(codename="add_booking"))
+    viewer = type(viewer).objects.get(pk=viewer.pk)
+    assert f"membership={member.number}" in points_panel(member, request_of(viewer))["adjust_url"]

@@ -1,0 +1,45 @@
+"""The member page's transactions panel: purchases counted and summed with the merged memberships'
+ones, the latest with the points they earned, in a fixed number of queries."""
+
+import pytest
+from django.db import connection
+from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
+
+from tests.factories import StaffUserFactory
+from tests.promotions.conftest import buy, new_member
+from transactions.member_panel import transactions_panel
+
+pytestmark = pytest.mark.django_db
+
+
+def panel_of(member):
+    request = RequestFactory().get("/admin/")
+    request.user = StaffUserFactory()
+    return transactions_panel(member, request)
+
+
+def test_the_panel_counts_sums_and_lists_the_latest_purchases(tx_program):
+    member = new_member()
+    buy(member, [("COF-001", "2", "6.49"), ("TEA-001", "1", "2.89")], days_ago=2)
+    buy(member, [("TEA-001", "1", "2.89")], days_ago=1)
+    buy(new_member(), [("TEA-001", "3", "2.89")])
+    panel = panel_of(member)
+    assert (panel["count"], panel["spent"]) == (2, "18.76 EUR")
+    assert [(row["total"], row["points"], row["status"]) for row in panel["latest"]] == [
+        ("2.89 EUR", "2.89 Points", "Booked"),
+        ("15.87 EUR", "28.85 Points", "Booked"),
+    ]
+    assert panel["all_url"].endswith(f"?q={member.number}")
+
+
+def test_the_panel_costs_the_same_queries_however_many_purchases(tx_program):
+    member = new_member()
+    buy(member, [("TEA-001", "1", "2.89")])
+    with CaptureQueriesContext(connection) as few:
+        panel_of(member)
+    for _ in range(12):
+        buy(member, [("COF-001", "1", "6.49")])
+    with CaptureQueriesContext(connection) as many:
+        panel_of(member)
+    assert len(many) == len(few)

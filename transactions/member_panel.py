@@ -1,0 +1,54 @@
+"""The member page's transactions panel (memberships.hooks): how many purchases and how much spent,
+and the latest ones with the points they earned."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count, Sum
+from django.urls import reverse
+
+from ledger.services.core import point_types_by_key
+from loyalty.models import Program
+from memberships.selectors import membership_and_merged_ids
+from transactions.models import Transaction
+
+LATEST = 10
+
+
+def transactions_panel(membership: Any, request: Any) -> dict[str, Any] | None:
+    if not request.user.has_perm("transactions.view_transaction"):
+        return None
+    program = Program.current()
+    zone = ZoneInfo(program.time_zone)
+    mine = Transaction.objects.filter(membership_id__in=membership_and_merged_ids(membership))
+    totals = mine.aggregate(count=Count("id"), spent=Sum("total_amount"))
+    rows = mine.order_by("-occurred_at", "-id").only(
+        "id", "tx_id", "receipt_id", "channel", "occurred_at", "total_amount", "currency", "status", "response"
+    )[:LATEST]
+    names = {key: point_type.name for key, point_type in point_types_by_key().items()}
+    latest = [
+        {
+            "at": tx.occurred_at.astimezone(zone),
+            "receipt": tx.receipt_id,
+            "channel": tx.channel,
+            "total": f"{tx.total_amount:,.2f} {tx.currency}",
+            "points": ", ".join(
+                f"{Decimal(p['amount']):,} {names.get(p['point_type'], p['point_type'])}"
+                for p in (tx.response or {}).get("points", [])
+            ),
+            "status": tx.get_status_display(),
+            "url": reverse("admin:transactions_transaction_change", args=[tx.pk]),
+        }
+        for tx in rows
+    ]
+    return {
+        "count": totals["count"],
+        "spent": f"{totals['spent'] or 0:,.2f} {program.currency}",
+        "latest": latest,
+        "zone": program.time_zone,
+        "all_url": reverse("admin:transactions_transaction_changelist") + "?" + urlencode({"q": membership.number}),
+    }
