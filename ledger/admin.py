@@ -18,6 +18,7 @@ from ledger.services import adjust_points
 from loyalty.admin import ReadOnlyAdmin, ServiceAdminMixin, admin_actor
 from loyalty.errors import DomainError
 from loyalty.models import Program, Sponsor
+from memberships.selectors import member_ids
 
 
 @admin.register(PointType)
@@ -78,12 +79,18 @@ class LiabilityForm(forms.Form):
 class BookingAdmin(ReadOnlyAdmin):
     list_display = ["id", "created_at", "kind", "sponsor", "membership", "receipt_id", "tx_id", "actor_label"]
     list_filter = ["kind", "sponsor", "created_at"]
-    search_fields = ["=membership__number", "=receipt_id", "=tx_id", "=reference"]
+    search_fields = ["=receipt_id", "=tx_id", "=reference"]  # and a member by any key: get_search_results
+    search_help_text = "Exact receipt id, txId or reference, or a member's number, card, alternate id or e-mail."
     list_select_related = ["sponsor", "membership"]
     show_full_result_count = False
     date_hierarchy = "created_at"
     raw_id_fields = ["membership", "reverses"]
     inlines = [PostingInline]
+
+    def get_search_results(self, request, queryset, search_term):
+        found, duplicates = super().get_search_results(request, queryset, search_term)
+        members = member_ids(search_term)
+        return (found | queryset.filter(membership_id__in=members) if members else found), duplicates
 
     def get_urls(self):
         return [

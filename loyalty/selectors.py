@@ -4,7 +4,12 @@ from django.db import connection
 from django.db.models import F, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
-from loyalty.models import AuditEntry, Event, EventCursor
+from loyalty.models import AuditEntry, Event, EventCursor, Program
+
+
+def program_time_zone() -> str:
+    """The program's time zone, read without creating the program row (Program.current() would)."""
+    return Program.objects.values_list("time_zone", flat=True).first() or "UTC"
 
 
 def audit_entries() -> QuerySet[AuditEntry]:

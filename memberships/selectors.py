@@ -242,6 +242,14 @@ def ids_by_identifier(term: str) -> list[int]:
     return sorted(set(by_number.union(by_card, by_alternate_id, by_email)))
 
 
+def member_ids(term: str) -> list[int]:
+    """The memberships an admin search term names by number, card, alternate id or e-mail, with those
+    merged into them (their bookings and purchases are the survivor's history): the bookings and
+    transactions lists find a member's rows by any of the member's keys."""
+    ids = ids_by_identifier(term)
+    return sorted({i for pk in ids for i in membership_and_merged_ids(Membership(pk=pk))}) if ids else []
+
+
 def staff_search(queryset: QuerySet[Membership], term: str) -> QuerySet[Membership]:
     """The admin search: an exact number, card, alternate id or e-mail, or the start of a name."""
     ids = ids_by_identifier(term)

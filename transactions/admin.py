@@ -12,6 +12,7 @@ from django.utils.html import format_html, format_html_join
 from ledger.amounts import to_points
 from ledger.models import PointType
 from loyalty.admin import ReadOnlyAdmin
+from memberships.selectors import member_ids
 from promotions.explain import describe_cap, describe_step
 from transactions.models import Transaction, TransactionLine, TransactionReward
 
@@ -96,13 +97,12 @@ class TransactionAdmin(ReadOnlyAdmin):
         "sponsor",
         "channel",
         "occurred_at",
-        "total_amount",
-        "currency",
+        "total",
         "status",
     ]
     list_filter = ["status", "channel", "sponsor", "occurred_at"]
-    search_fields = ["=tx_id", "=receipt_id", "=membership__number"]
-    search_help_text = "Exact txId, receipt id or membership number."
+    search_fields = ["=tx_id", "=receipt_id"]  # and a member by any key: get_search_results
+    search_help_text = "Exact txId or receipt id, or a member's number, card, alternate id or e-mail address."
     list_select_related = ["membership", "sponsor"]
     show_full_result_count = False
     inlines = [LineInline, RewardInline]
@@ -130,6 +130,15 @@ class TransactionAdmin(ReadOnlyAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("membership", "sponsor", "booking")
+
+    def get_search_results(self, request, queryset, search_term):
+        found, duplicates = super().get_search_results(request, queryset, search_term)
+        members = member_ids(search_term)
+        return (found | queryset.filter(membership_id__in=members) if members else found), duplicates
+
+    @admin.display(description="total", ordering="total_amount")
+    def total(self, obj: Transaction) -> str:
+        return f"{obj.total_amount:,.2f} {obj.currency}"
 
     @admin.display(description="membership", ordering="membership__number")
     def membership_number(self, obj: Transaction) -> str:

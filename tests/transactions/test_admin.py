@@ -74,3 +74,19 @@ def test_people_who_are_not_staff_are_sent_to_the_login(tx_program, django_user_
         response = client.get(f"{ADMIN}/")
         assert response.status_code == 302
         assert response["Location"].startswith("/admin/login/")
+
+
+def test_a_members_card_finds_their_transactions_and_bookings(staff_client, tx_program):
+    from memberships.services.identifiers import issue_card
+    from tests.promotions.conftest import ACTOR
+
+    alice, bob = new_member(), new_member()
+    issue_card(membership=alice, number="6010009999", actor=ACTOR)
+    buy(alice, [("COF-001", "1", "6.49")])
+    buy(bob, [("TEA-001", "1", "2.89")])
+    found = staff_client.get(f"{ADMIN}/", {"q": "6010009999"})
+    assert [t.membership_id for t in found.context["cl"].result_list] == [alice.pk]
+    assert "6.49 EUR" in found.content.decode()
+    bookings = staff_client.get("/admin/ledger/booking/", {"q": "6010009999"})
+    assert {b.membership_id for b in bookings.context["cl"].result_list} == {alice.pk}
+    assert staff_client.get(f"{ADMIN}/", {"q": "no-such-key"}).context["cl"].result_list.count() == 0
