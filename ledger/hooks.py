@@ -4,7 +4,7 @@ from memberships import hooks
 
 
 def register() -> None:
-    from ledger.member_panel import points_panel
+    from ledger.member_panel import forfeit_preview, points_panel
     from ledger.models import PointType
     from ledger.selectors import account_summaries
     from ledger.services import forfeit_membership_points, merge_membership_points
@@ -13,6 +13,7 @@ def register() -> None:
     register_configuration_model(PointType)
     hooks.register_merge_hook(merge_membership_points)
     hooks.register_cancel_hook(forfeit_membership_points)
+    hooks.register_cancel_preview(forfeit_preview)
     hooks.register_accounts_provider(account_summaries)
     hooks.register_member_panel(
         hooks.MemberPanel(

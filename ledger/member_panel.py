@@ -1,5 +1,6 @@
-"""The member page's points panel (memberships.hooks): balances per point type in points, what is
-blocked until when, what expires soon, and the latest statement lines with a running balance."""
+"""The ledger on the member page (memberships.hooks): the points panel (balances per point type in
+points, what is blocked until when, what expires soon, the latest statement lines with a running
+balance) and what cancelling a membership would forfeit."""
 
 from __future__ import annotations
 
@@ -104,3 +105,44 @@ def points_panel(membership: Any, request: Any) -> dict[str, Any] | None:
         "all_bookings_url": reverse("admin:ledger_booking_changelist") + "?" + urlencode({"q": membership.number}),
         "adjust_url": f"{reverse('admin:ledger_booking_adjust')}?{adjust}" if can_adjust else None,
     }
+
+
+def forfeit_preview(memberships: list[Any]) -> dict[int, list[str]]:
+    """What cancelling would do to the points: what forfeit_membership_points would take (every lot
+    still holding points, blocked ones too) and the debts it would write off. One query."""
+    rows = (
+        Lot.objects.filter(
+            account__kind=Account.Kind.MEMBER,
+            account__membership__in=[m.pk for m in memberships],
+            state__in=[Lot.State.ACTIVE, Lot.State.DEBT],
+        )
+        .exclude(remaining=0)
+        .values("account__membership_id", "account__point_type__name", "account__point_type__precision")
+        .annotate(held=Sum("remaining", filter=Q(remaining__gt=0)), owed=Sum("remaining", filter=Q(remaining__lt=0)))
+        .order_by("account__membership_id", "account__point_type__name")
+    )
+    held: dict[int, list[str]] = defaultdict(list)
+    owed: dict[int, list[str]] = defaultdict(list)
+    for row in rows:
+        name, precision, pk = (
+            row["account__point_type__name"],
+            row["account__point_type__precision"],
+            row["account__membership_id"],
+        )
+        if row["held"]:
+            held[pk].append(f"{show_points(row['held'], precision)} {name}")
+        if row["owed"]:
+            owed[pk].append(f"{show_points(-row['owed'], precision)} {name}")
+    found: dict[int, list[str]] = {}
+    for membership in memberships:
+        sentences = []
+        if held[membership.pk]:
+            sentences.append(f"{_and(held[membership.pk])} will be forfeited (back to the sponsors that issued them).")
+        if owed[membership.pk]:
+            sentences.append(f"A debt of {_and(owed[membership.pk])} will be written off.")
+        found[membership.pk] = sentences or ["No points to forfeit."]
+    return found
+
+
+def _and(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"

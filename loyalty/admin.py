@@ -41,13 +41,18 @@ def admin_actor(request) -> Actor:
     )
 
 
-def action_form_response(modeladmin, request, queryset, *, action: str, title: str, form, submit: str):
-    """The intermediate page of an admin action that needs input before it calls a service."""
+def action_form_response(
+    modeladmin, request, queryset, *, action: str, title: str, form, submit: str, consequences=None
+):
+    """The intermediate page of an admin action that needs input before it calls a service.
+    `consequences` ({pk: [sentences]}) says what the action will do to each selected object."""
+    selected = list(queryset[:50])
     context = {
         **modeladmin.admin_site.each_context(request),
         "title": title,
         "opts": modeladmin.model._meta,
         "queryset": queryset,
+        "selected": [(obj, (consequences or {}).get(obj.pk, [])) for obj in selected],
         "form": form,
         "action": action,
         "submit_label": submit,

@@ -105,6 +105,9 @@ class HookList:
 
 merge_hooks = HookList("merge")
 cancel_hooks = HookList("cancel")
+# fn(memberships) -> {membership id: [sentences]}: what cancelling them would do, for the confirmation
+# page ("2,554.53 Points will be forfeited."), in a fixed number of queries however many are selected.
+cancel_previews = HookList("cancel preview")
 _accounts_provider: AccountsProvider | None = None
 
 
@@ -124,6 +127,20 @@ def register_cancel_hook(fn: CancelHook) -> CancelHook:
 
 def unregister_cancel_hook(fn: CancelHook) -> None:
     cancel_hooks.unregister(fn)
+
+
+def register_cancel_preview(fn: Callable[[list[Membership]], dict[int, list[str]]]) -> Callable:
+    """fn(memberships) -> {membership id: [what cancelling it would do, in words]}."""
+    return cancel_previews.register(fn)
+
+
+def cancel_consequences(memberships: list[Membership]) -> dict[int, list[str]]:
+    """Every registered preview's sentences per membership, in the order the previews were registered."""
+    found: dict[int, list[str]] = {m.pk: [] for m in memberships}
+    for preview in cancel_previews:
+        for pk, sentences in preview(memberships).items():
+            found.setdefault(pk, []).extend(sentences)
+    return found
 
 
 def register_accounts_provider(fn: AccountsProvider) -> AccountsProvider:

@@ -245,8 +245,15 @@ class MembershipAdmin(SafeAddMixin, ServiceInlinesMixin, admin.ModelAdmin):
                 membership.membership_type.name if membership.membership_type_id else "",
                 membership.tier.name if membership.tier_id else "no tier",
             ]
+            can_cancel = self.has_change_permission(request, membership) and membership.status not in (
+                "cancelled",
+                "merged",
+            )
             extra_context = {
                 **(extra_context or {}),
+                "cancel_url": reverse("admin:memberships_membership_cancel", args=[membership.pk])
+                if can_cancel
+                else "",
                 "member_header": " · ".join(part for part in header if part),
                 "member_panels": hooks.member_panels(membership, request),
             }
@@ -307,9 +314,44 @@ class MembershipAdmin(SafeAddMixin, ServiceInlinesMixin, admin.ModelAdmin):
                 "unclaimed-cards/",
                 self.admin_site.admin_view(self.unclaimed_cards_view),
                 name="memberships_membership_unclaimed_cards",
-            )
+            ),
+            path(
+                "<path:object_id>/cancel/",
+                self.admin_site.admin_view(self.cancel_view),
+                name="memberships_membership_cancel",
+            ),
         ]
         return urls + super().get_urls()
+
+    def cancel_view(self, request, object_id: str):
+        """Cancel one membership from its page: the confirmation says what it forfeits, in points."""
+        membership = self.get_object(request, admin.utils.unquote(object_id))
+        if membership is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_change_permission(request, membership):
+            raise PermissionDenied
+        page = reverse("admin:memberships_membership_change", args=[membership.pk])
+        form = ReasonForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.cancel_membership(
+                    membership=membership, reason=form.cleaned_data["reason"], actor=admin_actor(request)
+                )
+            except DomainError as exc:
+                form.add_error(None, exc.detail)
+            else:
+                self.message_user(request, f"Cancelled {membership.number}.", level=messages.SUCCESS)
+                return HttpResponseRedirect(page)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Cancel membership {membership.number}",
+            "opts": self.opts,
+            "original": membership,
+            "form": form,
+            "consequences": hooks.cancel_consequences([membership])[membership.pk],
+            "back": page,
+        }
+        return TemplateResponse(request, "admin/memberships/membership/cancel.html", context)
 
     def unclaimed_cards_view(self, request):
         """Register cards handed out unregistered: each becomes an anonymous membership to claim."""
@@ -373,6 +415,7 @@ class MembershipAdmin(SafeAddMixin, ServiceInlinesMixin, admin.ModelAdmin):
             title="Cancel memberships",
             form=form,
             submit="Cancel these memberships",
+            consequences=hooks.cancel_consequences(list(queryset[:50])),
         )
 
     @admin.action(description="Merge the selected memberships into another one", permissions=["change"])

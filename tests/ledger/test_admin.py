@@ -125,3 +125,33 @@ def test_the_adjust_form_goes_back_only_to_a_page_of_this_site(staff_client, mem
         },
     )
     assert response.status_code == 302 and response["Location"] == f"/admin/ledger/booking/?q={member.number}"
+
+
+def test_cancelling_from_the_member_page_says_what_is_forfeited_then_forfeits_it(staff_client, member, earn):
+    from memberships.models import Membership
+
+    earn(member, 255_453)
+    page = f"/admin/memberships/membership/{member.pk}/change/"
+    assert f"/admin/memberships/membership/{member.pk}/cancel/" in staff_client.get(page).content.decode()
+    confirm = staff_client.get(f"/admin/memberships/membership/{member.pk}/cancel/").content.decode()
+    assert "2,554.53 Points will be forfeited" in confirm
+    assert Membership.objects.get(pk=member.pk).status == "active"  # asking changes nothing
+    refused = staff_client.post(f"/admin/memberships/membership/{member.pk}/cancel/", {"reason": ""})
+    assert refused.status_code == 200 and Membership.objects.get(pk=member.pk).status == "active"
+    done = staff_client.post(f"/admin/memberships/membership/{member.pk}/cancel/", {"reason": "moved abroad"})
+    assert done.status_code == 302 and done["Location"] == page
+    assert Membership.objects.get(pk=member.pk).status == "cancelled"
+    assert Booking.objects.filter(membership=member, kind="forfeit").count() == 1
+    closed = staff_client.get(page).content.decode()
+    assert "/cancel/" not in closed and "0.00" in closed
+
+
+def test_the_cancel_action_lists_what_each_selected_member_forfeits(staff_client, make_member, earn):
+    alice, bob = make_member(), make_member()
+    earn(alice, 1_000)
+    response = staff_client.post(
+        "/admin/memberships/membership/",
+        {"action": "cancel_selected", "_selected_action": [alice.pk, bob.pk]},
+    )
+    page = response.content.decode()
+    assert "10.00 Points will be forfeited" in page and "No points to forfeit." in page

@@ -52,3 +52,14 @@ def test_a_manager_finds_a_member_by_card_and_adjusts_points_from_the_member_pag
     expect(page.locator("#panel-points")).to_contain_text("2,600.00")
     expect(page.locator("#panel-points tbody tr").first).to_contain_text("Adjustment: Goodwill correction")
     assert balance_of(member, ledger_program.points).balance == 260_000
+
+    # Cancel from the member page: the confirmation says, in points, what the member loses.
+    page.get_by_role("link", name="Cancel membership").click()
+    expect(page.locator(".messagelist")).to_contain_text("2,600.00 Points will be forfeited")
+    page.locator("#content").screenshot(path=screens / "cancel-membership.png")
+    page.fill("#id_reason", "Moved abroad")
+    page.click("input[type=submit]")
+    expect(page.locator(".messagelist .success")).to_contain_text(f"Cancelled {member.number}")
+    expect(page.locator(".member-header")).to_contain_text("Cancelled")
+    expect(page.locator("#panel-points .figure").first).to_contain_text("0.00")
+    assert balance_of(member, ledger_program.points).balance == 0

@@ -100,3 +100,34 @@ def test_the_panel_is_left_out_for_someone_who_may_not_see_bookings_and_adjustin
     viewer.user_permissions.add(Permission.objects.get(codename="add_booking"))
     viewer = type(viewer).objects.get(pk=viewer.pk)
     assert f"membership={member.number}" in points_panel(member, request_of(viewer))["adjust_url"]
+
+
+def test_the_cancel_preview_says_in_points_what_cancelling_forfeits_and_cancelling_does_that(
+    make_member, earn, ledger_program
+):
+    from ledger.member_panel import forfeit_preview
+    from ledger.models import Booking, Posting
+    from ledger.services.reversal import reverse_earn
+    from memberships.services.lifecycle import cancel_membership
+
+    rich, poor, empty = make_member(), make_member(), make_member()
+    earn(rich, 255_453)
+    earn(rich, 10_000, matures_in_days=14)  # blocked points are forfeited too
+    earn(rich, 15, point_type=ledger_program.status)
+    earn(poor, 500)
+    redeem_points(
+        membership=poor, points=500, point_type=ledger_program.points, sponsor=ledger_program.shop, actor=ACTOR
+    )
+    # A return after spending leaves a debt.
+    reverse_earn(booking=Booking.objects.filter(membership=poor, kind="earn").get(), actor=ACTOR)
+    with CaptureQueriesContext(connection) as queries:
+        preview = forfeit_preview([rich, poor, empty])
+    assert len(queries) == 1
+    assert preview == {
+        rich.pk: ["2,654.53 Points and 15 Status will be forfeited (back to the sponsors that issued them)."],
+        poor.pk: ["A debt of 5.00 Points will be written off."],
+        empty.pk: ["No points to forfeit."],
+    }
+    cancel_membership(membership=rich, reason="moved abroad", actor=ACTOR)
+    forfeited = Posting.objects.filter(booking__kind="forfeit", booking__membership=rich, amount__lt=0)
+    assert sorted(p.amount for p in forfeited) == [-265_453, -15]  # per account: what the preview said
