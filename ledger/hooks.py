@@ -4,7 +4,7 @@ from memberships import hooks
 
 
 def register() -> None:
-    from ledger.member_panel import forfeit_preview, points_panel
+    from ledger.member_panel import balance_column, forfeit_preview, points_panel
     from ledger.models import PointType
     from ledger.selectors import account_summaries
     from ledger.services import forfeit_membership_points, merge_membership_points
@@ -15,6 +15,9 @@ def register() -> None:
     hooks.register_cancel_hook(forfeit_membership_points)
     hooks.register_cancel_preview(forfeit_preview)
     hooks.register_accounts_provider(account_summaries)
+    hooks.register_member_columns(
+        hooks.MemberColumns(key="points", order=10, titles=(("points", "Points"),), values=balance_column)
+    )
     hooks.register_member_panel(
         hooks.MemberPanel(
             key="points", title="Points", order=10, template="admin/ledger/member_points.html", context=points_panel

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from ledger.amounts import show_points
-from ledger.models import Account, Booking, Lot, Posting
+from ledger.models import Account, Booking, Lot, PointType, Posting
 from ledger.selectors import balances_of
 from loyalty.models import Program
 
@@ -146,3 +146,15 @@ def forfeit_preview(memberships: list[Any]) -> dict[int, list[str]]:
 
 def _and(parts: list[str]) -> str:
     return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+
+
+def balance_column(ids: list[int]) -> dict[str, dict[int, str]]:
+    """The membership list's points column: the balance of the main point type, in points."""
+    main = PointType.objects.filter(is_main=True).only("precision").first()
+    if main is None:
+        return {}
+    rows = Account.objects.filter(kind=Account.Kind.MEMBER, membership_id__in=ids, point_type=main)
+    found = {pk: show_points(0, main.precision) for pk in ids}
+    for pk, balance in rows.values_list("membership_id", "balance"):
+        found[pk] = show_points(balance, main.precision)
+    return {"points": found}

@@ -161,6 +161,31 @@ def unregister_accounts_provider(fn: AccountsProvider) -> None:
 _member_panels: dict[str, MemberPanel] = {}
 
 
+@dataclass(frozen=True)
+class MemberColumns:
+    """Columns of the membership list that another app fills in: `values(ids)` gives, for each of its
+    columns (by key), the shown value of each membership of the page, for the whole page at once (a
+    fixed number of queries, whatever the page size)."""
+
+    key: str
+    order: int
+    titles: tuple[tuple[str, str], ...]  # (column key, column title), left to right
+    values: Callable[[list[int]], dict[str, dict[int, str]]]
+
+
+_member_columns: dict[str, MemberColumns] = {}
+
+
+def register_member_columns(columns: MemberColumns) -> MemberColumns:
+    """Add (or replace, by key) columns of the membership list."""
+    _member_columns[columns.key] = columns
+    return columns
+
+
+def member_columns() -> list[MemberColumns]:
+    return sorted(_member_columns.values(), key=lambda c: (c.order, c.key))
+
+
 def register_member_panel(panel: MemberPanel) -> MemberPanel:
     """Add (or replace, by key) a panel of the member page."""
     _member_panels[panel.key] = panel

@@ -265,6 +265,20 @@ def can_view_personal_data(actor: Actor) -> bool:
     return True
 
 
+def owners_with_merged(ids: list[int]) -> dict[int, int]:
+    """Each of `ids`, and every membership merged into one of them (transitively), mapped to the one of
+    `ids` whose history it is: membership_and_merged_ids for a whole page, one query per merge level."""
+    owner = {pk: pk for pk in ids}
+    frontier = list(ids)
+    while frontier:
+        rows = Membership.objects.filter(merged_into_id__in=frontier).values_list("pk", "merged_into_id")
+        frontier = []
+        for pk, into in rows:
+            owner[pk] = owner[into]
+            frontier.append(pk)
+    return owner
+
+
 def membership_and_merged_ids(membership: Membership) -> list[int]:
     """The membership and every one merged into it (transitively): their history is its history."""
     ids, frontier = [membership.pk], [membership.pk]

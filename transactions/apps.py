@@ -7,12 +7,20 @@ class TransactionsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from memberships.hooks import MemberPanel, register_member_panel
+        from memberships.hooks import MemberColumns, MemberPanel, register_member_columns, register_member_panel
         from promotions.hooks import register_history_source
-        from transactions.member_panel import transactions_panel
+        from transactions.member_panel import purchase_columns, transactions_panel
         from transactions.selectors import booked_between
 
         register_history_source(booked_between)  # the promotions' backtest replays these
+        register_member_columns(
+            MemberColumns(
+                key="purchases",
+                order=30,
+                titles=(("purchases", "Purchases"), ("spent", "Spent"), ("last_purchase", "Last purchase")),
+                values=purchase_columns,
+            )
+        )
         register_member_panel(
             MemberPanel(
                 key="transactions",

@@ -8,12 +8,12 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Sum
+from django.db.models import Count, Max, Sum
 from django.urls import reverse
 
 from ledger.services.core import point_types_by_key
 from loyalty.models import Program
-from memberships.selectors import membership_and_merged_ids
+from memberships.selectors import membership_and_merged_ids, owners_with_merged
 from transactions.models import Transaction
 
 LATEST = 10
@@ -51,4 +51,28 @@ def transactions_panel(membership: Any, request: Any) -> dict[str, Any] | None:
         "latest": latest,
         "zone": program.time_zone,
         "all_url": reverse("admin:transactions_transaction_changelist") + "?" + urlencode({"q": membership.number}),
+    }
+
+
+def purchase_columns(ids: list[int]) -> dict[str, dict[int, str]]:
+    """The membership list's purchase columns for a page of memberships, merged memberships' purchases
+    counted with their survivor's (as on the member page): one query, and one per merge level."""
+    zone = ZoneInfo(Program.current().time_zone)
+    owner = owners_with_merged(ids)
+    rows = (
+        Transaction.objects.filter(membership_id__in=list(owner))
+        .values("membership_id")
+        .annotate(count=Count("id"), spent=Sum("total_amount"), last=Max("occurred_at"))
+        .order_by()
+    )
+    totals: dict[int, list] = {}
+    for row in rows:
+        total = totals.setdefault(owner[row["membership_id"]], [0, Decimal(0), row["last"]])
+        total[0] += row["count"]
+        total[1] += row["spent"]
+        total[2] = max(total[2], row["last"])
+    return {
+        "purchases": {pk: f"{totals[pk][0]:,}" if pk in totals else "0" for pk in ids},
+        "spent": {pk: f"{totals[pk][1]:,.2f}" for pk in totals},
+        "last_purchase": {pk: f"{totals[pk][2].astimezone(zone):%d %b %Y}" for pk in totals},
     }

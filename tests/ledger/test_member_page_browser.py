@@ -22,6 +22,14 @@ def test_a_manager_finds_a_member_by_card_and_adjusts_points_from_the_member_pag
     page.set_viewport_size({"width": 1366, "height": 900})
 
     page.goto("/admin/memberships/membership/")
+    row = page.locator("#result_list tbody tr").first
+    expect(row).to_contain_text("2,654.53")  # the points column: the main point type's balance
+    page.screenshot(path=screens / "members.png")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1366
+    fits = (
+        "(() => { const r = document.querySelector('#changelist .results'); return r.scrollWidth <= r.clientWidth; })()"
+    )
+    assert page.evaluate(fits), "the list is wider than its place on a 1,366-px screen"
     page.fill("#searchbar", "6010001234")
     page.press("#searchbar", "Enter")
     expect(page.locator("#result_list tbody tr")).to_have_count(1)

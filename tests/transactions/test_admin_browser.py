@@ -24,6 +24,10 @@ def test_a_manager_finds_a_transaction_by_its_receipt_and_sees_what_it_earned(ad
     section.locator("#transactions-transaction a").first.click()
     expect(page.locator("#result_list tbody tr")).to_have_count(2)
     page.screenshot(path=screens / "transactions.png")
+    fits = (
+        "(() => { const r = document.querySelector('#changelist .results'); return r.scrollWidth <= r.clientWidth; })()"
+    )
+    assert page.evaluate(fits), "the list is wider than its place on a 1,366-px screen"
 
     page.fill("#searchbar", tx.receipt_id)
     page.press("#searchbar", "Enter")

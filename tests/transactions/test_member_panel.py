@@ -43,3 +43,38 @@ def test_the_panel_costs_the_same_queries_however_many_purchases(tx_program):
     with CaptureQueriesContext(connection) as many:
         panel_of(member)
     assert len(many) == len(few)
+
+
+def test_the_membership_list_shows_points_purchases_spend_and_last_purchase_in_fixed_queries(tx_program):
+    from django.test import Client
+
+    from memberships.services.lifecycle import merge_memberships
+    from tests.promotions.conftest import ACTOR
+
+    alice, bob, carol, gone = new_member(), new_member(), new_member(), new_member()
+    buy(alice, [("COF-001", "2", "6.49"), ("TEA-001", "1", "2.89")], days_ago=3)
+    buy(alice, [("TEA-001", "1", "2.89")], days_ago=1)
+    buy(gone, [("TEA-001", "1", "2.89")], days_ago=2)
+    merge_memberships(source=gone, target=bob, actor=ACTOR)  # gone's purchase is bob's history
+    client = Client()
+    client.force_login(StaffUserFactory())
+
+    def listing():
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get("/admin/memberships/membership/", {"status__exact": "active"})
+        rows = {m.number: m.member_columns for m in response.context["cl"].result_list}
+        return rows, len(queries)
+
+    rows, few = listing()
+    assert rows[alice.number] == {
+        "points": "31.74",
+        "purchases": "2",
+        "spent": "18.76",
+        "last_purchase": rows[alice.number]["last_purchase"],
+    }
+    assert (rows[bob.number]["purchases"], rows[bob.number]["spent"]) == ("1", "2.89")
+    assert (rows[carol.number]["points"], rows[carol.number]["purchases"]) == ("0.00", "0")
+    assert (rows[carol.number]["spent"], rows[carol.number]["last_purchase"]) == ("—", "—")
+    for _ in range(5):
+        buy(new_member(), [("TEA-001", "1", "2.89")])
+    assert listing()[1] == few
