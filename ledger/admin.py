@@ -126,7 +126,7 @@ class BookingAdmin(ReadOnlyAdmin):
                     actor=admin_actor(request),
                 )
             except DomainError as exc:
-                form.add_error(None, f"{exc.detail} ({exc.code})")
+                form.add_error(None, exc.detail)
             else:
                 messages.success(
                     request,

@@ -22,6 +22,7 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
+from ledger.amounts import show_points
 from ledger.errors import InsufficientPoints, UnknownPointType, UnknownSponsor
 from ledger.models import Account, Booking, Lot, LotMovement, PointType, Posting
 from loyalty.actors import Actor
@@ -316,7 +317,12 @@ def take(account: Account, amount: int, now: datetime) -> list[Slice]:
     lots = _consumable(account, now, matured_only=True)
     available = sum(lot.remaining for lot in lots) + debt_of(account)
     if amount > available:
-        raise InsufficientPoints(f"Only {max(available, 0)} minor units are redeemable; {amount} asked.")
+        point_type = account.point_type
+        redeemable, asked = (
+            show_points(max(available, 0), point_type.precision),
+            show_points(amount, point_type.precision),
+        )
+        raise InsufficientPoints(f"Only {redeemable} {point_type.name} are redeemable; {asked} asked.")
     return _take_from(lots, amount)
 
 
