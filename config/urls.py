@@ -8,6 +8,7 @@ from drf_spectacular.views import (
     SpectacularSwaggerView,
 )
 
+from loyalty.api.docs import self_hosted
 from loyalty.api.errors import json_page_not_found
 
 handler404 = "loyalty.api.errors.json_page_not_found"
@@ -35,12 +36,12 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path(
         "api/docs/",
-        staff_member_required(SpectacularSwaggerView.as_view(url_name="schema")),
+        staff_member_required(self_hosted(SpectacularSwaggerView.as_view(url_name="schema"))),
         name="docs",
     ),
     path(
         "api/redoc/",
-        staff_member_required(SpectacularRedocView.as_view(url_name="schema")),
+        staff_member_required(self_hosted(SpectacularRedocView.as_view(url_name="schema"))),
         name="redoc",
     ),
     # Unknown API paths answer in the error shape, in DEBUG too.
