@@ -54,8 +54,28 @@ class RevokeForm(forms.Form):
     )
 
 
+def channel_choices() -> list[tuple[str, str]]:
+    from promotions.models import Channel
+
+    return [(key, f"{name} ({key})") for key, name in Channel.objects.order_by("name").values_list("key", "name")]
+
+
+class VoucherTypeForm(forms.ModelForm):
+    channels = forms.MultipleChoiceField(
+        choices=channel_choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="Tick the channels where the vouchers can be converted; none ticked: everywhere.",
+    )
+
+    class Meta:
+        model = VoucherType
+        fields = ["channels"]  # the admin adds the fields of its fieldsets
+
+
 @admin.register(VoucherType)
 class VoucherTypeAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    form = VoucherTypeForm
     list_display = [
         "key",
         "name",
@@ -119,7 +139,7 @@ class VoucherTypeAdmin(ServiceAdminMixin, admin.ModelAdmin):
             "Where it can be used",
             {
                 "fields": ["channels"],
-                "description": 'A list of channel keys, e.g. ["web", "store-berlin"]. Empty list: everywhere.',
+                "description": "Where members can use the vouchers. None ticked: in every channel.",
             },
         ),
         (

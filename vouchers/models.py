@@ -142,7 +142,7 @@ class VoucherType(models.Model):
         default=list,
         blank=True,
         validators=[validate_channel_keys],
-        help_text='Channel keys where vouchers can be converted, e.g. ["web", "store-berlin"]. Empty: everywhere.',
+        help_text="The channels where vouchers can be converted (keys of existing channels). None: everywhere.",
     )
     active = models.BooleanField(
         default=True, help_text="Off: no new vouchers are issued. Vouchers already issued can still be used."
@@ -184,6 +184,10 @@ class VoucherType(models.Model):
             problems["point_type"] = "A point type goes with a price in points."
         if self.price_points is not None:
             problems.update(self._price_problems())
+        if unknown := self._unknown_channels():
+            problems["channels"] = (
+                f"No channel {', '.join(repr(key) for key in unknown)}: use the key of an existing channel."
+            )
         problems.update(
             codes.format_problems(
                 self.code_alphabet or "", self.code_length or 0, self.code_prefix, self.code_suffix, self.code_pattern
@@ -191,6 +195,15 @@ class VoucherType(models.Model):
         )
         if problems:
             raise ValidationError(problems)
+
+    def _unknown_channels(self) -> list[str]:
+        from promotions.models import Channel
+
+        keys = [key for key in self.channels or [] if isinstance(key, str)]
+        if not keys:
+            return []
+        known = set(Channel.objects.filter(key__in=keys).values_list("key", flat=True))
+        return [key for key in keys if key not in known]
 
     def _price_problems(self) -> dict[str, str]:
         from ledger.models import PointType

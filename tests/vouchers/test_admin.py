@@ -56,7 +56,7 @@ def test_a_type_saved_in_the_admin_is_validated_and_audited(staff_client, ledger
         "code_suffix": "",
         "code_pattern": "",
         "uses_per_voucher": 1,
-        "channels": "[]",
+        # channels: no box ticked, so everywhere
     }
     response = staff_client.post("/admin/vouchers/vouchertype/add/", form)
     assert response.status_code == 302, response.context["adminform"].form.errors
@@ -65,6 +65,18 @@ def test_a_type_saved_in_the_admin_is_validated_and_audited(staff_client, ledger
     assert voucher_type.channels == []
     bad = staff_client.post("/admin/vouchers/vouchertype/add/", {**form, "key": "bad", "code_length": 6})
     assert bad.status_code == 200 and not VoucherType.objects.filter(key="bad").exists()
+
+
+def test_a_types_channels_are_ticked_from_the_existing_channels(staff_client, make_type, ledger_program):
+    from loyalty.actors import Actor
+    from promotions.catalog_services import save_channel
+
+    save_channel(
+        key="webshop", name="Web shop", kind="webshop", sponsor=ledger_program.shop, actor=Actor.for_system("tests")
+    )
+    voucher_type = make_type(key="web-only")
+    page = staff_client.get(f"/admin/vouchers/vouchertype/{voucher_type.pk}/change/").content.decode()
+    assert 'type="checkbox" name="channels" value="webshop"' in page and "Web shop (webshop)" in page
 
 
 def test_the_bulk_issue_screen_makes_a_batch_and_its_codes_download_as_csv(staff_client, make_type):

@@ -28,6 +28,16 @@ CATALOG_ITEM = {
 }
 
 
+@pytest.fixture(autouse=True)
+def channels(ledger_program):
+    """The channels CATALOG_ITEM names: a type's channels must exist."""
+    from loyalty.actors import Actor
+    from promotions.catalog_services import save_channel
+
+    for key, kind in (("web", "webshop"), ("store-berlin", "store")):
+        save_channel(key=key, name=key.title(), kind=kind, sponsor=ledger_program.shop, actor=Actor.for_system("t"))
+
+
 def test_a_voucher_type_is_created_with_its_key_and_shown_in_camel_case(api, ledger_program):
     response = api.post(f"{BASE}/type", CATALOG_ITEM, format="json")
     body = response.json()
@@ -69,6 +79,7 @@ def test_amount_off_takes_the_program_currency_unless_named(api, ledger_program)
         ({"limitPerMember": 10**12}, 400, "validation_error", "limitPerMember"),
         ({"sponsor": "nope"}, 400, "unknown_sponsor", None),
         ({"channels": ["Not A Key"]}, 400, "validation_error", "channels.0"),
+        ({"channels": ["web", "nowhere"]}, 400, "invalid_voucher_type", "channels"),
         ({"key": "Bad Key"}, 400, "validation_error", "key"),
         ({"colour": "red"}, 400, "validation_error", "colour"),
         (
