@@ -4,16 +4,18 @@ from memberships import hooks
 
 
 def register() -> None:
-    from ledger.member_panel import balance_column, forfeit_preview, points_panel
+    from ledger.back_office import balance_column, forfeit_preview, points_panel, program_change_notes
     from ledger.models import PointType
     from ledger.selectors import account_summaries
     from ledger.services import forfeit_membership_points, merge_membership_points
+    from loyalty.hooks import register_program_change_notes
     from loyalty.services import register_configuration_model
 
     register_configuration_model(PointType)
     hooks.register_merge_hook(merge_membership_points)
     hooks.register_cancel_hook(forfeit_membership_points)
     hooks.register_cancel_preview(forfeit_preview)
+    register_program_change_notes(program_change_notes)
     hooks.register_accounts_provider(account_summaries)
     hooks.register_member_columns(
         hooks.MemberColumns(key="points", order=10, titles=(("points", "Points"),), values=balance_column)

@@ -8,6 +8,7 @@ from rest_framework_api_key.admin import APIKey as LibraryAPIKey
 
 from loyalty.actors import Actor
 from loyalty.errors import DomainError
+from loyalty.hooks import SENSITIVE_PROGRAM_FIELDS, program_change_notes
 from loyalty.models import (
     ApiClient,
     ApiKey,
@@ -104,6 +105,41 @@ class ProgramAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """A change of currency, time zone or points precision, once the program has data, is saved
+        only after a page that says what it changes (loyalty.hooks.program_change_notes) is confirmed."""
+        if request.method == "POST" and object_id and "_confirmed" not in request.POST:
+            program = self.get_object(request, admin.utils.unquote(object_id))
+            if program is not None and self.has_change_permission(request, program):
+                asked = self._confirmation(request, program)
+                if asked is not None:
+                    return asked
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def _confirmation(self, request, program: Program):
+        before = {name: getattr(program, name) for name in SENSITIVE_PROGRAM_FIELDS}
+        form = self.get_form(request, program, change=True)(request.POST, request.FILES, instance=program)
+        if not form.is_valid():
+            return None  # the normal page shows the errors
+        changes = {
+            name: (before[name], form.cleaned_data[name])
+            for name in SENSITIVE_PROGRAM_FIELDS
+            if name in form.cleaned_data and form.cleaned_data[name] != before[name]
+        }
+        notes = program_change_notes(program, changes) if changes else []
+        if not notes:
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Change the program's settings?",
+            "opts": self.opts,
+            "original": program,
+            "changes": [(self.opts.get_field(name).verbose_name, *pair) for name, pair in changes.items()],
+            "notes": notes,
+            "posted": [(key, value) for key in request.POST for value in request.POST.getlist(key)],
+        }
+        return TemplateResponse(request, "admin/loyalty/program/confirm_change.html", context)
 
 
 @admin.register(Sponsor)

@@ -33,7 +33,7 @@ class PromotionsConfig(AppConfig):
         m2m_changed.connect(bump_catalog, sender=CustomCategory.products.through, dispatch_uid="catalog-links")
 
         from memberships.hooks import MemberPanel, register_member_panel, register_tier_standing_provider
-        from promotions.member_panel import tier_panel
+        from promotions.back_office import tier_panel
         from promotions.tiers import standing_summary
 
         register_tier_standing_provider(standing_summary)

@@ -7,12 +7,14 @@ class TransactionsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from loyalty.hooks import register_program_change_notes
         from memberships.hooks import MemberColumns, MemberPanel, register_member_columns, register_member_panel
         from promotions.hooks import register_history_source
-        from transactions.member_panel import purchase_columns, transactions_panel
+        from transactions.back_office import program_change_notes, purchase_columns, transactions_panel
         from transactions.selectors import booked_between
 
         register_history_source(booked_between)  # the promotions' backtest replays these
+        register_program_change_notes(program_change_notes)
         register_member_columns(
             MemberColumns(
                 key="purchases",

@@ -11,7 +11,7 @@ from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from ledger.member_panel import points_panel
+from ledger.back_office import points_panel
 from ledger.services import adjust_points, redeem_points
 from tests.factories import StaffUserFactory
 from tests.ledger.conftest import ACTOR
@@ -105,7 +105,7 @@ def test_the_panel_is_left_out_for_someone_who_may_not_see_bookings_and_adjustin
 def test_the_cancel_preview_says_in_points_what_cancelling_forfeits_and_cancelling_does_that(
     make_member, earn, ledger_program
 ):
-    from ledger.member_panel import forfeit_preview
+    from ledger.back_office import forfeit_preview
     from ledger.models import Booking, Posting
     from ledger.services.reversal import reverse_earn
     from memberships.services.lifecycle import cancel_membership

@@ -6,7 +6,7 @@ from django.test import RequestFactory
 
 from loyalty.models import Tier
 from loyalty.services import save_configuration
-from promotions.member_panel import tier_panel
+from promotions.back_office import tier_panel
 from promotions.services import save_promotion
 from tests.factories import StaffUserFactory
 from tests.promotions.conftest import ACTOR, STATUS, purchase

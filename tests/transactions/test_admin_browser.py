@@ -40,3 +40,16 @@ def test_a_manager_finds_a_transaction_by_its_receipt_and_sees_what_it_earned(ad
     expect(content).to_contain_text("15.87")
     page.locator("#content").screenshot(path=screens / "transaction.png")
     assert page.evaluate("document.documentElement.scrollWidth") <= 1366
+
+    # The program's currency, now that it has purchases: asked first, saved when confirmed.
+    page.goto("/admin/loyalty/program/")
+    page.locator("#result_list tbody tr th a").first.click()
+    page.fill("#id_currency", "USD")
+    page.click("input[name=_save]")
+    expect(page.locator("#content")).to_contain_text("2 purchases were booked in EUR")
+    page.locator("#content").screenshot(path=screens / "program-change.png")
+    page.click("input[value='Yes, change it']")
+    expect(page.locator(".messagelist .success")).to_be_visible()
+    from loyalty.models import Program
+
+    assert Program.current().currency == "USD"

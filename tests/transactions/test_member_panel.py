@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from tests.factories import StaffUserFactory
 from tests.promotions.conftest import buy, new_member
-from transactions.member_panel import transactions_panel
+from transactions.back_office import transactions_panel
 
 pytestmark = pytest.mark.django_db
 

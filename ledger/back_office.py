@@ -1,6 +1,8 @@
-"""The ledger on the member page (memberships.hooks): the points panel (balances per point type in
-points, what is blocked until when, what expires soon, the latest statement lines with a running
-balance) and what cancelling a membership would forfeit."""
+"""What the ledger shows in the back office through the other apps' hooks: the member page's points
+panel (balances per point type in points, what is blocked until when, what expires soon, the latest
+bookings with the balance after each) and the list's points column (memberships.hooks), what
+cancelling a membership would forfeit, and what a new program time zone or precision means for the
+bookings made so far (loyalty.hooks)."""
 
 from __future__ import annotations
 
@@ -158,3 +160,28 @@ def balance_column(ids: list[int]) -> dict[str, dict[int, str]]:
     for pk, balance in rows.values_list("membership_id", "balance"):
         found[pk] = show_points(balance, main.precision)
     return {"points": found}
+
+
+def program_change_notes(program: Any, changes: dict[str, tuple[Any, Any]]) -> list[str]:
+    """loyalty.hooks: what a new time zone or points precision means for the bookings made so far."""
+    bookings = Booking.objects.count()
+    if not bookings:
+        return []
+    notes = []
+    if "time_zone" in changes:
+        before, after = changes["time_zone"]
+        made = f"{bookings:,} booking was" if bookings == 1 else f"{bookings:,} bookings were"
+        notes.append(
+            f"{made} made while the program ran on {before}. Expiry dates already set stay "
+            f"as they are; from now on new expiry dates, promotion hours and days, daily and monthly caps and "
+            f"tier windows count in {after}."
+        )
+    if "points_precision" in changes:
+        shown = ", ".join(
+            f"{name}: {precision}" for name, precision in PointType.objects.values_list("name", "precision")
+        )
+        notes.append(
+            f"Stored points do not change: each point type keeps its own decimal places ({shown}). This setting is "
+            "the program's default that integrators read."
+        )
+    return notes

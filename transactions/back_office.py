@@ -1,5 +1,6 @@
-"""The member page's transactions panel (memberships.hooks): how many purchases and how much spent,
-and the latest ones with the points they earned."""
+"""What the transactions app shows in the back office through the other apps' hooks: the member
+page's transactions panel and the list's purchase columns (memberships.hooks), and what a new
+program currency means for the purchases booked so far (loyalty.hooks)."""
 
 from __future__ import annotations
 
@@ -76,3 +77,19 @@ def purchase_columns(ids: list[int]) -> dict[str, dict[int, str]]:
         "spent": {pk: f"{totals[pk][1]:,.2f}" for pk in totals},
         "last_purchase": {pk: f"{totals[pk][2].astimezone(zone):%d %b %Y}" for pk in totals},
     }
+
+
+def program_change_notes(program: Any, changes: dict[str, tuple[Any, Any]]) -> list[str]:
+    """loyalty.hooks: what a new currency means for the purchases booked so far."""
+    if "currency" not in changes:
+        return []
+    before, after = changes["currency"]
+    booked = Transaction.objects.filter(currency=before).count()
+    if not booked:
+        return []
+    purchases = f"{booked:,} purchase was" if booked == 1 else f"{booked:,} purchases were"
+    return [
+        f"{purchases} booked in {before}. From now on purchases must come in {after}; those in {before} are "
+        f"refused. Nothing is converted: stored amounts stay in {before}, and the amounts in promotions (points "
+        f"per {after}, thresholds) are read in {after}."
+    ]
