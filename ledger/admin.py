@@ -52,14 +52,42 @@ class PointTypeAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
 
 class PostingInline(admin.TabularInline):
+    """A booking's postings in words and points: "Points of 6095618689", "Points issued by Bright Fuel"."""
+
     model = Posting
-    fields = ["account", "amount"]
+    fields = ["account_in_words", "points"]
     readonly_fields = fields
     extra = 0
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("account__point_type", "account__membership", "account__sponsor")
+            .order_by("id")
+        )
+
+    @admin.display(description="account")
+    def account_in_words(self, obj: Posting) -> str:
+        account = obj.account
+        if account.kind == account.Kind.MEMBER:
+            return f"{account.point_type.name} of {account.membership.number}"
+        wording = {
+            account.Kind.ISSUED: "{points} issued by {sponsor}",
+            account.Kind.REDEEMED: "{points} redeemed at {sponsor}",
+            account.Kind.ADJUSTED: "{points} adjusted by {sponsor}",
+            account.Kind.EXPIRED: "{points} expired (issued by {sponsor})",
+            account.Kind.FORFEITED: "{points} forfeited (back to {sponsor})",
+        }.get(account.kind, "{points} of {sponsor}")
+        return wording.format(points=account.point_type.name, sponsor=account.sponsor.name)
+
+    @admin.display(description="points")
+    def points(self, obj: Posting) -> str:
+        return show_points(obj.amount, obj.account.point_type.precision)
 
 
 class AdjustForm(forms.Form):

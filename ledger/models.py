@@ -251,4 +251,4 @@ class Posting(models.Model):
         indexes = [models.Index(fields=["account", "id"], name="posting_account_idx")]
 
     def __str__(self) -> str:
-        return f"{self.amount} on {self.account_id}"
+        return f"posting {self.pk}"  # amounts are shown in points, with their account in words (ledger.admin)

@@ -158,3 +158,13 @@ def test_the_cancel_action_lists_what_each_selected_member_forfeits(staff_client
     )
     page = response.content.decode()
     assert "10.00 Points will be forfeited" in page and "No points to forfeit." in page
+
+
+def test_a_bookings_page_shows_its_postings_in_words_and_points(staff_client, member, earn, ledger_program):
+    earn(member, 255_453, sponsor=ledger_program.fuel)
+    booking = Booking.objects.get()
+    page = staff_client.get(f"/admin/ledger/booking/{booking.pk}/change/").content.decode()
+    postings = page[page.index('id="postings-group"') :]
+    assert f"Points of {member.number}" in postings and "Points issued by Fuel" in postings
+    assert "2,554.53" in postings and "-2,554.53" in postings
+    assert "issued:" not in postings and "255453" not in postings
