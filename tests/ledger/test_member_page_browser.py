@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from ledger.selectors import balance_of
+from memberships.services.enrollment import enroll_membership
 from memberships.services.identifiers import issue_card
 from tests.ledger.conftest import ACTOR
 
@@ -21,8 +22,14 @@ def test_a_manager_finds_a_member_by_card_and_adjusts_points_from_the_member_pag
     page = admin_page
     page.set_viewport_size({"width": 1366, "height": 900})
 
+    enroll_membership(  # a long name and e-mail address must not widen the list past the screen
+        actor=ACTOR,
+        first_name="Maximiliane",
+        last_name="Oberhuber-Schwarzenegger",
+        email="maximiliane.oberhuber-schwarzenegger@northwind-example.com",
+    )
     page.goto("/admin/memberships/membership/")
-    row = page.locator("#result_list tbody tr").first
+    row = page.locator("#result_list tbody tr").filter(has_text=member.number)
     expect(row).to_contain_text("2,654.53")  # the points column: the main point type's balance
     page.screenshot(path=screens / "members.png")
     assert page.evaluate("document.documentElement.scrollWidth") <= 1366
