@@ -18,7 +18,7 @@ from ledger.services import adjust_points
 from loyalty.admin import ReadOnlyAdmin, ServiceAdminMixin, admin_actor
 from loyalty.errors import DomainError
 from loyalty.models import Program, Sponsor
-from memberships.selectors import member_ids
+from memberships.admin.common import MemberKeySearchMixin
 
 
 @admin.register(PointType)
@@ -104,7 +104,7 @@ class LiabilityForm(forms.Form):
 
 
 @admin.register(Booking)
-class BookingAdmin(ReadOnlyAdmin):
+class BookingAdmin(MemberKeySearchMixin, ReadOnlyAdmin):
     list_display = ["id", "created_at", "kind", "sponsor", "membership", "receipt_id", "tx_id", "actor_label"]
     list_filter = ["kind", "sponsor", "created_at"]
     search_fields = ["=receipt_id", "=tx_id", "=reference"]  # and a member by any key: get_search_results
@@ -114,11 +114,6 @@ class BookingAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     raw_id_fields = ["membership", "reverses"]
     inlines = [PostingInline]
-
-    def get_search_results(self, request, queryset, search_term):
-        found, duplicates = super().get_search_results(request, queryset, search_term)
-        members = member_ids(search_term)
-        return (found | queryset.filter(membership_id__in=members) if members else found), duplicates
 
     def get_urls(self):
         return [

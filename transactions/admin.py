@@ -12,7 +12,7 @@ from django.utils.html import format_html, format_html_join
 from ledger.amounts import to_points
 from ledger.models import PointType
 from loyalty.admin import ReadOnlyAdmin
-from memberships.selectors import member_ids
+from memberships.admin.common import MemberKeySearchMixin
 from promotions.explain import describe_cap, describe_step
 from transactions.models import Transaction, TransactionLine, TransactionReward
 
@@ -89,7 +89,7 @@ class RewardInline(ReadOnlyInline):
 
 
 @admin.register(Transaction)
-class TransactionAdmin(ReadOnlyAdmin):
+class TransactionAdmin(MemberKeySearchMixin, ReadOnlyAdmin):
     list_display = [
         "tx_id",
         "receipt_id",
@@ -130,11 +130,6 @@ class TransactionAdmin(ReadOnlyAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("membership", "sponsor", "booking")
-
-    def get_search_results(self, request, queryset, search_term):
-        found, duplicates = super().get_search_results(request, queryset, search_term)
-        members = member_ids(search_term)
-        return (found | queryset.filter(membership_id__in=members) if members else found), duplicates
 
     @admin.display(description="total", ordering="total_amount")
     def total(self, obj: Transaction) -> str:

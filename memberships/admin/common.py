@@ -43,6 +43,16 @@ class EstimatedCountPaginator(Paginator):
         return super().count
 
 
+class MemberKeySearchMixin:
+    """For lists of a member's rows (bookings, transactions): the search box also finds the rows of the
+    member a number, card, alternate id or e-mail address names, merged memberships included."""
+
+    def get_search_results(self, request, queryset, search_term):
+        found, duplicates = super().get_search_results(request, queryset, search_term)
+        members = selectors.member_ids(search_term)
+        return (found | queryset.filter(membership_id__in=members) if members else found), duplicates
+
+
 def clean_with(cleaner, value, field_errors: dict[str, Any], name: str):
     try:
         return cleaner(value)
