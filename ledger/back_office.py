@@ -57,22 +57,27 @@ def points_panel(membership: Any, request: Any) -> dict[str, Any] | None:
         .annotate(amount=Sum("remaining"))
         .order_by("matures_at", "expires_at")
     )
-    blocked, expiring = defaultdict(list), defaultdict(list)
+    # Summed per day (program time): what is released and what expires on each day.
+    blocked: dict[int, dict] = defaultdict(lambda: defaultdict(int))
+    expiring: dict[int, dict] = defaultdict(lambda: defaultdict(int))
     for lot in lots:
         point_type = accounts[lot["account_id"]].point_type
-        amount = show_points(lot["amount"], point_type.precision)
         if lot["matures_at"] > now:
-            blocked[point_type.pk].append((lot["matures_at"].astimezone(zone), amount))
+            blocked[point_type.pk][lot["matures_at"].astimezone(zone).date()] += lot["amount"]
         elif lot["expires_at"] is not None:
-            expiring[point_type.pk].append((lot["expires_at"].astimezone(zone), amount))
+            expiring[point_type.pk][lot["expires_at"].astimezone(zone).date()] += lot["amount"]
+
+    def by_day(days: dict, precision: int) -> list[tuple]:
+        return [(day, show_points(amount, precision)) for day, amount in sorted(days.items())]
+
     balances = [
         {
             "name": b.point_type.name,
             "balance": show_points(b.balance, b.point_type.precision),
             "redeemable": show_points(b.redeemable, b.point_type.precision) if b.point_type.redeemable else None,
             "blocked": show_points(b.blocked, b.point_type.precision),
-            "blocked_until": sorted(blocked[b.point_type.pk]),
-            "expiring": sorted(expiring[b.point_type.pk]),
+            "blocked_until": by_day(blocked[b.point_type.pk], b.point_type.precision),
+            "expiring": by_day(expiring[b.point_type.pk], b.point_type.precision),
         }
         for b in balances_of(membership)
     ]
@@ -87,7 +92,7 @@ def points_panel(membership: Any, request: Any) -> dict[str, Any] | None:
         point_type = accounts[posting.account_id].point_type
         statement.append(
             {
-                "at": posting.booking.created_at.astimezone(zone),
+                "at": posting.booking.effective_at.astimezone(zone),  # when it happened (a purchase's time)
                 "what": describe(posting.booking),
                 "sponsor": posting.booking.sponsor.name,
                 "point_type": point_type.name,
