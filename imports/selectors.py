@@ -6,10 +6,10 @@ import csv
 from collections.abc import Iterator
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from imports.errors import BatchNotFound
-from imports.models import ImportBatch, ImportRecord, RecordStatus
+from imports.models import BatchStatus, ImportBatch, ImportRecord, RecordStatus
 from loyalty.api.errors import camel
 
 
@@ -77,3 +77,13 @@ def _cell(value) -> str:
 
         return json.dumps(value)
     return str(value)
+
+
+def batches_needing_attention(since: datetime, limit: int = 8) -> list[ImportBatch]:
+    """Imports queued or running now, then those that failed or had failed records since `since`."""
+    return list(
+        ImportBatch.objects.filter(
+            Q(status__in=[BatchStatus.QUEUED, BatchStatus.RUNNING])
+            | Q(created_at__gte=since) & (Q(status=BatchStatus.FAILED) | Q(failed_count__gt=0))
+        ).order_by("-created_at", "-id")[:limit]
+    )

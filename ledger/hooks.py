@@ -6,12 +6,15 @@ from memberships import hooks
 def register() -> None:
     from ledger.back_office import balance_column, forfeit_preview, points_panel, program_change_notes
     from ledger.models import PointType
+    from ledger.rollups import DAILY_POINTS
     from ledger.selectors import account_summaries
     from ledger.services import forfeit_membership_points, merge_membership_points
     from loyalty.hooks import register_program_change_notes
+    from loyalty.rollups import register_rollup
     from loyalty.services import register_configuration_model
 
     register_configuration_model(PointType)
+    register_rollup(DAILY_POINTS)
     hooks.register_merge_hook(merge_membership_points)
     hooks.register_cancel_hook(forfeit_membership_points)
     hooks.register_cancel_preview(forfeit_preview)

@@ -252,3 +252,22 @@ class Posting(models.Model):
 
     def __str__(self) -> str:
         return f"posting {self.pk}"  # amounts are shown in points, with their account in words (ledger.admin)
+
+
+class DailyPoints(models.Model):
+    """Postings on the sponsors' system accounts summed per day (loyalty.rollups): what each sponsor
+    issued, saw redeemed, expired, forfeited or adjusted that day. Refilled from the postings, never edited."""
+
+    day = models.DateField(help_text="A day in the program's time zone.")
+    sponsor = models.ForeignKey("loyalty.Sponsor", on_delete=models.CASCADE, related_name="+", db_index=False)
+    point_type = models.ForeignKey(PointType, on_delete=models.CASCADE, related_name="+", db_index=False)
+    kind = models.CharField(max_length=10, choices=Account.Kind.choices, help_text="The system account's kind.")
+    amount = models.BigIntegerField(help_text="Sum of the postings, minor units (issued ones are negative).")
+    postings = models.PositiveIntegerField()
+
+    class Meta:
+        verbose_name_plural = "daily points"
+        indexes = [models.Index(fields=["day", "sponsor"], name="daily_points_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.kind} {self.amount}"

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.utils import timezone
 
 from ledger.models import Account, Booking, Lot, PointType, Posting
+from ledger.rollups import DAILY_POINTS
+from loyalty import rollups
 from memberships.selectors import membership_and_merged_ids
 
 
@@ -209,3 +212,52 @@ def sponsor_liability(start: datetime | None = None, end: datetime | None = None
 
 def booking_by_receipt(receipt_id: str) -> Booking | None:
     return Booking.objects.filter(receipt_id=receipt_id).first()
+
+
+# What a day's postings on each kind of system account mean for the dashboard, in points (sign fixed):
+# earned = issued to members, redeemed, expired, forfeited; adjusted = net given by adjustments.
+FLOW_SIGNS = {"issued": -1, "redeemed": 1, "expired": 1, "forfeited": 1, "adjusted": -1}
+
+
+def points_per_day(
+    start: date, end: date, point_type_id: int, sponsor_id: int | None = None, tz: ZoneInfo | None = None
+) -> tuple[dict[date, dict[str, int]], dict[int, int], dict[date, dict[int, int]]]:
+    """For one point type over the days start..end, from the daily summary:
+    - flows per day: {day: {issued, redeemed, expired, forfeited, adjusted}} in minor units, signs fixed;
+    - what each sponsor owed when the period began ({sponsor id: minor units});
+    - the change of each sponsor's liability per day ({day: {sponsor id: minor units}}).
+    """
+    filters: dict[str, Any] = {"point_type_id": point_type_id}
+    if sponsor_id is not None:
+        filters["sponsor_id"] = sponsor_id
+    flows: dict[date, dict[str, int]] = defaultdict(lambda: dict.fromkeys(FLOW_SIGNS, 0))
+    owed_change: dict[date, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for row in rollups.read(DAILY_POINTS, start, end, tz=tz, **filters):
+        flows[row["day"]][row["kind"]] += FLOW_SIGNS[row["kind"]] * row["amount"]
+        owed_change[row["day"]][row["sponsor_id"]] -= row["amount"]
+    owed_before: dict[int, int] = defaultdict(int)
+    for row in rollups.read(DAILY_POINTS, None, start - timedelta(days=1), by_day=False, tz=tz, **filters):
+        owed_before[row["sponsor_id"]] -= row["amount"]
+    return dict(flows), dict(owed_before), {day: dict(change) for day, change in owed_change.items()}
+
+
+def points_ahead(
+    now: datetime, point_type_id: int, sponsor_id: int | None = None, horizons: tuple[int, ...] = (30, 90)
+) -> dict[str, Any]:
+    """Points of one type (optionally issued by one sponsor) that expire within each horizon (days), and
+    those still blocked (not matured) with when the last is released: two index range scans over lots."""
+    last = now + timedelta(days=max(horizons))
+    active = Lot.objects.filter(state=Lot.State.ACTIVE, remaining__gt=0, account__point_type_id=point_type_id)
+    if sponsor_id is not None:
+        active = active.filter(sponsor_id=sponsor_id)
+    expiring = active.filter(expires_at__gt=now, expires_at__lte=last).aggregate(
+        **{f"within_{d}": Sum("remaining", filter=Q(expires_at__lte=now + timedelta(days=d))) for d in horizons}
+    )
+    blocked = active.filter(maturity_notified=False, matures_at__gt=now).aggregate(
+        amount=Sum("remaining"), lots=Count("id"), until=Max("matures_at")
+    )
+    return {
+        "expiring": {d: expiring[f"within_{d}"] or 0 for d in horizons},
+        "blocked": blocked["amount"] or 0,
+        "blocked_until": blocked["until"],
+    }

@@ -74,3 +74,27 @@ def record_audits(entries: list[AuditEntry]) -> None:
     from loyalty.bulk import insert_models
 
     insert_models(entries)
+
+
+# The subject of an action ("membership" of "membership.enrolled") as a manager names it.
+SUBJECT_WORDS = {
+    "tx": "Purchase",
+    "membership": "Membership",
+    "legalentity": "Legal entity",
+    "alternateid": "Alternate id",
+    "pointtype": "Point type",
+    "vouchertype": "Voucher type",
+    "categoryvalue": "Category value",
+    "customcategory": "Custom category",
+    "mastercategory": "Master category",
+    "membershiptype": "Membership type",
+    "apiclient": "API client",
+    "apikey": "API key",
+}
+
+
+def action_in_words(action: str) -> str:
+    """ "membership.merge_received" -> "Membership merge received"; "tx.booked" -> "Purchase booked"."""
+    subject, _, verb = action.partition(".")
+    words = SUBJECT_WORDS.get(subject, subject.replace("_", " ").capitalize())
+    return f"{words} {verb.replace('_', ' ').replace('.', ' ')}".strip()

@@ -6,3 +6,11 @@ from loyalty.services import purge_idempotency_records as purge
 @shared_task(name="loyalty.tasks.purge_idempotency_records")
 def purge_idempotency_records() -> int:
     return purge()
+
+
+@shared_task(name="loyalty.tasks.roll_up_days")
+def roll_up_days() -> dict[str, int]:
+    """Sum the days that ended into the dashboard's summary tables (days summed per table)."""
+    from loyalty.rollups import registered_rollups, roll_up
+
+    return {rollup.name: roll_up(rollup) for rollup in registered_rollups()}

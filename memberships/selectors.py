@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from django.db.models import F, Prefetch, Q, QuerySet
-from django.db.models.functions import Lower
+from collections import defaultdict
+from datetime import date, datetime, tzinfo
+from typing import Any
+
+from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models.functions import Lower, TruncDate
 from django.utils import timezone
 
 from loyalty.actors import Actor
@@ -286,3 +290,36 @@ def membership_and_merged_ids(membership: Membership) -> list[int]:
         frontier = list(Membership.objects.filter(merged_into_id__in=frontier).values_list("pk", flat=True))
         ids += frontier
     return ids
+
+
+def member_counts(start: datetime, end: datetime, sponsor_id: int | None = None) -> dict[str, Any]:
+    """Members by status and tier, and how many enrolled in [start, end): one pass over the table.
+
+    Merged memberships are left out: their member lives on in the survivor.
+    """
+    rows = Membership.objects.exclude(status=MembershipStatus.MERGED)
+    if sponsor_id is not None:
+        rows = rows.filter(sponsor_id=sponsor_id)
+    counts = (
+        rows.values("status", "tier_id")
+        .annotate(members=Count("id"), new=Count("id", filter=Q(enrolled_at__gte=start, enrolled_at__lt=end)))
+        .order_by()
+    )
+    by_status: dict[str, int] = defaultdict(int)
+    by_tier: dict[int | None, int] = defaultdict(int)
+    new = 0
+    for row in counts:
+        by_status[row["status"]] += row["members"]
+        if row["status"] == MembershipStatus.ACTIVE:
+            by_tier[row["tier_id"]] += row["members"]
+        new += row["new"]
+    return {"total": sum(by_status.values()), "by_status": dict(by_status), "by_tier": dict(by_tier), "new": new}
+
+
+def enrollments_per_day(start: datetime, end: datetime, tz: tzinfo, sponsor_id: int | None = None) -> dict[date, int]:
+    """New members per day of the program's time zone (the enrollment index serves the range)."""
+    rows = Membership.objects.filter(enrolled_at__gte=start, enrolled_at__lt=end)
+    if sponsor_id is not None:
+        rows = rows.filter(sponsor_id=sponsor_id)
+    per_day = rows.annotate(day=TruncDate("enrolled_at", tzinfo=tz)).values("day").annotate(n=Count("id")).order_by()
+    return {row["day"]: row["n"] for row in per_day}

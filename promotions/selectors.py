@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Any
+
 from promotions.engine import CompiledPromotion, compile_promotion
 from promotions.models import Promotion, PromotionVersion
 
@@ -45,3 +48,23 @@ def compiled_versions(version_ids: list[int]) -> list[CompiledPromotion]:
     precisions = _precisions()
     versions = PromotionVersion.objects.filter(pk__in=version_ids).select_related("promotion")
     return [_compile(v, precisions) for v in versions]
+
+
+def budgets_of(keys: list[str]) -> dict[str, dict[str, Any]]:
+    """Name, point type and budget use of the promotions with these keys (two queries):
+    `budget` is the cap in minor units of its point type (None without one), `used` what it gave."""
+    rows = (
+        Promotion.objects.filter(key__in=keys)
+        .select_related("current_version", "budget")
+        .only("key", "name", "active", "current_version__definition", "budget__used")
+    )
+    precisions = _precisions()
+    result: dict[str, dict[str, Any]] = {}
+    for promo in rows:
+        definition = promo.current_version.definition if promo.current_version else {}
+        point_type = definition.get("pointType", "")
+        cap = (definition.get("caps") or {}).get("budget")
+        budget = int(Decimal(str(cap)).scaleb(precisions.get(point_type, 0))) if cap is not None else None
+        used = promo.budget.used if hasattr(promo, "budget") else 0
+        result[promo.key] = {"name": promo.name, "active": promo.active, "budget": budget, "used": used}
+    return result

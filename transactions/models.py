@@ -111,3 +111,39 @@ class TransactionReturn(models.Model):
 
     def __str__(self) -> str:
         return f"{self.transaction_id} return {self.sequence}"
+
+
+class DailySales(models.Model):
+    """Purchases summed per day (loyalty.rollups) by sponsor, channel and currency. Refilled, never edited."""
+
+    day = models.DateField(help_text="A day in the program's time zone.")
+    sponsor = models.ForeignKey("loyalty.Sponsor", on_delete=models.CASCADE, related_name="+", db_index=False)
+    channel = models.CharField(max_length=60, blank=True)
+    currency = models.CharField(max_length=3)
+    transactions = models.PositiveIntegerField()
+    sales = models.DecimalField(max_digits=18, decimal_places=2)
+
+    class Meta:
+        verbose_name_plural = "daily sales"
+        indexes = [models.Index(fields=["day", "sponsor"], name="daily_sales_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.channel}: {self.transactions}"
+
+
+class DailyRewards(models.Model):
+    """Points each promotion gave per day (loyalty.rollups), by sponsor and point type. Refilled, never edited."""
+
+    day = models.DateField(help_text="A day in the program's time zone.")
+    sponsor = models.ForeignKey("loyalty.Sponsor", on_delete=models.CASCADE, related_name="+", db_index=False)
+    promotion_key = models.CharField(max_length=60)
+    point_type = models.CharField(max_length=40)
+    rewards = models.PositiveIntegerField()
+    amount = models.BigIntegerField(help_text="Minor units of the point type.")
+
+    class Meta:
+        verbose_name_plural = "daily rewards"
+        indexes = [models.Index(fields=["day", "sponsor"], name="daily_rewards_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.promotion_key}: {self.amount}"

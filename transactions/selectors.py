@@ -3,17 +3,23 @@ and the purchases the promotions' backtest replays."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
 
 from ledger.services.core import sponsor_by_key
+from loyalty import rollups
 from promotions.context import Item, anonymous_context, line_for, member_from_json
 from promotions.hooks import PastTransaction
 from promotions.rules import Tx
 from transactions import errors
 from transactions.models import Transaction, TransactionReward
+from transactions.rollups import DAILY_REWARDS, DAILY_SALES
 
 BACKTEST_CHUNK = 500
 
@@ -96,3 +102,48 @@ def booked_between(since: datetime, until: datetime, unknown_products: str) -> I
             tx=engine_tx(row, unknown=unknown_products),
             member=member_from_json(row.member_context) if row.member_context else anonymous_context(),
         )
+
+
+def buyers(start: datetime, end: datetime, sponsor_id: int | None = None) -> int:
+    """How many members bought in [start, end) (by purchase time: the time index serves the range)."""
+    rows = Transaction.objects.filter(occurred_at__gte=start, occurred_at__lt=end, membership__isnull=False)
+    if sponsor_id is not None:
+        rows = rows.filter(sponsor_id=sponsor_id)
+    return rows.aggregate(n=Count("membership_id", distinct=True))["n"]
+
+
+def sales_between(
+    start: date, end: date, sponsor_id: int | None = None, tz: ZoneInfo | None = None
+) -> tuple[dict[date, dict[str, Any]], list[dict[str, Any]]]:
+    """Purchases and sales over the days start..end: per day, and per channel and currency (most sales
+    first). Sales of different currencies are only ever added per currency."""
+    filters = {"sponsor_id": sponsor_id} if sponsor_id is not None else {}
+    days: dict[date, dict[str, Any]] = defaultdict(lambda: {"transactions": 0, "sales": defaultdict(Decimal)})
+    channels: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in rollups.read(DAILY_SALES, start, end, tz=tz, **filters):
+        days[row["day"]]["transactions"] += row["transactions"]
+        days[row["day"]]["sales"][row["currency"]] += row["sales"]
+        cell = channels.setdefault(
+            (row["channel"], row["currency"]),
+            {"channel": row["channel"], "currency": row["currency"], "transactions": 0, "sales": Decimal(0)},
+        )
+        cell["transactions"] += row["transactions"]
+        cell["sales"] += row["sales"]
+    per_day = {day: {"transactions": d["transactions"], "sales": dict(d["sales"])} for day, d in days.items()}
+    return per_day, sorted(channels.values(), key=lambda c: (-c["sales"], c["channel"]))
+
+
+def points_by_promotion(
+    start: date, end: date, sponsor_id: int | None = None, tz: ZoneInfo | None = None
+) -> list[dict[str, Any]]:
+    """Points each promotion gave over the days start..end (minor units per point type), most first."""
+    filters = {"sponsor_id": sponsor_id} if sponsor_id is not None else {}
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in rollups.read(DAILY_REWARDS, start, end, by_day=False, tz=tz, **filters):
+        cell = merged.setdefault(
+            (row["promotion_key"], row["point_type"]),
+            {"promotion_key": row["promotion_key"], "point_type": row["point_type"], "rewards": 0, "amount": 0},
+        )
+        cell["rewards"] += row["rewards"]
+        cell["amount"] += row["amount"]
+    return sorted(merged.values(), key=lambda c: (-c["amount"], c["promotion_key"]))

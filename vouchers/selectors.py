@@ -138,3 +138,13 @@ def stock_left(voucher_type: VoucherType) -> int | None:
         return None
     stock = getattr(voucher_type, "stock_row", None)
     return max(voucher_type.stock - (stock.issued if stock else 0), 0)
+
+
+def issued_and_converted(start: datetime, end: datetime, sponsor_id: int | None = None) -> dict[str, int]:
+    """Vouchers issued in [start, end), and uses (conversions) in it, optionally of one sponsor's types."""
+    issued = Voucher.objects.filter(issued_at__gte=start, issued_at__lt=end)
+    used = Conversion.objects.filter(converted_at__gte=start, converted_at__lt=end)
+    if sponsor_id is not None:
+        issued = issued.filter(voucher_type__sponsor_id=sponsor_id)
+        used = used.filter(voucher__voucher_type__sponsor_id=sponsor_id)
+    return {"issued": issued.count(), "converted": used.count()}

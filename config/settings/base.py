@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "promotions",
     "transactions",
     "imports",
+    "backoffice",
 ]
 
 MIDDLEWARE = [

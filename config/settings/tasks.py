@@ -35,5 +35,6 @@ CELERY_BEAT_SCHEDULE = {
     "notify_expiring_points": {"task": "ledger.tasks.notify_expiring_points", "schedule": crontab(minute=35, hour=6)},
     "verify_ledger": {"task": "ledger.tasks.verify_ledger", "schedule": crontab(minute=45, hour=2)},
     "expire_vouchers": {"task": "vouchers.tasks.expire_vouchers", "schedule": crontab(minute=25)},
+    "roll_up_days": {"task": "loyalty.tasks.roll_up_days", "schedule": crontab(minute=20)},
     "assess_tiers": {"task": "promotions.tasks.assess_tiers", "schedule": crontab(minute=30, hour=1)},
 }

@@ -3,6 +3,7 @@ from .clients import ApiClient, ApiKey
 from .events import Event, EventCursor
 from .idempotency import IdempotencyRecord
 from .program import MembershipType, Program, Sponsor, Tier
+from .rollups import RollupState
 
 __all__ = [
     "ApiClient",
@@ -13,6 +14,7 @@ __all__ = [
     "IdempotencyRecord",
     "MembershipType",
     "Program",
+    "RollupState",
     "Sponsor",
     "Tier",
 ]

@@ -1,0 +1,47 @@
+"""The ledger's daily summary: postings on the sponsors' system accounts per day, sponsor, point type
+and account kind. From it the dashboard draws points earned, redeemed, expired over time and the
+sponsors' liability (what they issued minus what came back), without reading millions of postings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count, F, Min, QuerySet, Sum
+from django.db.models.functions import TruncDate
+
+from ledger.models import Account, Booking, DailyPoints, Posting
+from loyalty.rollups import DailyRollup
+
+SYSTEM_KINDS = [k for k in Account.Kind.values if k != Account.Kind.MEMBER]
+
+
+def postings_per_day(start: datetime | None, end: datetime, tz: ZoneInfo) -> QuerySet:
+    rows = Posting.objects.filter(booking__created_at__lt=end, account__kind__in=SYSTEM_KINDS)
+    if start is not None:
+        rows = rows.filter(booking__created_at__gte=start)
+    return (
+        rows.annotate(
+            day=TruncDate("booking__created_at", tzinfo=tz),
+            sponsor_id=F("account__sponsor_id"),
+            point_type_id=F("account__point_type_id"),
+            kind=F("account__kind"),
+        )
+        .values("day", "sponsor_id", "point_type_id", "kind")
+        .annotate(amount=Sum("amount"), postings=Count("id"))
+        .order_by()
+    )
+
+
+def first_booking_at() -> datetime | None:
+    return Booking.objects.aggregate(first=Min("created_at"))["first"]
+
+
+DAILY_POINTS = DailyRollup(
+    name="ledger.daily_points",
+    model=DailyPoints,
+    dims=("sponsor_id", "point_type_id", "kind"),
+    measures=("amount", "postings"),
+    source=postings_per_day,
+    first=first_booking_at,
+)

@@ -1,0 +1,17 @@
+from django.db import models
+
+
+class RollupState(models.Model):
+    """How far a daily summary table is filled: every day up to `through` (in `time_zone`) is summed.
+
+    Days after it are read live from the source rows (loyalty.rollups). A change of the program's time
+    zone moves every day's boundaries: the summary is then emptied and summed again.
+    """
+
+    name = models.CharField(max_length=60, primary_key=True)
+    through = models.DateField(null=True, blank=True)
+    time_zone = models.CharField(max_length=64)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} through {self.through} ({self.time_zone})"
