@@ -179,7 +179,8 @@ def program_change_notes(program: Any, changes: dict[str, tuple[Any, Any]]) -> l
         notes.append(
             f"{made} made while the program ran on {before}. Expiry dates already set stay "
             f"as they are; from now on new expiry dates, promotion hours and days, daily and monthly caps and "
-            f"tier windows count in {after}."
+            f"tier windows count in {after}. The dashboard's days are counted in {after} too: its daily "
+            f"summaries are summed again within the hour."
         )
     if "points_precision" in changes:
         shown = ", ".join(
