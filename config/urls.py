@@ -8,7 +8,6 @@ from drf_spectacular.views import (
     SpectacularSwaggerView,
 )
 
-from backoffice.views import dashboard
 from loyalty.api.docs import self_hosted
 from loyalty.api.errors import json_page_not_found
 
@@ -32,8 +31,6 @@ urlpatterns = [
         r"^admin/loyalty/transaction/(?P<rest>.*)$",
         RedirectView.as_view(url="/admin/transactions/transaction/%(rest)s", query_string=True, permanent=True),
     ),
-    # The dashboard is the admin's first page (admin:index leads here); the app list stays in the sidebar.
-    path("admin/", admin.site.admin_view(dashboard), name="dashboard"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

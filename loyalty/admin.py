@@ -27,9 +27,6 @@ from loyalty.services import (
     save_configuration,
 )
 
-admin.site.site_header = "Loyalty platform"
-admin.site.site_title = "Loyalty admin"
-admin.site.index_title = "Run the program"
 if admin.site.is_registered(LibraryAPIKey):
     admin.site.unregister(LibraryAPIKey)
 

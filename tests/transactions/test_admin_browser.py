@@ -19,9 +19,9 @@ def test_a_manager_finds_a_transaction_by_its_receipt_and_sees_what_it_earned(ad
     page.set_viewport_size({"width": 1366, "height": 900})
 
     page.goto("/admin/")
-    section = page.locator("#nav-sidebar .app-transactions")  # the dashboard is the first page
-    expect(section.locator("caption")).to_contain_text("Transactions")
-    section.locator("#transactions-transaction a").first.click()
+    section = page.locator("#nav-sidebar .app-purchases")  # the dashboard is the first page
+    expect(section.locator("caption")).to_contain_text("Purchases")
+    section.locator("#purchases-transaction a").first.click()
     expect(page.locator("#result_list tbody tr")).to_have_count(2)
     page.screenshot(path=screens / "transactions.png")
     fits = (
