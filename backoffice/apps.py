@@ -9,6 +9,19 @@ class BackofficeConfig(AppConfig):
     name = "backoffice"
     verbose_name = "Back office"
 
+    def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
+        post_migrate.connect(give_roles_new_permissions, sender=self)
+
+
+def give_roles_new_permissions(sender, apps, **kwargs) -> None:
+    """After every migrate (and test flush): the roles get the permissions of models added since. The
+    back office is the last app, so every other app's permissions exist by now."""
+    from backoffice.roles import sync_roles
+
+    sync_roles(apps)
+
 
 class BackOfficeAdminConfig(admin_apps.AdminConfig):
     """Django's admin with the back office's site (dashboard first, sidebar by task) as admin.site."""

@@ -31,6 +31,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "point_types": point_types,
         "point_type": point_type,
     }
-    if point_type is not None:
+    context["sees_figures"] = request.user.has_perm("ledger.view_liability")
+    if point_type is not None and context["sees_figures"]:
         context.update(present(figures(period, point_type, sponsor, now)))
     return TemplateResponse(request, "admin/backoffice/dashboard.html", context)

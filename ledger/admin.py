@@ -1,6 +1,7 @@
 """Point types, the read-only journal, the adjustment form and the sponsor liability report."""
 
 from datetime import datetime, time
+from decimal import ROUND_DOWN
 from zoneinfo import ZoneInfo
 
 from django import forms
@@ -90,6 +91,15 @@ class PostingInline(admin.TabularInline):
         return show_points(obj.amount, obj.account.point_type.precision)
 
 
+def adjustment_limit(user, point_type: PointType) -> int | None:
+    """The largest adjustment (minor units) this staff user may make: none for those allowed to adjust
+    without limit (program managers), else the program's limit for support agents."""
+    if user.has_perm("ledger.adjust_without_limit"):
+        return None
+    limit = Program.current().support_adjustment_limit.scaleb(point_type.precision)
+    return int(limit.to_integral_value(rounding=ROUND_DOWN))
+
+
 class AdjustForm(forms.Form):
     membership = forms.CharField(help_text="Membership number, card number or alternate id.")
     point_type = forms.ModelChoiceField(PointType.objects.filter(active=True))
@@ -147,6 +157,7 @@ class BookingAdmin(MemberKeySearchMixin, ReadOnlyAdmin):
                     sponsor=data["sponsor"],
                     reason=data["reason"],
                     actor=admin_actor(request),
+                    limit=adjustment_limit(request.user, data["point_type"]),
                 )
             except DomainError as exc:
                 form.add_error(None, exc.detail)
@@ -177,6 +188,10 @@ class BookingAdmin(MemberKeySearchMixin, ReadOnlyAdmin):
         context = {
             **self.admin_site.each_context(request),
             "title": "Adjust points",
+            "limit_note": ""
+            if request.user.has_perm("ledger.adjust_without_limit")
+            else f"You may add or take away at most {Program.current().support_adjustment_limit.normalize():,f} points "
+            "in one adjustment (the program's limit for support agents).",
             "form": form,
             "member": member,
             "balances": balances,
@@ -185,6 +200,8 @@ class BookingAdmin(MemberKeySearchMixin, ReadOnlyAdmin):
         return TemplateResponse(request, "admin/ledger/form.html", context)
 
     def liability_view(self, request):
+        if not request.user.has_perm("ledger.view_liability"):
+            raise PermissionDenied
         form = LiabilityForm(request.GET or None)
         rows, since, until = [], None, None
         if form.is_valid():

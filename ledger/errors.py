@@ -1,6 +1,6 @@
 """Ledger refusals, each with its stable code."""
 
-from loyalty.errors import Conflict, InvalidInput, NotFound
+from loyalty.errors import Conflict, DomainError, InvalidInput, NotFound
 
 
 class InsufficientPoints(Conflict):
@@ -46,3 +46,9 @@ class UnknownSponsor(InvalidInput):
 class InvalidAmount(InvalidInput):
     code = "invalid_amount"
     default_detail = "The amount is not valid for this point type."
+
+
+class AdjustmentAboveLimit(DomainError):
+    code = "adjustment_above_limit"
+    status = 403
+    default_detail = "This adjustment is larger than you may make."

@@ -151,6 +151,10 @@ class Booking(models.Model):
 
     class Meta:
         ordering = ["id"]
+        permissions = [
+            ("adjust_without_limit", "Can adjust points beyond the support agents' limit"),
+            ("view_liability", "Can see the program's figures: the dashboard and the sponsors' liability"),
+        ]
         # Every index is written by every booking: none that another index's leading columns cover,
         # no pattern-ops twins (nothing searches these by LIKE). The kind with the id serves the
         # admin's filter by kind in its id order without a sort, even for a rare kind.

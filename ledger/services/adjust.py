@@ -3,8 +3,8 @@ from __future__ import annotations
 from typing import Any
 
 from ledger import events
-from ledger.amounts import to_points
-from ledger.errors import InvalidAmount
+from ledger.amounts import show_points, to_points
+from ledger.errors import AdjustmentAboveLimit, InvalidAmount
 from ledger.models import Account, Booking, PointType
 from ledger.services.core import (
     Draft,
@@ -37,14 +37,21 @@ def adjust_points(
     reason: str,
     actor: Actor,
     idempotency_key: str = "",
+    limit: int | None = None,
 ) -> Booking:
     """A manual credit (positive) or debit (negative) with a reason, booked against a sponsor.
 
     A credit is available at once and expires by the point type's policy; a debit consumes
-    redeemable points like a redemption and never overdraws.
+    redeemable points like a redemption and never overdraws. `limit` (minor units) caps the size
+    of the adjustment for actors whose role has one (support agents in the admin).
     """
     if points == 0:
         raise InvalidAmount("An adjustment must not be zero.")
+    if limit is not None and abs(points) > limit:
+        raise AdjustmentAboveLimit(
+            f"You may adjust at most {show_points(limit, point_type.precision)} {point_type.name} at once; "
+            f"{show_points(abs(points), point_type.precision)} asked. A program manager can make larger adjustments."
+        )
     if not reason.strip():
         raise InvalidAmount("An adjustment needs a reason.", code="reason_required")
     request_hash = fingerprint(m=membership.pk, p=points, t=point_type.pk, s=sponsor.pk, r=reason)

@@ -1,5 +1,6 @@
 import secrets
 import zoneinfo
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -74,6 +75,16 @@ class Program(models.Model):
         choices=[("ignore", "Ignore: they earn nothing"), ("qualify", "Qualify: they earn like any product")],
         default="qualify",
         help_text="What a transaction line with a product the catalog does not know earns.",
+    )
+    support_adjustment_limit = models.DecimalField(
+        max_digits=19,
+        decimal_places=4,
+        default=Decimal(100),
+        validators=[MinValueValidator(Decimal(0))],
+        help_text=(
+            "The most points a support agent may add or take away in one adjustment (of any point type); "
+            "0: support agents cannot adjust. Program managers have no limit."
+        ),
     )
     expiry_forecast_days = models.PositiveSmallIntegerField(
         default=30,
