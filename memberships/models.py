@@ -144,7 +144,11 @@ class Membership(models.Model):
         ordering = ["-enrolled_at", "-id"]
         permissions = [("view_personal_data", "Can see members' personal data")]
         indexes = [
-            models.Index(fields=["email"], name="membership_email_idx", condition=~Q(email="")),
+            # Pattern ops: the index serves the exact look-up and the admin's search by the start of an
+            # address ("anna.sm"); SQLite has no operator classes and ignores them.
+            models.Index(
+                fields=["email"], name="membership_email_idx", condition=~Q(email=""), opclasses=["varchar_pattern_ops"]
+            ),
             models.Index(fields=["phone"], name="membership_phone_idx", condition=~Q(phone="")),
             models.Index(fields=["enrolled_at", "id"], name="membership_enrolled_idx"),
             # Only the members not active: the index finds the few blocked, anonymous, merged or cancelled

@@ -243,7 +243,22 @@ def ids_by_identifier(term: str) -> list[int]:
     )
     by_alternate_id = AlternateId.objects.filter(value=term).order_by().values_list("membership_id", flat=True)
     by_email = Membership.objects.filter(email=term.lower()).order_by().values_list("id", flat=True)
-    return sorted(set(by_number.union(by_card, by_alternate_id, by_email)))
+    found = by_number.union(by_card, by_alternate_id, by_email)
+    if phone := _as_phone(term):
+        found = found.union(Membership.objects.filter(phone=phone).order_by().values_list("id", flat=True))
+    return sorted(set(found))
+
+
+def _as_phone(term: str) -> str:
+    """The term as a stored phone number (+31 6 1234 5678 -> +31612345678), or "" if it is none."""
+    from django.core.exceptions import ValidationError
+
+    from memberships.validation import clean_phone
+
+    try:
+        return clean_phone(term)
+    except ValidationError:
+        return ""
 
 
 def member_ids(term: str) -> list[int]:
@@ -254,10 +269,19 @@ def member_ids(term: str) -> list[int]:
     return sorted({i for pk in ids for i in membership_and_merged_ids(Membership(pk=pk))}) if ids else []
 
 
+# The start of an e-mail address is searched from this many characters on (fewer match too many).
+EMAIL_PREFIX_MIN = 3
+
+
 def staff_search(queryset: QuerySet[Membership], term: str) -> QuerySet[Membership]:
-    """The admin search: an exact number, card, alternate id or e-mail, or the start of a name."""
+    """The admin search: an exact number, card, alternate id, e-mail or phone number, or the start of a
+    name or of an e-mail address, in any case."""
     ids = ids_by_identifier(term)
-    return with_name_aliases(queryset).filter(Q(id__in=ids) | name_condition(term))
+    condition = Q(id__in=ids) | name_condition(term)
+    word = term.strip().lower()
+    if len(word) >= EMAIL_PREFIX_MIN and " " not in word:
+        condition |= Q(email__startswith=word)
+    return with_name_aliases(queryset).filter(condition)
 
 
 def can_view_personal_data(actor: Actor) -> bool:

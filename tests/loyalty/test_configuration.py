@@ -81,6 +81,7 @@ def test_an_admin_change_goes_through_the_service_and_shows_in_the_audit_api(cli
         "rounding": "half_up",
         "unknown_products": "qualify",
         "expiry_forecast_days": 30,
+        "support_adjustment_limit": "100",
         "anonymous_on_unknown_card": "on",
         "tier_window": "rolling",
         "tier_grace_days": 30,

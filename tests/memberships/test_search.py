@@ -165,3 +165,20 @@ def test_the_filter_set_copies_only_the_filters_a_request_names():
     bound = MembershipFilter(QueryDict("email=a@b.nl&status=active&status=blocked"))
     assert set(bound.filters) == {"email", "status"}
     assert bound.is_valid()
+
+
+def test_the_admin_search_finds_the_start_of_an_e_mail_address_and_a_phone_number_as_typed():
+    from memberships.models import Membership
+    from memberships.selectors import staff_search
+
+    anna = MembershipFactory(first_name="Zed", last_name="Zed", email="anna.smit@example.com", phone="+31611112222")
+    MembershipFactory(first_name="Zoe", last_name="Zoe", email="bert@example.com")
+
+    def found(term: str) -> list[str]:
+        return sorted(m.number for m in staff_search(Membership.objects.all(), term))
+
+    assert found("ANNA.SM") == [anna.number]  # the start of the address, in any case
+    assert found("+31 6 1111 2222") == [anna.number]  # spaces as a person types them
+    assert found("0031611112222") == [anna.number]
+    assert found("an") == []  # two letters of an address are too few to search by
+    assert found("smit@") == []  # the start, not any part

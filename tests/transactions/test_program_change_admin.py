@@ -20,6 +20,7 @@ def program_form(program: Program, **changes) -> dict:
         "rounding": program.rounding,
         "unknown_products": program.unknown_products,
         "expiry_forecast_days": program.expiry_forecast_days,
+        "support_adjustment_limit": program.support_adjustment_limit,
         "tier_window": program.tier_window,
         "tier_grace_days": program.tier_grace_days,
         **({"unique_email": "on"} if program.unique_email else {}),
