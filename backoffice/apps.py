@@ -15,12 +15,14 @@ class BackofficeConfig(AppConfig):
         post_migrate.connect(give_roles_new_permissions, sender=self)
 
 
-def give_roles_new_permissions(sender, apps, **kwargs) -> None:
+def give_roles_new_permissions(sender, apps=None, **kwargs) -> None:
     """After every migrate (and test flush): the roles get the permissions of models added since. The
     back office is the last app, so every other app's permissions exist by now."""
+    from django.apps import apps as installed
+
     from backoffice.roles import sync_roles
 
-    sync_roles(apps)
+    sync_roles(apps or installed)  # a flush (tests) sends no `apps`: the installed ones then
 
 
 class BackOfficeAdminConfig(admin_apps.AdminConfig):

@@ -12,7 +12,6 @@ from loyalty.hooks import SENSITIVE_PROGRAM_FIELDS, program_change_notes
 from loyalty.models import (
     ApiClient,
     ApiKey,
-    AuditEntry,
     Event,
     MembershipType,
     Program,
@@ -285,22 +284,6 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-
-@admin.register(AuditEntry)
-class AuditEntryAdmin(ReadOnlyAdmin):
-    list_display = [
-        "created_at",
-        "actor_label",
-        "action",
-        "object_type",
-        "object_id",
-        "object_repr",
-    ]
-    list_filter = ["actor_type", "action", "object_type"]
-    search_fields = ["actor_label", "object_id", "object_repr", "request_id"]
-    date_hierarchy = "created_at"
-    list_select_related = ["actor_user", "actor_client"]
 
 
 @admin.register(Event)

@@ -98,3 +98,42 @@ def action_in_words(action: str) -> str:
     subject, _, verb = action.partition(".")
     words = SUBJECT_WORDS.get(subject, subject.replace("_", " ").capitalize())
     return f"{words} {verb.replace('_', ' ').replace('.', ' ')}".strip()
+
+
+# Object types recorded under a label that has since moved (the audit trail is never rewritten).
+MOVED_OBJECT_TYPES = {"loyalty.transaction": "transactions.transaction"}
+# Requests of an import batch carry this before the batch's key (imports.services.queueing.actor_of).
+IMPORT_REQUEST_PREFIX = "import-"
+
+
+def changes_in_words(changes: Any, limit: int = 0) -> list[str]:
+    """{field: [before, after]} as "currency: EUR → USD" lines; other shapes as "field: value" lines.
+    `limit` > 0 keeps that many lines and says how many more there are."""
+    if not isinstance(changes, dict):
+        return [_value_in_words(changes)] if changes not in (None, "", [], {}) else []
+    lines = []
+    for name, change in changes.items():
+        label = str(name).replace("_", " ")
+        if isinstance(change, list | tuple) and len(change) == 2:
+            before, after = change
+            if before is None:  # a new object, or a value set for the first time
+                lines.append(f"{label}: {_value_in_words(after)}")
+            else:
+                lines.append(f"{label}: {_value_in_words(before)} → {_value_in_words(after)}")
+        else:
+            lines.append(f"{label}: {_value_in_words(change)}")
+    if limit and len(lines) > limit:
+        return [*lines[:limit], f"and {len(lines) - limit} more"]
+    return lines
+
+
+def _value_in_words(value: Any) -> str:
+    if value is None or value == "":
+        return "(empty)"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        return ", ".join(f"{str(k).replace('_', ' ')} {_value_in_words(v)}" for k, v in value.items()) or "(empty)"
+    if isinstance(value, list | tuple):
+        return ", ".join(_value_in_words(v) for v in value) or "(none)"
+    return str(value)

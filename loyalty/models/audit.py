@@ -31,6 +31,10 @@ class AuditEntry(models.Model):
         indexes = [
             models.Index(fields=["object_type", "object_id"], name="audit_object_idx"),
             models.Index(fields=["action"], name="audit_action_idx"),
+            # The entries of one import batch (the audit log's drill-down); other requests are not indexed.
+            models.Index(
+                fields=["request_id"], name="audit_import_request_idx", condition=Q(request_id__startswith="import-")
+            ),
             models.Index(fields=["actor_user"], name="audit_actor_user_idx", condition=Q(actor_user__isnull=False)),
             models.Index(
                 fields=["actor_client"], name="audit_actor_client_idx", condition=Q(actor_client__isnull=False)

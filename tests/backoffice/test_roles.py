@@ -161,3 +161,20 @@ def test_a_support_agent_remarks_from_the_member_page_but_cannot_change_the_memb
     )
     change = agent.post(reverse("admin:memberships_membership_change", args=[customer.pk]), {"first_name": "Eve"})
     assert change.status_code == 403
+
+
+def test_after_a_migrate_the_roles_get_permissions_they_lack_and_keep_those_granted_by_hand():
+    from django.apps import apps
+    from django.contrib.auth.models import Permission
+    from django.db.models.signals import post_migrate
+
+    group = Group.objects.get(name=PROGRAM_MANAGER)
+    add_voucher = Permission.objects.get(content_type__app_label="vouchers", codename="add_voucher")
+    by_hand = Permission.objects.get(content_type__app_label="auth", codename="view_user")
+    group.permissions.remove(add_voucher)  # as if the vouchers app had come after the roles' migration
+    group.permissions.add(by_hand)
+
+    post_migrate.send(sender=apps.get_app_config("backoffice"), app_config=apps.get_app_config("backoffice"))
+
+    assert group.permissions.filter(pk=add_voucher.pk).exists()
+    assert group.permissions.filter(pk=by_hand.pk).exists()

@@ -14,7 +14,7 @@ OLD_NAME = "Northwind Rewards"
 NEW_NAME = "Northwind Rewards Plus"
 
 
-def test_a_manager_renames_the_program_and_the_audit_log_shows_it(admin_page, admin_page_user, live_server):
+def test_a_manager_renames_the_program_and_the_audit_log_shows_it(admin_page, admin_page_user, live_server, screens):
     program = save_configuration(Program(name=OLD_NAME), actor=Actor.for_system("tests"))
     page = admin_page
 
@@ -37,11 +37,12 @@ def test_a_manager_renames_the_program_and_the_audit_log_shows_it(admin_page, ad
 
     # The audit log: the entry, by this user, and what it changed.
     page.goto(reverse("admin:loyalty_auditentry_changelist"))
-    row = page.locator("#result_list tbody tr").filter(has_text="program.updated")
+    row = page.locator("#result_list tbody tr").filter(has_text="Program updated")  # the action in words
     expect(row).to_have_count(1)
     expect(row).to_contain_text(f"user:{admin_page_user.username}")
-    expect(row).to_contain_text(NEW_NAME)
+    expect(row).to_contain_text(f"name: {OLD_NAME} → {NEW_NAME}")
+    page.screenshot(path=screens / "audit-log.png")
     row.get_by_role("link").first.click()
-    expect(page.locator("#content")).to_contain_text("program.updated")
+    expect(page.locator("#content")).to_contain_text("Program updated")
     expect(page.locator("#content")).to_contain_text(OLD_NAME)
     expect(page.locator("#content")).to_contain_text(NEW_NAME)

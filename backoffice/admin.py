@@ -1,0 +1,123 @@
+"""The audit log for people: actions in words, changes as "currency: EUR → USD", links to the objects,
+and what imports wrote grouped per batch (one line each, with a drill-down) so that a manager's own
+changes are not buried under thousands of imported records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html, format_html_join
+
+from imports.models import ImportBatch
+from imports.registry import all_types
+from loyalty.admin import ReadOnlyAdmin
+from loyalty.audit import IMPORT_REQUEST_PREFIX, MOVED_OBJECT_TYPES, action_in_words, changes_in_words
+from loyalty.models import AuditEntry
+
+RECENT_IMPORTS = 5
+
+
+class WrittenByFilter(admin.SimpleListFilter):
+    """People and integrations by default; the records of imports on request (or one batch's)."""
+
+    title = "written by"
+    parameter_name = "written_by"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("imports", "Imports (record by record)"), ("everything", "Everything")]
+
+    def choices(self, changelist: Any):
+        yield {
+            "selected": self.value() is None,
+            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+            "display": "People and integrations",
+        }
+        for value, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == value,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+                "display": title,
+            }
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[AuditEntry]) -> QuerySet[AuditEntry]:
+        if request.GET.get("request_id") or self.value() == "everything":
+            return queryset
+        if self.value() == "imports":
+            return queryset.filter(request_id__startswith=IMPORT_REQUEST_PREFIX)
+        return queryset.exclude(request_id__startswith=IMPORT_REQUEST_PREFIX)
+
+
+def object_url(entry: AuditEntry) -> str:
+    """The admin page of the entry's object, if it has one."""
+    label = MOVED_OBJECT_TYPES.get(entry.object_type, entry.object_type)
+    if "." not in label or not entry.object_id:
+        return ""
+    try:
+        return reverse(f"admin:{label.replace('.', '_')}_change", args=[entry.object_id])
+    except NoReverseMatch:
+        return ""
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "actor_label", "what", "on", "changes_summary"]
+    list_display_links = ["created_at"]
+    list_filter = [WrittenByFilter, "actor_type", "action", "object_type"]
+    search_fields = ["actor_label", "object_id", "object_repr", "request_id"]
+    search_help_text = "Who (e.g. user:anna), the object's id or name, or a request id."
+    date_hierarchy = "created_at"
+    list_select_related = ["actor_user", "actor_client"]
+    show_full_result_count = False
+    fields = ["created_at", "actor_label", "what", "on", "changes_table", "request_id", "remote_addr"]
+    readonly_fields = fields
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        return lookup == "request_id" or super().lookup_allowed(lookup, value, request)
+
+    @admin.display(description="What", ordering="action")
+    def what(self, entry: AuditEntry) -> str:
+        return action_in_words(entry.action)
+
+    @admin.display(description="On")
+    def on(self, entry: AuditEntry) -> str:
+        text = entry.object_repr or entry.object_id
+        url = object_url(entry)
+        return format_html('<a href="{}">{}</a>', url, text) if url else text
+
+    @admin.display(description="Changes")
+    def changes_summary(self, entry: AuditEntry) -> str:
+        return "; ".join(changes_in_words(entry.changes, limit=3))
+
+    @admin.display(description="Changes")
+    def changes_table(self, entry: AuditEntry) -> str:
+        lines = changes_in_words(entry.changes)
+        if not lines:
+            return "No values recorded."
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((line,) for line in lines)))
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
+        grouped = not request.GET.get("written_by") and not request.GET.get("request_id")
+        extra_context = {**(extra_context or {}), "import_groups": import_groups() if grouped else []}
+        return super().changelist_view(request, extra_context)
+
+
+def import_groups() -> list[dict[str, Any]]:
+    """The latest imports that wrote records, one line each: what, by whom, how many, and links to the
+    batch and to its entries in this log."""
+    titles = {t.key: t.title for t in all_types()}
+    batches = ImportBatch.objects.filter(ok_count__gt=0).order_by("-created_at", "-id")[:RECENT_IMPORTS]
+    changelist = reverse("admin:loyalty_auditentry_changelist")
+    return [
+        {
+            "text": f"Import batch {b.key[:8]} ({titles.get(b.import_type, b.import_type)}, by {b.actor_label}): "
+            f"{b.ok_count:,} records applied" + (f", {b.failed_count:,} failed" if b.failed_count else ""),
+            "when": b.created_at,
+            "batch_url": reverse("admin:imports_importbatch_change", args=[b.pk]),
+            "entries_url": f"{changelist}?request_id={IMPORT_REQUEST_PREFIX}{b.key}",
+        }
+        for b in batches
+    ]
