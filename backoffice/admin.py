@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -51,6 +52,51 @@ class WrittenByFilter(admin.SimpleListFilter):
         return queryset.exclude(request_id__startswith=IMPORT_REQUEST_PREFIX)
 
 
+class ActionFilter(admin.SimpleListFilter):
+    """The actions that occur in the log, named in words."""
+
+    title = "action"
+    parameter_name = "action"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        actions = AuditEntry.objects.order_by().values_list("action", flat=True).distinct()
+        return sorted(((a, action_in_words(a)) for a in actions), key=lambda pair: pair[1])
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[AuditEntry]) -> QuerySet[AuditEntry]:
+        return queryset.filter(action=self.value()) if self.value() else queryset
+
+
+class ActorTypeFilter(admin.SimpleListFilter):
+    title = "who"
+    parameter_name = "actor_type"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("user", "People (staff)"), ("client", "Integrations (API clients)"), ("system", "Scheduled jobs")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[AuditEntry]) -> QuerySet[AuditEntry]:
+        return queryset.filter(actor_type=self.value()) if self.value() else queryset
+
+
+def object_type_in_words(label: str) -> str:
+    """ "loyalty.sponsor" -> "Sponsor"; a label no model has any more stays as it is."""
+    try:
+        return str(apps.get_model(MOVED_OBJECT_TYPES.get(label, label))._meta.verbose_name).capitalize()
+    except (LookupError, ValueError):
+        return label
+
+
+class ObjectTypeFilter(admin.SimpleListFilter):
+    title = "kind of object"
+    parameter_name = "object_type"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        labels = AuditEntry.objects.order_by().values_list("object_type", flat=True).distinct()
+        return sorted(((label, object_type_in_words(label)) for label in labels if label), key=lambda p: p[1])
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[AuditEntry]) -> QuerySet[AuditEntry]:
+        return queryset.filter(object_type=self.value()) if self.value() else queryset
+
+
 def object_url(entry: AuditEntry) -> str:
     """The admin page of the entry's object, if it has one."""
     label = MOVED_OBJECT_TYPES.get(entry.object_type, entry.object_type)
@@ -64,19 +110,27 @@ def object_url(entry: AuditEntry) -> str:
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "actor_label", "what", "on", "changes_summary"]
-    list_display_links = ["created_at"]
-    list_filter = [WrittenByFilter, "actor_type", "action", "object_type"]
+    list_display = ["when", "who", "what", "on", "changes_summary"]
+    list_display_links = ["when"]
+    list_filter = [WrittenByFilter, ActorTypeFilter, ActionFilter, ObjectTypeFilter]
     search_fields = ["actor_label", "object_id", "object_repr", "request_id"]
     search_help_text = "Who (e.g. user:anna), the object's id or name, or a request id."
     date_hierarchy = "created_at"
     list_select_related = ["actor_user", "actor_client"]
     show_full_result_count = False
-    fields = ["created_at", "actor_label", "what", "on", "changes_table", "request_id", "remote_addr"]
+    fields = ["when", "who", "what", "on", "changes_table", "request_id", "remote_addr"]
     readonly_fields = fields
 
     def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
         return lookup == "request_id" or super().lookup_allowed(lookup, value, request)
+
+    @admin.display(description="When", ordering="-id")
+    def when(self, entry: AuditEntry):
+        return entry.created_at
+
+    @admin.display(description="Who", ordering="actor_label")
+    def who(self, entry: AuditEntry) -> str:
+        return entry.actor_label
 
     @admin.display(description="What", ordering="action")
     def what(self, entry: AuditEntry) -> str:

@@ -114,7 +114,11 @@ def changes_in_words(changes: Any, limit: int = 0) -> list[str]:
     lines = []
     for name, change in changes.items():
         label = str(name).replace("_", " ")
-        if isinstance(change, list | tuple) and len(change) == 2:
+        if (
+            isinstance(change, list | tuple)
+            and len(change) == 2
+            and not any(isinstance(v, dict | list) for v in change)
+        ):
             before, after = change
             if before is None:  # a new object, or a value set for the first time
                 lines.append(f"{label}: {_value_in_words(after)}")
@@ -132,6 +136,8 @@ def _value_in_words(value: Any) -> str:
         return "(empty)"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, dict) and {"amount", "point_type"} <= value.keys():
+        return f"{value['amount']} {value['point_type']}"
     if isinstance(value, dict):
         return ", ".join(f"{str(k).replace('_', ' ')} {_value_in_words(v)}" for k, v in value.items()) or "(empty)"
     if isinstance(value, list | tuple):
