@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -19,11 +20,12 @@ from django.utils.html import format_html
 
 from imports import preview
 from imports.exports import all_templates
-from imports.models import ImportBatch, RecordStatus
+from imports.models import ImportBatch, ImportRecord, RecordStatus
 from imports.parsing import CsvUpload
 from imports.registry import all_types, get_type
 from imports.services import cancel_batch, queue_batch, resume_batch
 from loyalty.admin import ReadOnlyAdmin, admin_actor
+from loyalty.audit import value_in_words
 from loyalty.errors import DomainError
 
 ERRORS_SHOWN = 200
@@ -43,6 +45,19 @@ class UploadForm(forms.Form):
             "as a dry run (nothing is written) and show which would be applied and which would fail and why; "
             "then queue the file or discard it. Larger files, or with this off, are queued at once."
         )
+
+
+def record_problems(record: ImportRecord) -> list[tuple[str, str]]:
+    """What is wrong with a failed record: (column, message) pairs, or one message for the record."""
+    problems = [(e.get("field") or "", e.get("message") or "") for e in record.errors if isinstance(e, dict)]
+    return problems or [("", record.error_message)]
+
+
+def record_in_words(data: Any) -> str:
+    """The record as the file had it, "firstName: Ada; cardNumber: 6001…", never a Python dict."""
+    if isinstance(data, dict):
+        return "; ".join(f"{name}: {value_in_words(value)}" for name, value in data.items())
+    return value_in_words(data)
 
 
 @admin.register(ImportBatch)
@@ -110,7 +125,9 @@ class ImportBatchAdmin(ReadOnlyAdmin):
         failed = list(batch.records.filter(status=RecordStatus.FAILED).order_by("line")[:ERRORS_SHOWN])
         extra = {
             "batch": batch,
-            "failed_records": failed,
+            "failed_records": [
+                {"line": r.line, "problems": record_problems(r), "values": record_in_words(r.data)} for r in failed
+            ],
             "failed_more": batch.failed_count > len(failed),
             "refresh": batch.status in ("queued", "running"),
             "failed_csv_url": f"/api/v1/imports/{batch.key}?format=csv",

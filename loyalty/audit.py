@@ -110,7 +110,7 @@ def changes_in_words(changes: Any, limit: int = 0) -> list[str]:
     """{field: [before, after]} as "currency: EUR → USD" lines; other shapes as "field: value" lines.
     `limit` > 0 keeps that many lines and says how many more there are."""
     if not isinstance(changes, dict):
-        return [_value_in_words(changes)] if changes not in (None, "", [], {}) else []
+        return [value_in_words(changes)] if changes not in (None, "", [], {}) else []
     lines = []
     for name, change in changes.items():
         label = str(name).replace("_", " ")
@@ -121,17 +121,17 @@ def changes_in_words(changes: Any, limit: int = 0) -> list[str]:
         ):
             before, after = change
             if before is None:  # a new object, or a value set for the first time
-                lines.append(f"{label}: {_value_in_words(after)}")
+                lines.append(f"{label}: {value_in_words(after)}")
             else:
-                lines.append(f"{label}: {_value_in_words(before)} → {_value_in_words(after)}")
+                lines.append(f"{label}: {value_in_words(before)} → {value_in_words(after)}")
         else:
-            lines.append(f"{label}: {_value_in_words(change)}")
+            lines.append(f"{label}: {value_in_words(change)}")
     if limit and len(lines) > limit:
         return [*lines[:limit], f"and {len(lines) - limit} more"]
     return lines
 
 
-def _value_in_words(value: Any) -> str:
+def value_in_words(value: Any) -> str:
     if value is None or value == "":
         return "(empty)"
     if isinstance(value, bool):
@@ -139,7 +139,7 @@ def _value_in_words(value: Any) -> str:
     if isinstance(value, dict) and {"amount", "point_type"} <= value.keys():
         return f"{value['amount']} {value['point_type']}"
     if isinstance(value, dict):
-        return ", ".join(f"{str(k).replace('_', ' ')} {_value_in_words(v)}" for k, v in value.items()) or "(empty)"
+        return ", ".join(f"{str(k).replace('_', ' ')} {value_in_words(v)}" for k, v in value.items()) or "(empty)"
     if isinstance(value, list | tuple):
-        return ", ".join(_value_in_words(v) for v in value) or "(none)"
+        return ", ".join(value_in_words(v) for v in value) or "(none)"
     return str(value)

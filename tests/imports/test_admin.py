@@ -45,7 +45,10 @@ def test_the_upload_screen_lists_the_types_and_queues_a_file(staff, program, dja
     page = staff.get(response["Location"])
     text = page.content.decode()
     assert "<progress" in text and 'id="failed-count">1<' in text and "Error report" in text
-    assert "validation_error" in text and f"/api/v1/imports/{batch.key}?format=csv" in text
+    assert (
+        "<strong>email</strong>: Enter a valid email address." in text
+        and f"/api/v1/imports/{batch.key}?format=csv" in text
+    )
 
 
 def test_an_unusable_file_is_refused_on_the_form(staff, program):
