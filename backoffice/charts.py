@@ -26,15 +26,19 @@ class Series:
     values: Sequence[Number]
 
 
-def nice_ceiling(value: float) -> float:
-    """The smallest 1, 2, 2.5 or 5 times a power of ten at or above value (the axis' top)."""
+def nice_step(value: float) -> float:
+    """The smallest 1, 2 or 5 (and 2.5 from 25 on) times a power of ten at or above value: a step
+    between an axis' ticks that reads well (2.5 would print as 2 or 3 on a whole-number axis)."""
     if value <= 0:
         return 1
     power = 10.0 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
-        if step * power >= value:
-            return step * power
-    return 10 * power
+    steps = (1, 2, 2.5, 5, 10) if power >= 10 else (1, 2, 5, 10)
+    return next(step * power for step in steps if step * power >= value)
+
+
+def nice_ceiling(value: float, ticks: int = 4) -> float:
+    """The axis' top: `ticks` nice steps, at or above value."""
+    return ticks * nice_step(value / ticks)
 
 
 def line_chart(

@@ -53,7 +53,8 @@ def present(figs: Figures) -> dict[str, Any]:
         return show_points(minor, precision)
 
     def axis_points(value: float) -> str:
-        return f"{value / 10**precision:,.0f}"
+        whole = value % 10**precision == 0
+        return f"{value / 10**precision:,.{0 if whole else precision}f}"
 
     groups = buckets(figs)
     labels = [label for label, _ in groups]

@@ -154,6 +154,7 @@ class Booking(models.Model):
         permissions = [
             ("adjust_without_limit", "Can adjust points beyond the support agents' limit"),
             ("view_liability", "Can see the program's figures: the dashboard and the sponsors' liability"),
+            ("move_points", "Can redeem and transfer members' points from the member page"),
         ]
         # Every index is written by every booking: none that another index's leading columns cover,
         # no pattern-ops twins (nothing searches these by LIKE). The kind with the id serves the

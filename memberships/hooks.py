@@ -234,3 +234,43 @@ def accounts_of(membership: Membership) -> list[AccountSummary]:
     if _accounts_provider is None:
         return []
     return list(_accounts_provider(membership))
+
+
+@dataclass(frozen=True)
+class MemberAction:
+    """Something a manager does to one member from the member page, through the app's own service.
+
+    `allowed(request, membership)` says whether this user may do it to this member now; `form` is the
+    form class (constructed with the membership as `membership=`); `preview(membership, data)` returns
+    the sentences the confirmation shows in numbers ("142.50 Points will move to ...") or [] to act
+    without one; `run(membership, data, actor)` calls the service and returns the message to show.
+    Domain errors raised by either are shown on the form.
+    """
+
+    key: str
+    title: str
+    order: int
+    allowed: Callable[[Any, Membership], bool]
+    form: type
+    run: Callable[[Membership, dict[str, Any], Any], str]
+    preview: Callable[[Membership, dict[str, Any]], list[str]] = lambda membership, data: []
+    explanation: str = ""
+
+
+_member_actions: dict[str, MemberAction] = {}
+
+
+def register_member_action(action: MemberAction) -> MemberAction:
+    """Add (or replace, by key) an action of the member page."""
+    _member_actions[action.key] = action
+    return action
+
+
+def member_action(key: str) -> MemberAction | None:
+    return _member_actions.get(key)
+
+
+def member_actions(request: Any, membership: Membership) -> list[MemberAction]:
+    """The actions this user may take on this member now, in their order."""
+    ordered = sorted(_member_actions.values(), key=lambda a: (a.order, a.key))
+    return [action for action in ordered if action.allowed(request, membership)]

@@ -7,3 +7,6 @@ data is shown only to staff with the "Can see members' personal data" permission
 """
 
 from memberships.admin import companies, members  # noqa: F401 - registers the model admins
+from memberships.admin.actions import register as register_member_actions
+
+register_member_actions()  # the member page's own actions; other apps add theirs from their hooks

@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -16,6 +16,7 @@ from loyalty.admin import action_form_response, admin_actor
 from loyalty.errors import DomainError
 from loyalty.models import Program
 from memberships import hooks, selectors, services, validation
+from memberships.admin.actions import confirmation_digest
 from memberships.admin.common import (
     EstimatedCountPaginator,
     MergeForm,
@@ -282,6 +283,10 @@ class MembershipAdmin(SafeAddMixin, ServiceInlinesMixin, admin.ModelAdmin):
                 "remark_url": reverse("admin:memberships_membership_remark", args=[membership.pk])
                 if self.has_remark_permission(request, membership)
                 else "",
+                "member_actions": [
+                    (a.title, reverse("admin:memberships_membership_action", args=[membership.pk, a.key]))
+                    for a in hooks.member_actions(request, membership)
+                ],
                 "member_header": " · ".join(part for part in header if part),
                 "member_panels": hooks.member_panels(membership, request),
             }
@@ -349,6 +354,11 @@ class MembershipAdmin(SafeAddMixin, ServiceInlinesMixin, admin.ModelAdmin):
                 name="memberships_membership_cancel",
             ),
             path(
+                "<path:object_id>/do/<slug:action>/",
+                self.admin_site.admin_view(self.member_action_view),
+                name="memberships_membership_action",
+            ),
+            path(
                 "<path:object_id>/remark/",
                 self.admin_site.admin_view(self.remark_view),
                 name="memberships_membership_remark",
@@ -385,6 +395,45 @@ class MembershipAdmin(SafeAddMixin, ServiceInlinesMixin, admin.ModelAdmin):
             "back": page,
         }
         return TemplateResponse(request, "admin/memberships/membership/cancel.html", context)
+
+    def member_action_view(self, request, object_id: str, action: str):
+        """One action of the member page (memberships.hooks.MemberAction): its form, a confirmation in
+        numbers when the action has consequences, then the service; back to the member page."""
+        membership = self.get_object(request, admin.utils.unquote(object_id))
+        if membership is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        act = hooks.member_action(action)
+        if act is None:
+            raise Http404(f"No action {action!r}.")
+        if not act.allowed(request, membership):
+            raise PermissionDenied
+        page = reverse("admin:memberships_membership_change", args=[membership.pk])
+        form = act.form(request.POST or None, membership=membership)
+        confirm: list[str] = []
+        digest = ""
+        if request.method == "POST" and form.is_valid():
+            digest = confirmation_digest(request.POST)
+            try:
+                confirm = act.preview(membership, form.cleaned_data)
+                if not confirm or request.POST.get("confirmed") == digest:
+                    message = act.run(membership, form.cleaned_data, admin_actor(request))
+                    self.message_user(request, message, level=messages.SUCCESS)
+                    return HttpResponseRedirect(page)
+            except DomainError as exc:
+                form.add_error(None, exc.detail)
+                confirm = []
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{act.title}: {membership.number}",
+            "action": act,
+            "opts": self.opts,
+            "original": membership,
+            "form": form,
+            "confirm": confirm,
+            "digest": digest,
+            "back": page,
+        }
+        return TemplateResponse(request, "admin/memberships/membership/action.html", context)
 
     def has_remark_permission(self, request, obj=None) -> bool:
         """Remarks need their own permission, not the right to change the member (support agents)."""

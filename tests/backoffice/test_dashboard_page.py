@@ -8,7 +8,7 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from backoffice.charts import Series, line_chart, nice_ceiling
+from backoffice.charts import Series, line_chart, nice_ceiling, nice_step
 from loyalty.models import Sponsor
 from memberships.services.enrollment import enroll_membership
 from promotions.services import save_promotion
@@ -90,4 +90,5 @@ def test_charts_are_drawn_on_the_server_with_their_figures_in_words():
     svg = line_chart(["1 Dec", "2 Dec"], [Series("<b>Earned</b>", [0, 1500])], title="Points & more", fmt=str)
     assert svg.startswith("<svg") and "<b>" not in svg
     assert "&lt;b&gt;Earned&lt;/b&gt;: 0, 1500" in svg and "<title>Points &amp; more</title>" in svg
-    assert [nice_ceiling(v) for v in (0, 7, 12, 101, 2600, 0.04)] == [1, 10, 20, 200, 5000, 0.05]
+    assert [nice_ceiling(v) for v in (0, 3, 7, 12, 86, 101, 2600)] == [4, 4, 8, 20, 100, 200, 4000]
+    assert [nice_step(v) for v in (0.04, 0.75, 21.6, 30)] == [0.05, 1, 25, 50]

@@ -1,0 +1,117 @@
+"""The member page's actions (memberships.hooks.MemberAction): those of the memberships app itself
+(change the tier, merge into another membership), and the helpers every app's actions share."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from django import forms
+from django.http import QueryDict
+
+from loyalty.models import Tier
+from memberships import hooks, selectors, services
+from memberships.models import Membership
+from memberships.services.tiers import change_tier
+
+# Fields of a posted action form that are not the action's own data.
+NOT_DATA = {"csrfmiddlewaretoken", "confirmed"}
+
+
+def confirmation_digest(data: QueryDict) -> str:
+    """What the confirmation was shown for: a "Yes" applies only to exactly these values."""
+    items = sorted((k, v) for k in data if k not in NOT_DATA for v in data.getlist(k))
+    return hashlib.sha256(repr(items).encode()).hexdigest()[:32]
+
+
+class MemberActionForm(forms.Form):
+    """A member action's form: it knows the member it acts on."""
+
+    def __init__(self, *args: Any, membership: Membership, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.membership = membership
+
+
+class ChangeTierForm(MemberActionForm):
+    tier = forms.ModelChoiceField(
+        Tier.objects.order_by("rank", "name"), required=False, empty_label="No tier", help_text="The new tier."
+    )
+    reason = forms.CharField(
+        max_length=500, widget=forms.Textarea(attrs={"rows": 2}), help_text="Kept in the audit log."
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["tier"].initial = self.membership.tier_id
+
+
+class MergeForm(MemberActionForm):
+    target = forms.CharField(
+        label="Merge into",
+        max_length=100,
+        help_text="The membership that stays: its number, card number or alternate id.",
+    )
+
+    def clean_target(self) -> Membership:
+        from loyalty.errors import DomainError
+
+        try:
+            target = selectors.resolve_membership(self.cleaned_data["target"].strip())
+        except DomainError as exc:
+            raise forms.ValidationError(exc.detail) from exc
+        if target.pk == self.membership.pk:
+            raise forms.ValidationError("Choose another membership: a membership cannot be merged into itself.")
+        return target
+
+
+def _may_change(request: Any, membership: Membership) -> bool:
+    return request.user.has_perm("memberships.change_membership") and membership.is_open
+
+
+def _change_tier(membership: Membership, data: dict[str, Any], actor: Any) -> str:
+    change_tier(membership=membership, tier=data["tier"], reason=data["reason"], actor=actor)
+    return f"{membership.number} is now in {data['tier'].name if data['tier'] else 'no tier'}."
+
+
+def _merge_preview(membership: Membership, data: dict[str, Any]) -> list[str]:
+    target = data["target"]
+    moving = [f"{a.balance:,} {a.name}" for a in hooks.accounts_of(membership) if a.balance]
+    sentences = [
+        f"Everything of {membership.number} moves to {target.number} ({target.full_name or 'no name'}): "
+        "cards, alternate ids, remarks, vouchers and points.",
+        f"Points that move: {', '.join(moving)}." if moving else "No points move: the balances are zero.",
+        f"{membership.number} becomes 'merged': its number and cards lead to {target.number} from now on. "
+        "This cannot be undone.",
+    ]
+    return sentences
+
+
+def _merge(membership: Membership, data: dict[str, Any], actor: Any) -> str:
+    services.merge_memberships(source=membership, target=data["target"], actor=actor)
+    return f"Merged {membership.number} into {data['target'].number}."
+
+
+def register() -> None:
+    hooks.register_member_action(
+        hooks.MemberAction(
+            key="change-tier",
+            title="Change tier",
+            order=40,
+            allowed=_may_change,
+            form=ChangeTierForm,
+            run=_change_tier,
+            explanation="Sets the member's tier by hand. The next assessment may change it again by the rules.",
+        )
+    )
+    hooks.register_member_action(
+        hooks.MemberAction(
+            key="merge",
+            title="Merge into another membership",
+            order=90,
+            allowed=_may_change,
+            form=MergeForm,
+            run=_merge,
+            preview=_merge_preview,
+            explanation="For a member with two memberships: this one is folded into the one that stays.",
+        )
+    )
