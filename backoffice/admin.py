@@ -122,7 +122,7 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     readonly_fields = fields
 
     def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
-        return lookup == "request_id" or super().lookup_allowed(lookup, value, request)
+        return lookup in ("request_id", "object_id") or super().lookup_allowed(lookup, value, request)
 
     @admin.display(description="When", ordering="-id")
     def when(self, entry: AuditEntry):

@@ -12,7 +12,19 @@ class BackofficeConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
+        from backoffice.member_history import history_panel
+        from memberships.hooks import MemberPanel, register_member_panel
+
         post_migrate.connect(give_roles_new_permissions, sender=self)
+        register_member_panel(
+            MemberPanel(
+                key="history",
+                title="History",
+                order=90,
+                template="admin/backoffice/member_history.html",
+                context=history_panel,
+            )
+        )
 
 
 def give_roles_new_permissions(sender, apps=None, **kwargs) -> None:

@@ -130,3 +130,23 @@ def test_the_member_page_offers_the_actions_a_user_may_take(client, manager, two
     assert ">Transfer points</a>" not in page and ">Merge into another membership</a>" not in page
     assert client.get(url(anna, "transfer")).status_code == 403
     assert client.get(url(anna, "no-such-action")).status_code == 404
+
+
+def test_the_member_page_shows_the_members_vouchers_and_history(manager, two):
+    anna, _ = two
+    kind = VoucherTypeFactory(name="Free coffee")
+    manager.post(url(anna, "issue-voucher"), {"voucher_type": kind.pk})
+    manager.post(
+        url(anna, "change-tier"), {"tier": Tier.objects.create(key="gold", name="Gold", rank=2).pk, "reason": "VIP"}
+    )
+
+    page = manager.get(reverse("admin:memberships_membership_change", args=[anna.pk])).content.decode()
+
+    vouchers = page.split('id="panel-vouchers"', 1)[1].split("</section>", 1)[0]
+    assert "1 voucher, 1 still usable." in vouchers and "Free coffee" in vouchers
+    history = page.split('id="panel-history"', 1)[1].split("</section>", 1)[0]
+    assert "Tier changed" in history and "tier: (empty) → gold; reason: VIP" not in history
+    assert "tier: gold; reason: VIP" in history  # a first tier reads as set, not as changed from empty
+    link = re.search(r'href="([^"]*object_id=[^"]*)"', history).group(1).replace("&amp;", "&")
+    entries = manager.get(link).content.decode()
+    assert "Tier changed" in entries and "Membership enrolled" in entries
