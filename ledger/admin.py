@@ -19,6 +19,7 @@ from ledger.services import adjust_points
 from loyalty.admin import ReadOnlyAdmin, ServiceAdminMixin, admin_actor
 from loyalty.errors import DomainError
 from loyalty.models import Program, Sponsor
+from loyalty.readable import readable
 from memberships.admin.common import MemberKeySearchMixin
 
 
@@ -124,6 +125,30 @@ class BookingAdmin(MemberKeySearchMixin, ReadOnlyAdmin):
     date_hierarchy = "created_at"
     raw_id_fields = ["membership", "reverses"]
     inlines = [PostingInline]
+    fields = [
+        "kind",
+        "sponsor",
+        "membership",
+        "created_at",
+        "effective_at",
+        "reason",
+        "reference",
+        "receipt_id",
+        "tx_id",
+        "reverses",
+        "line_ref",
+        "actor_label",
+        "details",
+        "idempotency_key",
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields  # a booking is never edited
+
+    @admin.display(description="Details")
+    def details(self, booking: Booking) -> str:
+        """The booking's metadata (what the service recorded with it) as a table, not as JSON."""
+        return readable(booking.metadata)
 
     def get_urls(self):
         return [

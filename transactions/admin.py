@@ -3,8 +3,6 @@ the engine's trace). Transactions change only through POST /tx and returns."""
 
 from __future__ import annotations
 
-import json
-
 from django.contrib import admin
 from django.db.models import OuterRef, Subquery
 from django.utils.html import format_html, format_html_join
@@ -12,13 +10,14 @@ from django.utils.html import format_html, format_html_join
 from ledger.amounts import to_points
 from ledger.models import PointType
 from loyalty.admin import ReadOnlyAdmin
+from loyalty.readable import readable
 from memberships.admin.common import MemberKeySearchMixin
 from promotions.explain import describe_cap, describe_step
 from transactions.models import Transaction, TransactionLine, TransactionReward
 
 
 def _pretty(value) -> str:
-    return format_html("<pre style='white-space: pre-wrap'>{}</pre>", json.dumps(value, indent=2, default=str))
+    return readable(value)  # tables and lists in words, never raw JSON
 
 
 class ReadOnlyInline(admin.TabularInline):
