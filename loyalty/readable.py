@@ -23,7 +23,9 @@ def readable(value: Any) -> SafeString:
     if isinstance(value, bool):
         return format_html("{}", "yes" if value else "no")
     if isinstance(value, dict):
-        rows = format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", ((label(k), readable(v)) for k, v in value.items()))
+        rows = format_html_join(
+            "", "<tr><th>{}</th><td>{}</td></tr>", ((label(k), readable(v)) for k, v in value.items())
+        )
         return format_html('<table class="readable">{}</table>', rows)
     if isinstance(value, list | tuple):
         if all(isinstance(item, dict) for item in value):
@@ -41,8 +43,6 @@ def _table_of(rows: list[dict[str, Any]]) -> SafeString:
         columns.extend(k for k in row if k not in columns)
     head = format_html_join("", "<th>{}</th>", ((label(c),) for c in columns))
     body = mark_safe(  # noqa: S308 - every cell is escaped by format_html_join / readable
-        "".join(
-            "<tr>" + "".join(f"<td>{readable(row.get(c))}</td>" for c in columns) + "</tr>" for row in rows
-        )
+        "".join("<tr>" + "".join(f"<td>{readable(row.get(c))}</td>" for c in columns) + "</tr>" for row in rows)
     )
     return format_html('<table class="readable"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>', head, body)
