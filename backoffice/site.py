@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
-from django.urls import URLPattern, path
+from django.urls import URLPattern, path, reverse
 
 # The sidebar's areas in the order of a manager's day, each listing its pages ("app_label.Model").
 # Developers' pages come last. A model registered later and not listed here lands in "Other", so
@@ -73,9 +73,26 @@ class BackOfficeSite(admin.AdminSite):
     def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[dict[str, Any]]:
         if app_label is not None:  # an app's own index page keeps Django's list
             return super().get_app_list(request, app_label)
-        return task_areas(self._build_app_dict(request))
+        areas = task_areas(self._build_app_dict(request))
+        imports = next((a for a in areas if a["app_label"] == "imports"), None)
+        if imports is not None and request.user.has_perm("imports.view_importbatch"):
+            # Exports are no table of their own: the page that lists them joins the area.
+            imports["models"].append(
+                {
+                    "name": "Exports",
+                    "object_name": "Export",
+                    "admin_url": reverse("admin:imports_exports"),
+                    "add_url": None,
+                }
+            )
+        return areas
 
     def get_urls(self) -> list[URLPattern]:
+        from backoffice.exports import export_view
         from backoffice.views import dashboard
 
-        return [path("", self.admin_view(dashboard), name="index"), *super().get_urls()]
+        return [
+            path("", self.admin_view(dashboard), name="index"),
+            path("exports/<slug:key>/", self.admin_view(export_view), name="backoffice_export"),
+            *super().get_urls(),
+        ]

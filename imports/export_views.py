@@ -115,7 +115,8 @@ class ExportView(ImportsView):
             response = FileResponse(xlsx_tempfile(export, params), content_type=content_type)
         else:
             rows = export.rows(filters_of(params), ordering(export, params))
-            stream = csv_stream(export.columns, rows) if fmt == "csv" else jsonl_stream(export.columns, rows)
+            columns = export.column_names()
+            stream = csv_stream(columns, rows) if fmt == "csv" else jsonl_stream(columns, rows)
             response = StreamingHttpResponse(stream, content_type=content_type)
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response

@@ -55,6 +55,11 @@ class ExportTemplate:
     sort: dict[str, list[str]] = field(default_factory=dict)
     default_sort: str = ""
     count: Callable[[dict[str, Any]], int] | None = None
+    # Columns known only when exporting (e.g. a balance per point type), after `columns`; `rows` yields them.
+    more_columns: Callable[[], list[str]] | None = None
+
+    def column_names(self) -> list[str]:
+        return self.columns + (self.more_columns() if self.more_columns else [])
 
     def filter_fields(self) -> dict[str, serializers.Field]:
         return {name: copy.deepcopy(f) for name, f in self.filters._declared_fields.items()}
@@ -66,7 +71,7 @@ class ExportTemplate:
             "key": self.key,
             "title": self.title,
             "description": self.description,
-            "columns": self.columns,
+            "columns": self.column_names(),
             "filters": [
                 {
                     "name": camel(name),
@@ -224,8 +229,9 @@ def write_file(template: ExportTemplate, params: dict[str, Any], fmt: str, targe
 
     rows = counted(template.rows(filters_of(params), ordering(template, params)))
     if fmt == "xlsx":
-        return write_xlsx(template.columns, rows, target)
-    stream = csv_stream(template.columns, rows) if fmt == "csv" else jsonl_stream(template.columns, rows)
+        return write_xlsx(template.column_names(), rows, target)
+    columns = template.column_names()
+    stream = csv_stream(columns, rows) if fmt == "csv" else jsonl_stream(columns, rows)
     for text in stream:
         target.write(text.encode())
     return count
@@ -233,7 +239,7 @@ def write_file(template: ExportTemplate, params: dict[str, Any], fmt: str, targe
 
 def xlsx_tempfile(template: ExportTemplate, params: dict[str, Any]) -> IO[bytes]:
     handle = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it
-    write_xlsx(template.columns, template.rows(filters_of(params), ordering(template, params)), handle)
+    write_xlsx(template.column_names(), template.rows(filters_of(params), ordering(template, params)), handle)
     handle.seek(0)
     return handle
 

@@ -16,7 +16,7 @@ from django.db.models import Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 
-from ledger.amounts import show_points
+from ledger.amounts import show_points, to_points
 from ledger.models import Account, Booking, Lot, PointType, Posting
 from ledger.selectors import balances_of
 from loyalty.models import Program
@@ -191,3 +191,23 @@ def program_change_notes(program: Any, changes: dict[str, tuple[Any, Any]]) -> l
             "the program's default that integrators read."
         )
     return notes
+
+
+def balance_column_names() -> list[str]:
+    """The memberships export's balance columns: `balance:<point type key>`, one per active type."""
+    return [
+        f"balance:{key}" for key in PointType.objects.filter(active=True).order_by("key").values_list("key", flat=True)
+    ]
+
+
+def balance_column_values(membership_ids: list[int]) -> dict[int, list[Any]]:
+    """Each member's balance per active point type, in points (one query for the whole chunk)."""
+    types = list(PointType.objects.filter(active=True).order_by("key"))
+    position = {pt.pk: i for i, pt in enumerate(types)}
+    values: dict[int, list[Any]] = {pk: [to_points(0, pt.precision) for pt in types] for pk in membership_ids}
+    accounts = Account.objects.filter(
+        kind=Account.Kind.MEMBER, membership_id__in=membership_ids, point_type_id__in=position
+    ).values_list("membership_id", "point_type_id", "balance")
+    for membership_id, point_type_id, balance in accounts:
+        values[membership_id][position[point_type_id]] = to_points(balance, types[position[point_type_id]].precision)
+    return values

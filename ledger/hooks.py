@@ -4,7 +4,14 @@ from memberships import hooks
 
 
 def register() -> None:
-    from ledger.back_office import balance_column, forfeit_preview, points_panel, program_change_notes
+    from ledger.back_office import (
+        balance_column,
+        balance_column_names,
+        balance_column_values,
+        forfeit_preview,
+        points_panel,
+        program_change_notes,
+    )
     from ledger.member_actions import register as register_member_actions
     from ledger.models import PointType
     from ledger.rollups import DAILY_POINTS
@@ -17,6 +24,7 @@ def register() -> None:
     register_configuration_model(PointType)
     register_rollup(DAILY_POINTS)
     register_member_actions()
+    hooks.register_export_columns(hooks.ExportColumns(names=balance_column_names, values=balance_column_values))
     hooks.register_merge_hook(merge_membership_points)
     hooks.register_cancel_hook(forfeit_membership_points)
     hooks.register_cancel_preview(forfeit_preview)

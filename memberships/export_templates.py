@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from itertools import islice
 from typing import Any
 
 from rest_framework import serializers
 
 from imports.exports import ExportTemplate, register_export
 from loyalty.api.serializers import StrictInputSerializer
+from memberships import hooks
 from memberships.models import Membership, MembershipStatus
 
 FIELDS = [
@@ -58,18 +61,36 @@ def _queryset(filters: dict[str, Any]):
     return qs
 
 
-def rows(filters: dict[str, Any], ordering: list[str]):
-    qs = _queryset(filters).order_by(*ordering).values_list(*[path for _, path in FIELDS])
-    return qs.iterator(chunk_size=2000)
+CHUNK = 2000
+
+
+def more_columns() -> list[str]:
+    """What other apps add (memberships.hooks.ExportColumns): the balances, one per point type."""
+    return [name for extra in hooks.export_columns() for name in extra.names()]
+
+
+def rows(filters: dict[str, Any], ordering: list[str]) -> Iterator[tuple[Any, ...]]:
+    """The members' own columns, then the other apps' for each chunk of CHUNK members (one query each)."""
+    extras = hooks.export_columns()
+    widths = [len(extra.names()) for extra in extras]
+    qs = _queryset(filters).order_by(*ordering).values_list("id", *[path for _, path in FIELDS])
+    source = qs.iterator(chunk_size=CHUNK)
+    while chunk := list(islice(source, CHUNK)):
+        ids = [row[0] for row in chunk]
+        values = [extra.values(ids) for extra in extras]
+        for row in chunk:
+            more = [v for got, width in zip(values, widths, strict=True) for v in got.get(row[0], [None] * width)]
+            yield (*row[1:], *more)
 
 
 register_export(
     ExportTemplate(
         key="memberships",
         title="Memberships",
-        description="Members with their identity, type, tier and consents.",
+        description="Members with their identity, type, tier, consents and points balance per point type.",
         columns=[name for name, _ in FIELDS],
         rows=rows,
+        more_columns=more_columns,
         filters=MembershipExportFilters,
         sort={
             "number": ["number"],

@@ -274,3 +274,25 @@ def member_actions(request: Any, membership: Membership) -> list[MemberAction]:
     """The actions this user may take on this member now, in their order."""
     ordered = sorted(_member_actions.values(), key=lambda a: (a.order, a.key))
     return [action for action in ordered if action.allowed(request, membership)]
+
+
+@dataclass(frozen=True)
+class ExportColumns:
+    """Columns another app adds to the memberships export (e.g. the ledger's balances): their names
+    (read when an export starts) and their values for a chunk of membership ids (one query a chunk)."""
+
+    names: Callable[[], list[str]]
+    values: Callable[[list[int]], dict[int, list[Any]]]
+
+
+_export_columns: list[ExportColumns] = []
+
+
+def register_export_columns(columns: ExportColumns) -> ExportColumns:
+    if columns not in _export_columns:
+        _export_columns.append(columns)
+    return columns
+
+
+def export_columns() -> list[ExportColumns]:
+    return list(_export_columns)
