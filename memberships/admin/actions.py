@@ -12,6 +12,7 @@ from django.http import QueryDict
 from loyalty.models import Tier
 from memberships import hooks, selectors, services
 from memberships.models import Membership
+from memberships.services.enrollment import claim_membership
 from memberships.services.tiers import change_tier
 
 # Fields of a posted action form that are not the action's own data.
@@ -64,6 +65,70 @@ class MergeForm(MemberActionForm):
         return target
 
 
+class ClaimForm(MemberActionForm):
+    into = forms.CharField(
+        label="Existing membership",
+        max_length=100,
+        required=False,
+        help_text="If the holder is already a member: their number, card or alternate id (this card joins it). "
+        "Otherwise leave it empty and fill in the holder below.",
+    )
+    first_name = forms.CharField(max_length=100, required=False)
+    last_name = forms.CharField(max_length=100, required=False)
+    email = forms.EmailField(required=False, label="E-mail")
+    phone = forms.CharField(max_length=30, required=False)
+    marketing_consent = forms.BooleanField(required=False, label="Agrees to receive marketing messages")
+
+    def clean(self) -> dict[str, Any]:
+        from loyalty.errors import DomainError
+
+        data = super().clean()
+        if data.get("into"):
+            try:
+                data["into_member"] = selectors.resolve_membership(data["into"].strip())
+            except DomainError as exc:
+                self.add_error("into", exc.detail)
+        elif not (data.get("first_name") and data.get("last_name") and data.get("email")):
+            raise forms.ValidationError(
+                "Give the holder's first name, last name and e-mail, or an existing membership."
+            )
+        return data
+
+
+def _may_claim(request: Any, membership: Membership) -> bool:
+    return (
+        membership.status == "anonymous"
+        and request.user.has_perm("memberships.change_membership")
+        and request.user.has_perm("memberships.view_personal_data")
+    )
+
+
+def _claim_preview(membership: Membership, data: dict[str, Any]) -> list[str]:
+    into = data.get("into_member")
+    if into is None:
+        return []
+    moving = [f"{a.balance:,} {a.name}" for a in hooks.accounts_of(membership) if a.balance]
+    return [
+        f"{membership.number} joins {into.number} ({into.full_name or 'no name'}): its cards"
+        + (f" and points ({', '.join(moving)})" if moving else "")
+        + " move there, and its number leads there from now on."
+    ]
+
+
+def _claim(membership: Membership, data: dict[str, Any], actor: Any) -> str:
+    into = data.get("into_member")
+    identity = {k: data[k] for k in ("first_name", "last_name", "email", "phone") if data.get(k)}
+    held = claim_membership(
+        membership=membership,
+        actor=actor,
+        into=into,
+        identity=None if into else identity,
+        marketing_consent=None if into else data.get("marketing_consent", False),
+        consent_source="admin",
+    )
+    return f"{membership.number} is claimed: it now belongs to {held.full_name or held.number} ({held.number})."
+
+
 def _may_change(request: Any, membership: Membership) -> bool:
     return request.user.has_perm("memberships.change_membership") and membership.is_open
 
@@ -101,6 +166,19 @@ def register() -> None:
             form=ChangeTierForm,
             run=_change_tier,
             explanation="Sets the member's tier by hand. The next assessment may change it again by the rules.",
+        )
+    )
+    hooks.register_member_action(
+        hooks.MemberAction(
+            key="claim",
+            title="Claim for its holder",
+            order=10,
+            allowed=_may_claim,
+            form=ClaimForm,
+            run=_claim,
+            preview=_claim_preview,
+            explanation="An anonymous membership (a card handed out unregistered) gets its holder: a new member, or "
+            "an existing membership the card joins.",
         )
     )
     hooks.register_member_action(

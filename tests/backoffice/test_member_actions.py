@@ -150,3 +150,30 @@ def test_the_member_page_shows_the_members_vouchers_and_history(manager, two):
     link = re.search(r'href="([^"]*object_id=[^"]*)"', history).group(1).replace("&amp;", "&")
     entries = manager.get(link).content.decode()
     assert "Tier changed" in entries and "Membership enrolled" in entries
+
+
+def test_an_anonymous_card_is_claimed_for_its_holder_or_joins_an_existing_member(manager, two, ledger_program, earn):
+    from memberships.services.enrollment import create_anonymous_membership
+    from tests.ledger.conftest import ACTOR
+
+    anna, _ = two
+    card = create_anonymous_membership(card_number="6009000000011", actor=ACTOR)
+    other = create_anonymous_membership(card_number="6009000000012", actor=ACTOR)
+    earn(other, 500)
+
+    incomplete = manager.post(url(card, "claim"), {"first_name": "Cleo"})
+    assert "Give the holder&#x27;s first name, last name and e-mail" in incomplete.content.decode()
+    done = manager.post(url(card, "claim"), {"first_name": "Cleo", "last_name": "Holder", "email": "cleo@example.com"})
+    assert done.status_code == 302
+    card.refresh_from_db()
+    assert (card.status, card.email) == ("active", "cleo@example.com")
+
+    asked = manager.post(url(other, "claim"), {"into": anna.number})
+    assert confirmation(asked) == [
+        f"{other.number} joins {anna.number} ({anna.full_name}): its cards and points (5.00 Points) move there, "
+        "and its number leads there from now on."
+    ]
+    manager.post(url(other, "claim"), {"into": anna.number, "confirmed": digest(asked)})
+    assert balance_of(anna, ledger_program.points).balance == 10_500
+    page = manager.get(reverse("admin:memberships_membership_change", args=[anna.pk])).content.decode()
+    assert ">Claim for its holder</a>" not in page  # only anonymous memberships are claimed
