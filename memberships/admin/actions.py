@@ -129,6 +129,25 @@ def _claim(membership: Membership, data: dict[str, Any], actor: Any) -> str:
     return f"{membership.number} is claimed: it now belongs to {held.full_name or held.number} ({held.number})."
 
 
+class RemarkForm(MemberActionForm):
+    text = forms.CharField(
+        label="Remark",
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="A note for colleagues, kept with the member with your name and the time; it cannot be edited.",
+    )
+
+
+def _may_remark(request: Any, membership: Membership) -> bool:
+    """Remarks need their own permission, not the right to change the member (support agents)."""
+    return request.user.has_perm("memberships.add_remark")
+
+
+def _remark(membership: Membership, data: dict[str, Any], actor: Any) -> str:
+    services.add_remark(membership=membership, text=data["text"], actor=actor)
+    return f"Remark added to {membership.number}."
+
+
 def _may_change(request: Any, membership: Membership) -> bool:
     return request.user.has_perm("memberships.change_membership") and membership.is_open
 
@@ -157,6 +176,11 @@ def _merge(membership: Membership, data: dict[str, Any], actor: Any) -> str:
 
 
 def register() -> None:
+    hooks.register_member_action(
+        hooks.MemberAction(
+            key="remark", title="Add a remark", order=60, allowed=_may_remark, form=RemarkForm, run=_remark
+        )
+    )
     hooks.register_member_action(
         hooks.MemberAction(
             key="change-tier",

@@ -280,9 +280,6 @@ class MembershipAdmin(SafeAddMixin, ServiceInlinesMixin, admin.ModelAdmin):
                 "cancel_url": reverse("admin:memberships_membership_cancel", args=[membership.pk])
                 if can_cancel
                 else "",
-                "remark_url": reverse("admin:memberships_membership_remark", args=[membership.pk])
-                if self.has_remark_permission(request, membership)
-                else "",
                 "member_actions": [
                     (a.title, reverse("admin:memberships_membership_action", args=[membership.pk, a.key]))
                     for a in hooks.member_actions(request, membership)
@@ -357,11 +354,6 @@ class MembershipAdmin(SafeAddMixin, ServiceInlinesMixin, admin.ModelAdmin):
                 "<path:object_id>/do/<slug:action>/",
                 self.admin_site.admin_view(self.member_action_view),
                 name="memberships_membership_action",
-            ),
-            path(
-                "<path:object_id>/remark/",
-                self.admin_site.admin_view(self.remark_view),
-                name="memberships_membership_remark",
             ),
         ]
         return urls + super().get_urls()
@@ -438,33 +430,6 @@ class MembershipAdmin(SafeAddMixin, ServiceInlinesMixin, admin.ModelAdmin):
     def has_remark_permission(self, request, obj=None) -> bool:
         """Remarks need their own permission, not the right to change the member (support agents)."""
         return request.user.has_perm("memberships.add_remark")
-
-    def remark_view(self, request, object_id: str):
-        """Add a remark from the member page, for staff who may remark but not change the member."""
-        membership = self.get_object(request, admin.utils.unquote(object_id))
-        if membership is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
-        if not self.has_remark_permission(request, membership):
-            raise PermissionDenied
-        page = reverse("admin:memberships_membership_change", args=[membership.pk])
-        form = RemarkForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                services.add_remark(membership=membership, text=form.cleaned_data["text"], actor=admin_actor(request))
-            except DomainError as exc:
-                form.add_error(None, exc.detail)
-            else:
-                self.message_user(request, f"Remark added to {membership.number}.", level=messages.SUCCESS)
-                return HttpResponseRedirect(page)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"Add a remark to {membership.number}",
-            "opts": self.opts,
-            "original": membership,
-            "form": form,
-            "back": page,
-        }
-        return TemplateResponse(request, "admin/memberships/membership/remark.html", context)
 
     def unclaimed_cards_view(self, request):
         """Register cards handed out unregistered: each becomes an anonymous membership to claim."""

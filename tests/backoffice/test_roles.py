@@ -151,7 +151,8 @@ def test_a_support_agent_remarks_from_the_member_page_but_cannot_change_the_memb
     page = agent.get(reverse("admin:memberships_membership_change", args=[customer.pk])).content.decode()
     assert "Add a remark" in page and "Cancel membership" not in page
     response = agent.post(
-        reverse("admin:memberships_membership_remark", args=[customer.pk]), {"text": "Called about a lost card"}
+        reverse("admin:memberships_membership_action", args=[customer.pk, "remark"]),
+        {"text": "Called about a lost card"},
     )
     assert response.status_code == 302
     assert Remark.objects.get(membership=customer).text == "Called about a lost card"

@@ -43,7 +43,7 @@ def test_a_support_agent_helps_a_member_within_the_limit(agent_page, make_member
 
     page.get_by_role("link", name="Add a remark").click()
     page.fill("#id_text", "Asked why the points of last week are missing")
-    page.get_by_role("button", name="Add the remark").click()
+    page.get_by_role("button", name="Add a remark").click()
     expect(page.locator(".messagelist")).to_contain_text("Remark added")
 
     page.get_by_role("link", name="Adjust points").click()
