@@ -76,3 +76,15 @@ def shop(amsterdam, request):
             actor_label="tests",
         )
     return {"anna": anna, "bert": bert, "cora": cora}
+
+
+@pytest.fixture
+def eager_worker():
+    """Queued work (imports, export jobs) runs in the test's own thread, with or without a broker
+    configured (tests/imports does the same)."""
+    from config.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before

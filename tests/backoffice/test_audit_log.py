@@ -28,7 +28,7 @@ def manager(client, manager_user):
 
 
 @pytest.fixture
-def imported(api, django_capture_on_commit_callbacks, ledger_program):
+def imported(api, django_capture_on_commit_callbacks, ledger_program, eager_worker):
     """Three memberships imported through POST /imports/memberships by an API client."""
     from imports.models import ImportBatch
 

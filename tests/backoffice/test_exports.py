@@ -71,17 +71,6 @@ def test_the_memberships_export_has_a_balance_per_point_type(manager, make_membe
     assert (rows[bert.number]["balance:points"], rows[bert.number]["balance:status"]) == ("0.00", "7")
 
 
-@pytest.fixture
-def eager_worker():
-    """The export job runs in the test's own thread, as without a broker (tests/imports does the same)."""
-    from config.celery import app
-
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = before
-
-
 def test_a_large_export_is_prepared_in_the_background(
     manager, make_member, ledger_program, settings, django_capture_on_commit_callbacks, eager_worker, tmp_path
 ):
