@@ -109,7 +109,8 @@ def read(
     """The measures summed per day (or over the whole span, by_day=False) and dims, for days start..end
     of the program's time zone (`tz` if the caller has read it already).
 
-    Three queries at most: how far the table is summed, the summed days, the days after them (live).
+    How far the table is summed, the summed days, then the days after them read live by the source
+    (one aggregate, and whatever the source reads first to aim it).
     """
     tz = tz or program_zone()
     through = RollupState.objects.filter(name=rollup.name, time_zone=tz.key).values_list("through", flat=True).first()
