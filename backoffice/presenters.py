@@ -80,12 +80,16 @@ def present(figs: Figures) -> dict[str, Any]:
     first_promo = figs.promotions[0]["amount"] if figs.promotions else 0
     return {
         "kpis": [
-            {"label": "Members", "value": count(members["total"]), "note": f"{count(active)} active"},
-            {"label": "New members", "value": count(members["new"]), "note": figs.period.label.lower()},
+            {
+                "label": "Members",
+                "value": count(members["total"]),
+                "note": f"{count(active)} active, {_as_of(members['as_of'], figs)}",
+            },
+            {"label": "New members", "value": count(sum(figs.enrollments.values())), "note": figs.period.label.lower()},
             {
                 "label": "Members who bought",
                 "value": count(figs.buyers),
-                "note": f"{count(max(members['total'] - figs.buyers, 0))} did not",
+                "note": f"{count(max(members['total'] - figs.buyers, 0))} did not, {_as_of(figs.buyers_as_of, figs)}",
             },
             {"label": "Purchases", "value": count(transactions), "note": _sales_note(figs.channels)},
             {"label": f"{pt.name} earned", "value": points(totals["issued"]), "note": "issued by sponsors"},
@@ -103,7 +107,7 @@ def present(figs: Figures) -> dict[str, Any]:
             {
                 "label": "Expiring in 30 days",
                 "value": points(figs.ahead["expiring"][30]),
-                "note": f"{points(figs.ahead['expiring'][90])} in 90 days",
+                "note": f"{points(figs.ahead['expiring'][90])} in 90 days, {_as_of(figs.ahead['as_of'], figs)}",
             },
             {
                 "label": "Blocked",
@@ -195,6 +199,11 @@ def _sales_note(channels: list[dict[str, Any]]) -> str:
 
 def _forfeit_note(totals: dict[str, int], points: Any) -> str:
     return f"{points(totals['forfeited'])} forfeited, {points(totals['adjusted'])} adjusted"
+
+
+def _as_of(moment: Any, figs: Figures) -> str:
+    """When a figure about now was taken (the hourly snapshot), in the program's time zone."""
+    return f"as of {moment.astimezone(figs.period.tz):%H:%M}"
 
 
 def _blocked_note(figs: Figures) -> str:

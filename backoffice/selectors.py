@@ -7,16 +7,15 @@ member counts read the memberships table in one pass; nothing reads the ledger's
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from imports.models import ImportBatch
 from imports.selectors import batches_needing_attention
 from ledger.models import PointType
 from ledger.selectors import points_ahead, points_per_day
 from loyalty.models import AuditEntry, Sponsor, Tier
-from loyalty.rollups import day_start
+from loyalty.rollups import PERIODS, Period, period_of  # noqa: F401 - the dashboard's periods
 from loyalty.selectors import audit_entries
 from memberships.selectors import enrollments_per_day, member_counts
 from promotions.models import Channel
@@ -24,47 +23,8 @@ from promotions.selectors import budgets_of
 from transactions.selectors import buyers, points_by_promotion, sales_between
 from vouchers.selectors import issued_and_converted
 
-PERIODS = {"7d": "Last 7 days", "30d": "Last 30 days", "90d": "Last 90 days", "12m": "Last 12 months"}
-DEFAULT_PERIOD = "30d"
 TOP_PROMOTIONS = 5
 RECENT_ACTIONS = 10
-
-
-@dataclass(frozen=True)
-class Period:
-    """Whole days of the program's time zone, the last one today; 12 months start on a month's first."""
-
-    key: str
-    label: str
-    first: date
-    last: date
-    tz: ZoneInfo
-
-    @property
-    def start_at(self) -> datetime:
-        return day_start(self.first, self.tz)
-
-    @property
-    def end_at(self) -> datetime:
-        return day_start(self.last + timedelta(days=1), self.tz)
-
-    @property
-    def monthly(self) -> bool:
-        return self.key == "12m"
-
-    def days(self) -> list[date]:
-        return [self.first + timedelta(days=i) for i in range((self.last - self.first).days + 1)]
-
-
-def period_of(key: str, now: datetime, tz: ZoneInfo) -> Period:
-    key = key if key in PERIODS else DEFAULT_PERIOD
-    today = now.astimezone(tz).date()
-    if key == "12m":
-        month = today.year * 12 + today.month - 1 - 11
-        first = date(month // 12, month % 12 + 1, 1)
-    else:
-        first = today - timedelta(days=int(key[:-1]) - 1)
-    return Period(key=key, label=PERIODS[key], first=first, last=today, tz=tz)
 
 
 @dataclass
@@ -74,6 +34,7 @@ class Figures:
     sponsor: Sponsor | None
     members: dict[str, Any]
     buyers: int
+    buyers_as_of: datetime
     enrollments: dict[date, int]
     flows: dict[date, dict[str, int]]
     owed_before: dict[int, int]
@@ -104,13 +65,15 @@ def figures(period: Period, point_type: PointType, sponsor: Sponsor | None, now:
     budgets = budgets_of([p["promotion_key"] for p in promotions])
     for promo in promotions:
         promo.update(budgets.get(promo["promotion_key"], {"name": promo["promotion_key"], "budget": None, "used": 0}))
-    members = member_counts(period.start_at, period.end_at, sponsor_id)
+    members = member_counts(period.start_at, period.end_at, sponsor_id, now)
+    buyers_count, buyers_as_of = buyers(period, sponsor_id, now)
     return Figures(
         period=period,
         point_type=point_type,
         sponsor=sponsor,
         members=members,
-        buyers=buyers(period.start_at, period.end_at, sponsor_id),
+        buyers=buyers_count,
+        buyers_as_of=buyers_as_of,
         enrollments=enrollments_per_day(period.start_at, period.end_at, period.tz, sponsor_id),
         flows=flows,
         owed_before=owed_before,

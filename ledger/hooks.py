@@ -14,15 +14,16 @@ def register() -> None:
     )
     from ledger.member_actions import register as register_member_actions
     from ledger.models import PointType
-    from ledger.rollups import DAILY_POINTS
+    from ledger.rollups import DAILY_POINTS, POINTS_AHEAD
     from ledger.selectors import account_summaries
     from ledger.services import forfeit_membership_points, merge_membership_points
     from loyalty.hooks import register_program_change_notes
-    from loyalty.rollups import register_rollup
+    from loyalty.rollups import register_rollup, register_snapshot
     from loyalty.services import register_configuration_model
 
     register_configuration_model(PointType)
     register_rollup(DAILY_POINTS)
+    register_snapshot(POINTS_AHEAD)
     register_member_actions()
     hooks.register_export_columns(hooks.ExportColumns(names=balance_column_names, values=balance_column_values))
     hooks.register_merge_hook(merge_membership_points)

@@ -4,14 +4,15 @@ sponsors' liability (what they issued minus what came back), without reading mil
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, F, Max, Min, QuerySet, Sum
+from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 
-from ledger.models import Account, Booking, DailyPoints, Posting
-from loyalty.rollups import DailyRollup
+from ledger.models import Account, Booking, DailyPoints, Lot, Posting
+from loyalty.rollups import DailyRollup, HourlySnapshot
 
 SYSTEM_KINDS = [k for k in Account.Kind.values if k != Account.Kind.MEMBER]
 
@@ -58,3 +59,47 @@ DAILY_POINTS = DailyRollup(
     source=postings_per_day,
     first=first_booking_at,
 )
+
+
+def points_ahead_now(now: datetime) -> list[dict[str, Any]]:
+    """Per point type and issuing sponsor: points expiring within 30 and within 90 days, and points still
+    blocked (not matured) with when the last of them is released. Two index range scans over the lots."""
+    active = Lot.objects.filter(state=Lot.State.ACTIVE, remaining__gt=0)
+    keys = {"type_of": F("account__point_type_id"), "issuer": F("sponsor_id")}
+    cells: dict[tuple[int, int], dict[str, Any]] = {}
+
+    def cell(row: dict[str, Any]) -> dict[str, Any]:
+        return cells.setdefault(
+            (row["type_of"], row["issuer"]),
+            {
+                "point_type": row["type_of"],
+                "sponsor": row["issuer"],
+                "within_30": 0,
+                "within_90": 0,
+                "blocked": 0,
+                "blocked_until": None,
+            },
+        )
+
+    expiring = (
+        active.filter(expires_at__gt=now, expires_at__lte=now + timedelta(days=90))
+        .values(**keys)
+        .annotate(
+            within_30=Sum("remaining", filter=Q(expires_at__lte=now + timedelta(days=30))), within_90=Sum("remaining")
+        )
+        .order_by()
+    )
+    for row in expiring:
+        cell(row).update(within_30=row["within_30"] or 0, within_90=row["within_90"] or 0)
+    blocked = (
+        active.filter(maturity_notified=False, matures_at__gt=now)
+        .values(**keys)
+        .annotate(amount=Sum("remaining"), until=Max("matures_at"))
+        .order_by()
+    )
+    for row in blocked:
+        cell(row).update(blocked=row["amount"] or 0, blocked_until=row["until"].isoformat())
+    return list(cells.values())
+
+
+POINTS_AHEAD = HourlySnapshot(name="ledger.points_ahead", take=points_ahead_now)

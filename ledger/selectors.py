@@ -9,11 +9,11 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
 from ledger.models import Account, Booking, Lot, PointType, Posting
-from ledger.rollups import DAILY_POINTS
+from ledger.rollups import DAILY_POINTS, POINTS_AHEAD
 from loyalty import rollups
 from memberships.selectors import membership_and_merged_ids
 
@@ -241,23 +241,16 @@ def points_per_day(
     return dict(flows), dict(owed_before), {day: dict(change) for day, change in owed_change.items()}
 
 
-def points_ahead(
-    now: datetime, point_type_id: int, sponsor_id: int | None = None, horizons: tuple[int, ...] = (30, 90)
-) -> dict[str, Any]:
-    """Points of one type (optionally issued by one sponsor) that expire within each horizon (days), and
-    those still blocked (not matured) with when the last is released: two index range scans over lots."""
-    last = now + timedelta(days=max(horizons))
-    active = Lot.objects.filter(state=Lot.State.ACTIVE, remaining__gt=0, account__point_type_id=point_type_id)
-    if sponsor_id is not None:
-        active = active.filter(sponsor_id=sponsor_id)
-    expiring = active.filter(expires_at__gt=now, expires_at__lte=last).aggregate(
-        **{f"within_{d}": Sum("remaining", filter=Q(expires_at__lte=now + timedelta(days=d))) for d in horizons}
-    )
-    blocked = active.filter(maturity_notified=False, matures_at__gt=now).aggregate(
-        amount=Sum("remaining"), lots=Count("id"), until=Max("matures_at")
-    )
+def points_ahead(now: datetime, point_type_id: int, sponsor_id: int | None = None) -> dict[str, Any]:
+    """Points of one type (optionally issued by one sponsor) that expire within 30 and 90 days, and those
+    still blocked with when the last is released, as of the hourly snapshot (`as_of`), or computed now
+    when there is no recent one."""
+    rows, as_of = rollups.snapshot_value(POINTS_AHEAD, now)
+    mine = [r for r in rows if r["point_type"] == point_type_id and sponsor_id in (None, r["sponsor"])]
+    until = max((r["blocked_until"] for r in mine if r["blocked_until"]), default=None)
     return {
-        "expiring": {d: expiring[f"within_{d}"] or 0 for d in horizons},
-        "blocked": blocked["amount"] or 0,
-        "blocked_until": blocked["until"],
+        "expiring": {30: sum(r["within_30"] for r in mine), 90: sum(r["within_90"] for r in mine)},
+        "blocked": sum(r["blocked"] for r in mine),
+        "blocked_until": datetime.fromisoformat(until) if until else None,
+        "as_of": as_of,
     }

@@ -20,7 +20,7 @@ from django.db import models, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from loyalty.models import RollupState
+from loyalty.models import RollupState, Snapshot
 from loyalty.selectors import program_time_zone
 
 # A service stamps its rows when it starts and commits within a request's time limit: a day is summed
@@ -136,3 +136,92 @@ def _merge(parts: list[Iterable[dict[str, Any]]], keys: tuple[str, ...], measure
             for m in measures:
                 cell[m] = cell.get(m, 0) + (row[m] or 0)
     return [dict(zip(keys, key, strict=True), **values) for key, values in totals.items()]
+
+
+# Snapshots -------------------------------------------------------------------------------------------
+
+# A snapshot older than this is not shown: the figure is computed on the spot instead.
+SNAPSHOT_MAX_AGE = timedelta(hours=2)
+
+
+@dataclass(frozen=True)
+class HourlySnapshot:
+    """A figure about "now" (`take(now)` returns it as JSON-able data) that the hourly job stores."""
+
+    name: str
+    take: Callable[[datetime], Any]
+
+
+_SNAPSHOTS: dict[str, HourlySnapshot] = {}
+
+
+def register_snapshot(snapshot: HourlySnapshot) -> None:
+    _SNAPSHOTS[snapshot.name] = snapshot
+
+
+def registered_snapshots() -> list[HourlySnapshot]:
+    return list(_SNAPSHOTS.values())
+
+
+def take_snapshot(snapshot: HourlySnapshot, now: datetime | None = None) -> None:
+    moment = now or timezone.now()
+    Snapshot.objects.update_or_create(name=snapshot.name, defaults={"taken_at": moment, "value": snapshot.take(moment)})
+
+
+def stored_snapshot(snapshot: HourlySnapshot, now: datetime) -> tuple[Any, datetime] | None:
+    """The stored figure and when it was taken, if one was taken in the last two hours."""
+    stored = Snapshot.objects.filter(name=snapshot.name, taken_at__gt=now - SNAPSHOT_MAX_AGE).first()
+    return (stored.value, stored.taken_at) if stored is not None else None
+
+
+def snapshot_value(snapshot: HourlySnapshot, now: datetime) -> tuple[Any, datetime]:
+    """The stored figure and when it was taken, or, if there is none from the last two hours, the
+    figure computed now (exact, slower on a large program)."""
+    return stored_snapshot(snapshot, now) or (snapshot.take(now), now)
+
+
+# Periods ---------------------------------------------------------------------------------------------
+
+PERIODS = {"7d": "Last 7 days", "30d": "Last 30 days", "90d": "Last 90 days", "12m": "Last 12 months"}
+DEFAULT_PERIOD = "30d"
+
+
+@dataclass(frozen=True)
+class Period:
+    """Whole days of the program's time zone, the last one today; 12 months start on a month's first."""
+
+    key: str
+    label: str
+    first: date
+    last: date
+    tz: ZoneInfo
+
+    @property
+    def start_at(self) -> datetime:
+        return day_start(self.first, self.tz)
+
+    @property
+    def end_at(self) -> datetime:
+        return day_start(self.last + timedelta(days=1), self.tz)
+
+    @property
+    def monthly(self) -> bool:
+        return self.key == "12m"
+
+    def days(self) -> list[date]:
+        return [self.first + timedelta(days=i) for i in range((self.last - self.first).days + 1)]
+
+
+def period_of(key: str, now: datetime, tz: ZoneInfo) -> Period:
+    key = key if key in PERIODS else DEFAULT_PERIOD
+    today = now.astimezone(tz).date()
+    if key == "12m":
+        month = today.year * 12 + today.month - 1 - 11
+        first = date(month // 12, month % 12 + 1, 1)
+    else:
+        first = today - timedelta(days=int(key[:-1]) - 1)
+    return Period(key=key, label=PERIODS[key], first=first, last=today, tz=tz)
+
+
+def standard_periods(now: datetime, tz: ZoneInfo) -> list[Period]:
+    return [period_of(key, now, tz) for key in PERIODS]

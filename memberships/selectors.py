@@ -13,6 +13,7 @@ from django.utils import timezone
 from loyalty.actors import Actor
 from loyalty.models import MembershipType
 from loyalty.prepared import raw_models
+from loyalty.rollups import HourlySnapshot
 from memberships.errors import (
     AmbiguousKey,
     CardNotFound,
@@ -316,34 +317,48 @@ def membership_and_merged_ids(membership: Membership) -> list[int]:
     return ids
 
 
-def member_counts(start: datetime, end: datetime, sponsor_id: int | None = None) -> dict[str, Any]:
-    """Members by status and tier, and how many enrolled in [start, end): one pass over the table.
-
-    Merged memberships are left out: their member lives on in the survivor.
-    """
-    rows = Membership.objects.exclude(status=MembershipStatus.MERGED)
-    if sponsor_id is not None:
-        rows = rows.filter(sponsor_id=sponsor_id)
-    counts = (
-        rows.values("status", "tier_id")
-        .annotate(members=Count("id"), new=Count("id", filter=Q(enrolled_at__gte=start, enrolled_at__lt=end)))
+def members_now(now: datetime) -> list[dict[str, Any]]:
+    """Members per enrolling sponsor, status and tier (merged memberships left out: their member lives on
+    in the survivor). One pass over the table: the hourly snapshot MEMBER_COUNTS."""
+    rows = (
+        Membership.objects.exclude(status=MembershipStatus.MERGED)
+        .values("sponsor_id", "status", "tier_id")
+        .annotate(members=Count("id"))
         .order_by()
     )
+    return [
+        {"sponsor": r["sponsor_id"], "status": r["status"], "tier": r["tier_id"], "members": r["members"]} for r in rows
+    ]
+
+
+def member_counts(
+    start: datetime, end: datetime, sponsor_id: int | None = None, now: datetime | None = None
+) -> dict[str, Any]:
+    """Members by status and tier, as of the hourly snapshot (`as_of`). New members per day:
+    enrollments_per_day."""
+    from loyalty.rollups import snapshot_value
+
+    rows, as_of = snapshot_value(MEMBER_COUNTS, now or timezone.now())
     by_status: dict[str, int] = defaultdict(int)
     by_tier: dict[int | None, int] = defaultdict(int)
-    new = 0
-    for row in counts:
+    for row in rows:
+        if sponsor_id is not None and row["sponsor"] != sponsor_id:
+            continue
         by_status[row["status"]] += row["members"]
         if row["status"] == MembershipStatus.ACTIVE:
-            by_tier[row["tier_id"]] += row["members"]
-        new += row["new"]
-    return {"total": sum(by_status.values()), "by_status": dict(by_status), "by_tier": dict(by_tier), "new": new}
+            by_tier[row["tier"]] += row["members"]
+    return {"total": sum(by_status.values()), "by_status": dict(by_status), "by_tier": dict(by_tier), "as_of": as_of}
 
 
 def enrollments_per_day(start: datetime, end: datetime, tz: tzinfo, sponsor_id: int | None = None) -> dict[date, int]:
     """New members per day of the program's time zone (the enrollment index serves the range)."""
-    rows = Membership.objects.filter(enrolled_at__gte=start, enrolled_at__lt=end)
+    rows = Membership.objects.filter(enrolled_at__gte=start, enrolled_at__lt=end).exclude(
+        status=MembershipStatus.MERGED
+    )
     if sponsor_id is not None:
         rows = rows.filter(sponsor_id=sponsor_id)
     per_day = rows.annotate(day=TruncDate("enrolled_at", tzinfo=tz)).values("day").annotate(n=Count("id")).order_by()
     return {row["day"]: row["n"] for row in per_day}
+
+
+MEMBER_COUNTS = HourlySnapshot(name="memberships.counts", take=members_now)

@@ -8,16 +8,17 @@ class TransactionsConfig(AppConfig):
 
     def ready(self) -> None:
         from loyalty.hooks import register_program_change_notes
-        from loyalty.rollups import register_rollup
+        from loyalty.rollups import register_rollup, register_snapshot
         from memberships.hooks import MemberColumns, MemberPanel, register_member_columns, register_member_panel
         from promotions.hooks import register_history_source
         from transactions.back_office import program_change_notes, purchase_columns, transactions_panel
         from transactions.rollups import DAILY_REWARDS, DAILY_SALES
-        from transactions.selectors import booked_between
+        from transactions.selectors import BUYERS, booked_between
 
         register_history_source(booked_between)  # the promotions' backtest replays these
         register_rollup(DAILY_SALES)
         register_rollup(DAILY_REWARDS)
+        register_snapshot(BUYERS)
         register_program_change_notes(program_change_notes)
         register_member_columns(
             MemberColumns(

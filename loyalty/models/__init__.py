@@ -3,7 +3,7 @@ from .clients import ApiClient, ApiKey
 from .events import Event, EventCursor
 from .idempotency import IdempotencyRecord
 from .program import MembershipType, Program, Sponsor, Tier
-from .rollups import RollupState
+from .rollups import RollupState, Snapshot
 
 __all__ = [
     "ApiClient",
@@ -15,6 +15,7 @@ __all__ = [
     "MembershipType",
     "Program",
     "RollupState",
+    "Snapshot",
     "Sponsor",
     "Tier",
 ]

@@ -15,3 +15,15 @@ class RollupState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} through {self.through} ({self.time_zone})"
+
+
+class Snapshot(models.Model):
+    """A figure about "now" that takes seconds to compute on a large program (points expiring in the next
+    days, members per status and tier), taken by the hourly job and read by the dashboard with its time."""
+
+    name = models.CharField(max_length=60, primary_key=True)
+    taken_at = models.DateTimeField()
+    value = models.JSONField()
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.taken_at:%Y-%m-%d %H:%M}"

@@ -102,3 +102,30 @@ def test_the_job_sums_every_registered_summary(amsterdam, make_member, earn, led
         summed = roll_up_days()
     assert summed["ledger.daily_points"] == 3
     assert {"transactions.daily_sales", "transactions.daily_rewards"} <= summed.keys()
+
+
+def test_points_ahead_are_read_from_the_hourly_snapshot_with_its_time(amsterdam, make_member, earn, ledger_program):
+    from ledger.rollups import POINTS_AHEAD
+    from ledger.selectors import points_ahead
+    from loyalty.rollups import take_snapshot
+
+    member = make_member()
+    now = local(2026, 12, 3, 12, 0)
+    with time_machine.travel(now, tick=False):
+        earn(member, 1_000, expires_at=now + timedelta(days=20))
+        earn(member, 2_000, expires_at=now + timedelta(days=60), sponsor=ledger_program.fuel)
+        earn(member, 4_000, matures_in_days=14)
+    pt = ledger_program.points.pk
+
+    live = points_ahead(now, pt)
+    assert live["expiring"] == {30: 1_000, 90: 3_000} and live["blocked"] == 4_000
+    assert live["blocked_until"] == now + timedelta(days=14) and live["as_of"] == now
+    assert points_ahead(now, pt, ledger_program.fuel.pk)["expiring"] == {30: 0, 90: 2_000}
+
+    take_snapshot(POINTS_AHEAD, now)
+    with time_machine.travel(now, tick=False):
+        earn(member, 500, expires_at=now + timedelta(days=10))  # after the snapshot
+    later = now + timedelta(minutes=30)
+    seen = points_ahead(later, pt)
+    assert seen["as_of"] == now and seen["expiring"][30] == 1_000  # the snapshot's figure, with its time
+    assert points_ahead(now + timedelta(hours=3), pt)["expiring"][30] == 1_500  # too old: computed now
