@@ -17,7 +17,7 @@ from loyalty.rollups import DailyRollup, HourlySnapshot
 SYSTEM_KINDS = [k for k in Account.Kind.values if k != Account.Kind.MEMBER]
 
 
-def postings_per_day(start: datetime | None, end: datetime, tz: ZoneInfo) -> QuerySet:
+def postings_per_day(start: datetime | None, end: datetime, tz: ZoneInfo, **filters: Any) -> QuerySet:
     """The system accounts' postings of the bookings written in [start, end), summed per day.
 
     The system accounts' ids and the bookings' id range are read first and named as constants: the few
@@ -29,7 +29,8 @@ def postings_per_day(start: datetime | None, end: datetime, tz: ZoneInfo) -> Que
     if start is not None:
         written = written.filter(created_at__gte=start)
     ids = written.aggregate(low=Min("id"), high=Max("id"))
-    system = list(Account.objects.exclude(kind=Account.Kind.MEMBER).values_list("id", flat=True))
+    # The dims asked for (sponsor, point type, kind) narrow the accounts, not the postings' query.
+    system = list(Account.objects.exclude(kind=Account.Kind.MEMBER).filter(**filters).values_list("id", flat=True))
     rows = Posting.objects.filter(booking__created_at__lt=end, account_id__in=system)
     rows = rows.filter(booking_id__gte=ids["low"] or 0, booking_id__lte=ids["high"] or 0)  # none written: none
     if start is not None:

@@ -34,15 +34,16 @@ CHUNK_DAYS = 31
 class DailyRollup:
     """A summary table (`model`: a `day` field, the `dims`, the `measures`) and the aggregate that fills it.
 
-    `source(start, end, tz)` returns the source rows written in [start, end) (start None: from the first)
-    as dicts with `day` (a date in tz), the dims and the measures; `first()` when the first was written.
+    `source(start, end, tz, **filters)` returns the source rows written in [start, end) (start None: from
+    the first) as dicts with `day` (a date in tz), the dims and the measures, only those whose dims have
+    the values `filters` name; `first()` when the first was written.
     """
 
     name: str
     model: type[models.Model]
     dims: tuple[str, ...]
     measures: tuple[str, ...]
-    source: Callable[[datetime | None, datetime, ZoneInfo], QuerySet]
+    source: Callable[..., QuerySet]
     first: Callable[[], datetime | None]
 
 
@@ -124,7 +125,7 @@ def read(
     live_from = start if through is None else max(start or through, through + timedelta(days=1))
     if live_from is None or live_from <= end:
         begin = day_start(live_from, tz) if live_from else None
-        parts.append(rollup.source(begin, day_start(end + timedelta(days=1), tz), tz).filter(**filters))
+        parts.append(rollup.source(begin, day_start(end + timedelta(days=1), tz), tz, **filters))
     return _merge(parts, keys, rollup.measures)
 
 

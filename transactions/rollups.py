@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db.models import Count, F, Min, QuerySet, Sum
@@ -12,7 +13,7 @@ from loyalty.rollups import DailyRollup
 from transactions.models import DailyRewards, DailySales, Transaction, TransactionReward
 
 
-def sales_per_day(start: datetime | None, end: datetime, tz: ZoneInfo) -> QuerySet:
+def sales_per_day(start: datetime | None, end: datetime, tz: ZoneInfo, **filters: Any) -> QuerySet:
     rows = Transaction.objects.filter(created_at__lt=end)
     if start is not None:
         rows = rows.filter(created_at__gte=start)
@@ -20,11 +21,12 @@ def sales_per_day(start: datetime | None, end: datetime, tz: ZoneInfo) -> QueryS
         rows.annotate(day=TruncDate("created_at", tzinfo=tz))
         .values("day", "sponsor_id", "channel", "currency")
         .annotate(transactions=Count("id"), sales=Sum("total_amount"))
+        .filter(**filters)
         .order_by()
     )
 
 
-def rewards_per_day(start: datetime | None, end: datetime, tz: ZoneInfo) -> QuerySet:
+def rewards_per_day(start: datetime | None, end: datetime, tz: ZoneInfo, **filters: Any) -> QuerySet:
     rows = TransactionReward.objects.filter(transaction__created_at__lt=end)
     if start is not None:
         rows = rows.filter(transaction__created_at__gte=start)
@@ -32,6 +34,7 @@ def rewards_per_day(start: datetime | None, end: datetime, tz: ZoneInfo) -> Quer
         rows.annotate(day=TruncDate("transaction__created_at", tzinfo=tz), sponsor_id=F("transaction__sponsor_id"))
         .values("day", "sponsor_id", "promotion_key", "point_type")
         .annotate(rewards=Count("id"), amount=Sum("amount"))
+        .filter(**filters)
         .order_by()
     )
 
