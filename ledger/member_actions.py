@@ -22,11 +22,8 @@ def _points_field() -> forms.DecimalField:
     return forms.DecimalField(max_digits=19, decimal_places=4, min_value=Decimal("0.0001"), help_text="In points.")
 
 
-class RedeemForm(MemberActionForm):
-    point_type = forms.ModelChoiceField(PointType.objects.filter(active=True, redeemable=True))
-    sponsor = forms.ModelChoiceField(Sponsor.objects.filter(active=True), help_text="Where the points are spent.")
-    points = _points_field()
-    reference = forms.CharField(max_length=200, required=False, help_text="E.g. the reward or order it pays for.")
+class PointsForm(MemberActionForm):
+    """A form with a point type and an amount of points: `minor` is the amount in the type's minor units."""
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -38,7 +35,14 @@ class RedeemForm(MemberActionForm):
         return data
 
 
-class TransferForm(MemberActionForm):
+class RedeemForm(PointsForm):
+    point_type = forms.ModelChoiceField(PointType.objects.filter(active=True, redeemable=True))
+    sponsor = forms.ModelChoiceField(Sponsor.objects.filter(active=True), help_text="Where the points are spent.")
+    points = _points_field()
+    reference = forms.CharField(max_length=200, required=False, help_text="E.g. the reward or order it pays for.")
+
+
+class TransferForm(PointsForm):
     target = forms.CharField(
         label="To member",
         max_length=100,
@@ -54,11 +58,6 @@ class TransferForm(MemberActionForm):
                 data["target_member"] = selectors.resolve_membership(data["target"].strip())
             except DomainError as exc:
                 self.add_error("target", exc.detail)
-        if data.get("point_type") and data.get("points") is not None:
-            try:
-                data["minor"] = to_minor(data["points"], data["point_type"].precision)
-            except DomainError as exc:
-                self.add_error("points", exc.detail)
         return data
 
 
