@@ -8,11 +8,13 @@ from typing import Any
 
 from django.apps import apps
 from django.contrib import admin
+from django.contrib.admin.views.main import ChangeList
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 
+from backoffice.references import reference_names
 from imports.models import ImportBatch
 from imports.registry import all_types
 from loyalty.admin import ReadOnlyAdmin
@@ -108,6 +110,16 @@ def object_url(entry: AuditEntry) -> str:
         return ""
 
 
+class AuditChangeList(ChangeList):
+    """The audit log's list: the names of what a page's entries refer to, read once per page."""
+
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        names = reference_names(self.result_list)
+        for entry in self.result_list:
+            entry.reference_names = names
+
+
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ReadOnlyAdmin):
     list_display = ["when", "who", "what", "on", "changes_summary"]
@@ -142,13 +154,16 @@ class AuditEntryAdmin(ReadOnlyAdmin):
         url = object_url(entry)
         return format_html('<a href="{}">{}</a>', url, text) if url else text
 
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return AuditChangeList
+
     @admin.display(description="Changes")
     def changes_summary(self, entry: AuditEntry) -> str:
-        return "; ".join(changes_in_words(entry.changes, limit=3))
+        return "; ".join(changes_in_words(entry.changes, limit=3, names=getattr(entry, "reference_names", None)))
 
     @admin.display(description="Changes")
     def changes_table(self, entry: AuditEntry) -> str:
-        lines = changes_in_words(entry.changes)
+        lines = changes_in_words(entry.changes, names=reference_names([entry]))
         if not lines:
             return "No values recorded."
         return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((line,) for line in lines)))

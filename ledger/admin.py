@@ -7,12 +7,13 @@ from zoneinfo import ZoneInfo
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
 from ledger.amounts import show_points, to_minor, to_points
+from ledger.back_office import statement_page
 from ledger.models import Booking, PointType, Posting
 from ledger.selectors import balances_of, sponsor_liability
 from ledger.services import adjust_points
@@ -20,7 +21,7 @@ from loyalty.admin import ReadOnlyAdmin, ServiceAdminMixin, admin_actor
 from loyalty.errors import DomainError
 from loyalty.models import Program, Sponsor
 from loyalty.readable import readable
-from memberships.admin.common import MemberKeySearchMixin
+from memberships.admin.common import MemberKeySearchMixin, sees_personal_data
 
 
 @admin.register(PointType)
@@ -154,6 +155,11 @@ class BookingAdmin(MemberKeySearchMixin, ReadOnlyAdmin):
         return [
             path("adjust/", self.admin_site.admin_view(self.adjust_view), name="ledger_booking_adjust"),
             path("liability/", self.admin_site.admin_view(self.liability_view), name="ledger_booking_liability"),
+            path(
+                "statement/<int:membership_id>/",
+                self.admin_site.admin_view(self.statement_view),
+                name="ledger_booking_statement",
+            ),
             *super().get_urls(),
         ]
 
@@ -223,6 +229,29 @@ class BookingAdmin(MemberKeySearchMixin, ReadOnlyAdmin):
             "next": back,
         }
         return TemplateResponse(request, "admin/ledger/form.html", context)
+
+    def statement_view(self, request, membership_id):
+        """A member's whole statement, paginated: every booking line in points with the balance after it."""
+        from memberships.models import Membership
+
+        if not (request.user.has_perm("ledger.view_booking") and request.user.has_perm("memberships.view_membership")):
+            raise PermissionDenied
+        membership = get_object_or_404(Membership, pk=membership_id)
+        point_types = list(PointType.objects.order_by("-is_main", "name"))
+        point_type = next((pt for pt in point_types if pt.key == request.GET.get("point_type")), None)
+        statement = statement_page(membership, page=request.GET.get("page", 1), point_type=point_type)
+        name = membership.full_name if sees_personal_data(request) else ""
+        context = {
+            **self.admin_site.each_context(request),
+            **statement,
+            "title": f"Statement of {name} ({membership.number})" if name else f"Statement of {membership.number}",
+            "member_name": name or membership.number,
+            "member_url": reverse("admin:memberships_membership_change", args=[membership.pk]),
+            "point_types": point_types,
+            "point_type": point_type,
+            "query": urlencode({"point_type": point_type.key}) + "&" if point_type else "",
+        }
+        return TemplateResponse(request, "admin/ledger/statement.html", context)
 
     def liability_view(self, request):
         if not request.user.has_perm("ledger.view_liability"):

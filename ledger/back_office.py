@@ -1,6 +1,7 @@
 """What the ledger shows in the back office through the other apps' hooks: the member page's points
-panel (balances per point type in points, what is blocked until when, what expires soon, the latest
-bookings with the balance after each) and the list's points column (memberships.hooks), what
+panel (balances per point type in points, what is blocked until when, what expires soon), its
+statement (bookings with the balance after each, paginated on a page of its own) and the list's
+points column (memberships.hooks), what
 cancelling a membership would forfeit, and what a new program time zone or precision means for the
 bookings made so far (loyalty.hooks)."""
 
@@ -12,6 +13,7 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+from django.core.paginator import Paginator
 from django.db.models import Q, Sum
 from django.urls import reverse
 from django.utils import timezone
@@ -22,6 +24,7 @@ from ledger.selectors import balances_of
 from loyalty.models import Program
 
 STATEMENT_LINES = 20
+STATEMENT_PAGE = 50
 EXPIRING_DAYS = 90
 
 
@@ -41,15 +44,20 @@ def describe(booking: Booking) -> str:
     return f"{what}: {detail}" if detail else what
 
 
+def _member_accounts(membership: Any) -> dict[int, Account]:
+    return {
+        a.pk: a
+        for a in Account.objects.filter(kind=Account.Kind.MEMBER, membership=membership).select_related("point_type")
+    }
+
+
 def points_panel(membership: Any, request: Any) -> dict[str, Any] | None:
+    """The member's balances per point type: redeemable, blocked until which day, expiring soon."""
     if not request.user.has_perm("ledger.view_booking"):
         return None
     zone = ZoneInfo(Program.current().time_zone)
     now = timezone.now()
-    accounts = {
-        a.pk: a
-        for a in Account.objects.filter(kind=Account.Kind.MEMBER, membership=membership).select_related("point_type")
-    }
+    accounts = _member_accounts(membership)
     lots = (
         Lot.objects.filter(account_id__in=accounts, state=Lot.State.ACTIVE, remaining__gt=0)
         .filter(Q(matures_at__gt=now) | Q(expires_at__gt=now, expires_at__lte=now + timedelta(days=EXPIRING_DAYS)))
@@ -81,16 +89,24 @@ def points_panel(membership: Any, request: Any) -> dict[str, Any] | None:
         }
         for b in balances_of(membership)
     ]
-    postings = list(
-        Posting.objects.filter(account_id__in=accounts)
-        .select_related("booking__sponsor")
-        .order_by("-id")[:STATEMENT_LINES]
-    )
-    running = {pk: account.balance for pk, account in accounts.items()}
-    statement = []
-    for posting in postings:  # newest first: the balance after each line, walking back from today's
+    page = reverse("admin:memberships_membership_change", args=[membership.pk])
+    can_adjust = request.user.has_perm("ledger.add_booking") and membership.status not in ("cancelled", "merged")
+    adjust = urlencode({"membership": membership.number, "next": page})
+    return {
+        "balances": balances,
+        "adjust_url": f"{reverse('admin:ledger_booking_adjust')}?{adjust}" if can_adjust else None,
+    }
+
+
+def statement_lines(accounts: dict[int, Account], postings: list[Posting], after: dict[int, int]) -> list[dict]:
+    """Statement lines, newest first, each with the account's balance after it: `after` holds each
+    account's balance after the newest line given, and the walk goes back from there."""
+    zone = ZoneInfo(Program.current().time_zone)
+    running = dict(after)
+    lines = []
+    for posting in postings:
         point_type = accounts[posting.account_id].point_type
-        statement.append(
+        lines.append(
             {
                 "at": posting.booking.effective_at.astimezone(zone),  # when it happened (a purchase's time)
                 "what": describe(posting.booking),
@@ -102,15 +118,51 @@ def points_panel(membership: Any, request: Any) -> dict[str, Any] | None:
             }
         )
         running[posting.account_id] -= posting.amount
-    page = reverse("admin:memberships_membership_change", args=[membership.pk])
-    can_adjust = request.user.has_perm("ledger.add_booking") and membership.status not in ("cancelled", "merged")
-    adjust = urlencode({"membership": membership.number, "next": page})
+    return lines
+
+
+def statement_panel(membership: Any, request: Any) -> dict[str, Any] | None:
+    """The latest bookings in points with the balance after each, linking to the whole statement."""
+    if not request.user.has_perm("ledger.view_booking"):
+        return None
+    accounts = _member_accounts(membership)
+    postings = list(
+        Posting.objects.filter(account_id__in=accounts)
+        .select_related("booking__sponsor")
+        .order_by("-id")[:STATEMENT_LINES]
+    )
     return {
-        "balances": balances,
-        "statement": statement,
+        "statement": statement_lines(accounts, postings, {pk: a.balance for pk, a in accounts.items()}),
         "zone": Program.current().time_zone,
+        "statement_url": reverse("admin:ledger_booking_statement", args=[membership.pk]),
         "all_bookings_url": reverse("admin:ledger_booking_changelist") + "?" + urlencode({"q": membership.number}),
-        "adjust_url": f"{reverse('admin:ledger_booking_adjust')}?{adjust}" if can_adjust else None,
+    }
+
+
+def statement_page(membership: Any, *, page: Any = 1, point_type: PointType | None = None) -> dict[str, Any]:
+    """One page of a member's statement (newest first), in a fixed number of queries whichever page:
+    the balance after the page's newest line is today's balance less every later posting (one sum)."""
+    accounts = _member_accounts(membership)
+    if point_type is not None:
+        accounts = {pk: a for pk, a in accounts.items() if a.point_type_id == point_type.pk}
+    postings = Posting.objects.filter(account_id__in=accounts).select_related("booking__sponsor").order_by("-id")
+    paginator = Paginator(postings, STATEMENT_PAGE)
+    shown = paginator.get_page(page)
+    lines = list(shown.object_list)
+    after = {pk: a.balance for pk, a in accounts.items()}
+    if lines and shown.number > 1:
+        later = (
+            Posting.objects.filter(account_id__in=accounts, id__gt=lines[0].pk)
+            .values("account_id")
+            .annotate(total=Sum("amount"))
+            .order_by()
+        )
+        for row in later:
+            after[row["account_id"]] -= row["total"]
+    return {
+        "lines": statement_lines(accounts, lines, after),
+        "page": shown,
+        "zone": Program.current().time_zone,
     }
 
 

@@ -11,6 +11,7 @@ def register() -> None:
         forfeit_preview,
         points_panel,
         program_change_notes,
+        statement_panel,
     )
     from ledger.member_actions import register as register_member_actions
     from ledger.models import PointType
@@ -36,6 +37,20 @@ def register() -> None:
     )
     hooks.register_member_panel(
         hooks.MemberPanel(
-            key="points", title="Points", order=10, template="admin/ledger/member_points.html", context=points_panel
+            key="points",
+            title="Points",
+            order=10,
+            template="admin/ledger/member_points.html",
+            context=points_panel,
+            placement="header",
+        )
+    )
+    hooks.register_member_panel(
+        hooks.MemberPanel(
+            key="statement",
+            title="Statement",
+            order=25,
+            template="admin/ledger/member_statement.html",
+            context=statement_panel,
         )
     )

@@ -1,5 +1,6 @@
 """The audit trail. Services call record_audit inside their own transaction."""
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.db import models
@@ -106,14 +107,36 @@ MOVED_OBJECT_TYPES = {"loyalty.transaction": "transactions.transaction"}
 IMPORT_REQUEST_PREFIX = "import-"
 
 
-def changes_in_words(changes: Any, limit: int = 0) -> list[str]:
+def referenced_ids(changes: Any, fields: Iterable[str]) -> dict[str, set[str]]:
+    """The ids that `changes` names in these reference fields ("sponsor_id": 3 or [2, 3])."""
+    found: dict[str, set[str]] = {}
+    if isinstance(changes, dict):
+        for field in fields:
+            value = changes.get(field)
+            values = value if isinstance(value, list | tuple) else [value]
+            ids = {str(v) for v in values if isinstance(v, int) or (isinstance(v, str) and v.isdigit())}
+            if ids:
+                found[field] = ids
+    return found
+
+
+def changes_in_words(changes: Any, limit: int = 0, names: Mapping[str, Mapping[str, str]] | None = None) -> list[str]:
     """{field: [before, after]} as "currency: EUR → USD" lines; other shapes as "field: value" lines.
-    `limit` > 0 keeps that many lines and says how many more there are."""
+    `limit` > 0 keeps that many lines and says how many more there are. `names` turns a reference
+    field's ids into names ({"sponsor_id": {"3": "Bright Fuel"}}: "sponsor: Bright Fuel")."""
     if not isinstance(changes, dict):
         return [value_in_words(changes)] if changes not in (None, "", [], {}) else []
     lines = []
+    names = names or {}
     for name, change in changes.items():
         label = str(name).replace("_", " ")
+        if name in names:
+            label = label.removesuffix(" id")
+            change = (
+                [_named(v, names[name]) for v in change]
+                if isinstance(change, list | tuple)
+                else _named(change, names[name])
+            )
         if (
             isinstance(change, list | tuple)
             and len(change) == 2
@@ -129,6 +152,10 @@ def changes_in_words(changes: Any, limit: int = 0) -> list[str]:
     if limit and len(lines) > limit:
         return [*lines[:limit], f"and {len(lines) - limit} more"]
     return lines
+
+
+def _named(value: Any, known: Mapping[str, str]) -> Any:
+    return value if value is None else known.get(str(value), f"(removed, id {value})")
 
 
 def value_in_words(value: Any) -> str:

@@ -71,13 +71,15 @@ AccountsProvider = Callable[["Membership"], list[AccountSummary]]
 
 @dataclass(frozen=True)
 class MemberPanel:
-    """A part of the member page that another app fills in (see the module's docstring)."""
+    """A part of the member page that another app fills in (see the module's docstring). Header panels
+    (balances, tier progress) stay in view above the tabs; the others are tabs beside the member data."""
 
     key: str
     title: str
     order: int
     template: str
     context: Callable[[Membership, Any], dict[str, Any] | None]
+    placement: str = "tab"  # "header" or "tab"
 
 
 class HookList:

@@ -39,6 +39,11 @@ class PromotionsConfig(AppConfig):
         register_tier_standing_provider(standing_summary)
         register_member_panel(
             MemberPanel(
-                key="tier", title="Tier", order=20, template="admin/promotions/member_tier.html", context=tier_panel
+                key="tier",
+                title="Tier",
+                order=20,
+                template="admin/promotions/member_tier.html",
+                context=tier_panel,
+                placement="header",
             )
         )

@@ -52,7 +52,8 @@ def compiled_versions(version_ids: list[int]) -> list[CompiledPromotion]:
 
 def budgets_of(keys: list[str]) -> dict[str, dict[str, Any]]:
     """Name, point type and budget use of the promotions with these keys (two queries):
-    `budget` is the cap in minor units of its point type (None without one), `used` what it gave."""
+    `budget` is the cap in minor units of its point type (None without one), `used` what it gave,
+    `precision` its point type's."""
     rows = (
         Promotion.objects.filter(key__in=keys)
         .select_related("current_version", "budget")
@@ -66,5 +67,11 @@ def budgets_of(keys: list[str]) -> dict[str, dict[str, Any]]:
         cap = (definition.get("caps") or {}).get("budget")
         budget = int(Decimal(str(cap)).scaleb(precisions.get(point_type, 0))) if cap is not None else None
         used = promo.budget.used if hasattr(promo, "budget") else 0
-        result[promo.key] = {"name": promo.name, "active": promo.active, "budget": budget, "used": used}
+        result[promo.key] = {
+            "name": promo.name,
+            "active": promo.active,
+            "budget": budget,
+            "used": used,
+            "precision": precisions.get(point_type, 0),
+        }
     return result

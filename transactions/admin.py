@@ -7,12 +7,13 @@ from django.contrib import admin
 from django.db.models import OuterRef, Subquery
 from django.utils.html import format_html, format_html_join
 
-from ledger.amounts import to_points
+from ledger.amounts import show_points, to_points
 from ledger.models import PointType
 from loyalty.admin import ReadOnlyAdmin
 from loyalty.readable import readable
 from memberships.admin.common import MemberKeySearchMixin
 from promotions.explain import describe_cap, describe_step
+from promotions.selectors import budgets_of
 from transactions.models import Transaction, TransactionLine, TransactionReward
 
 
@@ -148,7 +149,23 @@ class TransactionAdmin(MemberKeySearchMixin, ReadOnlyAdmin):
 
     @admin.display(description="cap usage")
     def cap_usage_(self, obj: Transaction) -> str:
-        return _pretty(obj.cap_usage)
+        """What the capped promotions had given before this purchase, in points, by promotion name."""
+        usage = obj.cap_usage or {}
+        budget, member = usage.get("budget", {}), usage.get("member", [])
+        promotions = budgets_of([*budget, *(key for key, _, _ in member)])
+
+        def row(key: str, cap: str, used: int) -> dict[str, str]:
+            promotion = promotions.get(key, {"name": key, "precision": 0})
+            return {
+                "promotion": promotion["name"],
+                "cap": cap,
+                "given before this purchase": show_points(used, promotion["precision"]),
+            }
+
+        periods = {"day": "per member, that day", "month": "per member, that month", "lifetime": "per member, in all"}
+        rows = [row(key, "budget (all members)", used) for key, used in budget.items()]
+        rows += [row(key, periods.get(period, period), used) for key, period, used in member]
+        return readable(rows)
 
     @admin.display(description="answer")
     def response_(self, obj: Transaction) -> str:

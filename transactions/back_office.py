@@ -15,6 +15,7 @@ from django.urls import reverse
 from ledger.services.core import point_types_by_key
 from loyalty.models import Program
 from memberships.selectors import membership_and_merged_ids, owners_with_merged
+from promotions.models import Channel
 from transactions.models import Transaction
 
 LATEST = 10
@@ -31,11 +32,12 @@ def transactions_panel(membership: Any, request: Any) -> dict[str, Any] | None:
         "id", "tx_id", "receipt_id", "channel", "occurred_at", "total_amount", "currency", "status", "response"
     )[:LATEST]
     names = {key: point_type.name for key, point_type in point_types_by_key().items()}
+    channels = dict(Channel.objects.filter(key__in={tx.channel for tx in rows}).values_list("key", "name"))
     latest = [
         {
             "at": tx.occurred_at.astimezone(zone),
             "receipt": tx.receipt_id,
-            "channel": tx.channel,
+            "channel": channels.get(tx.channel, tx.channel),
             "total": f"{tx.total_amount:,.2f} {tx.currency}",
             "points": ", ".join(
                 f"{Decimal(p['amount']):,} {names.get(p['point_type'], p['point_type'])}"

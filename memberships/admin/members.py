@@ -261,12 +261,14 @@ class MembershipAdmin(SafeAddMixin, ServiceInlinesMixin, admin.ModelAdmin):
         return self.inlines
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        """The member page: what the other apps know of the member (points, tier, transactions,
-        vouchers; memberships.hooks.member_panels) above the member's own data."""
+        """The member page: a header with what the member has now (balances, tier progress) and tabs
+        for what the other apps know of the member (statement, transactions, vouchers, history;
+        memberships.hooks.member_panels) beside the member's own data."""
         membership = self.get_object(request, admin.utils.unquote(object_id))
         if membership is not None and self.has_view_or_change_permission(request, membership):
             header = [
                 membership.full_name if sees_personal_data(request) else "",
+                membership.number,
                 membership.get_status_display(),
                 membership.membership_type.name if membership.membership_type_id else "",
                 membership.tier.name if membership.tier_id else "no tier",
@@ -275,6 +277,7 @@ class MembershipAdmin(SafeAddMixin, ServiceInlinesMixin, admin.ModelAdmin):
                 "cancelled",
                 "merged",
             )
+            panels = hooks.member_panels(membership, request)
             extra_context = {
                 **(extra_context or {}),
                 "cancel_url": reverse("admin:memberships_membership_cancel", args=[membership.pk])
@@ -285,9 +288,18 @@ class MembershipAdmin(SafeAddMixin, ServiceInlinesMixin, admin.ModelAdmin):
                     for a in hooks.member_actions(request, membership)
                 ],
                 "member_header": " · ".join(part for part in header if part),
-                "member_panels": hooks.member_panels(membership, request),
+                "member_panels": panels,
+                "header_panels": [(p, c) for p, c in panels if p.placement == "header"],
+                "tab_panels": [(p, c) for p, c in panels if p.placement != "header"],
             }
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def response_change(self, request, obj):
+        """ "Save and continue editing" comes back to the member data tab, where the change was made."""
+        response = super().response_change(request, obj)
+        if "_continue" in request.POST and response.status_code == 302:
+            response["Location"] += "#member-data"
+        return response
 
     def save_model(self, request, obj, form, change):
         actor = admin_actor(request)

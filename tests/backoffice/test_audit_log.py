@@ -102,3 +102,36 @@ def test_changes_read_as_sentences():
         "and 3 more",
     ]
     assert changes_in_words({}) == []
+
+
+def test_ids_of_what_an_entry_refers_to_read_as_names():
+    names = {"sponsor_id": {"3": "Bright Fuel"}, "membership_type_id": {"6": "Consumer"}}
+    changes = {"sponsor_id": [None, 3], "membership_type_id": 6, "tier_id": 2}
+    assert changes_in_words(changes, names=names) == [
+        "sponsor: Bright Fuel",
+        "membership type: Consumer",
+        "tier id: 2",  # no names asked for: as recorded
+    ]
+    assert changes_in_words({"sponsor_id": [3, 9]}, names=names) == ["sponsor: Bright Fuel → (removed, id 9)"]
+
+
+def test_the_log_names_sponsors_and_types_in_a_fixed_number_of_queries(manager, manager_user, ledger_program):
+    from ledger.models import PointType
+
+    def listing() -> tuple[str, int]:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as queries:
+            html = manager.get(LOG, {"written_by": "everything"}).content.decode()
+        return html, len(queries)
+
+    actor = Actor(user=manager_user)
+    save_configuration(PointType(key="miles", name="Air miles", precision=0), actor=actor)
+    html, few = listing()
+    for n in range(5):
+        save_configuration(Sponsor(key=f"s{n}", name=f"Sponsor {n}"), actor=actor)
+        save_configuration(PointType(key=f"p{n}", name=f"Kind {n}", precision=0), actor=actor)
+    html, many = listing()
+    assert many == few
+    assert "point type id" not in html

@@ -42,17 +42,33 @@ def test_a_manager_finds_a_member_by_card_and_adjusts_points_from_the_member_pag
     expect(page.locator("#result_list tbody tr")).to_have_count(1)
     page.locator("#result_list tbody tr th a").first.click()
 
-    expect(page.locator(".member-header")).to_have_text(f"{member.full_name} · Active · Consumer · no tier")
+    expect(page.locator(".member-header")).to_have_text(
+        f"{member.full_name} · {member.number} · Active · Consumer · no tier"
+    )
     panel = page.locator("#panel-points")
     accounts = {a["name"]: a for a in api.get(f"/api/v1/memberships/{member.number}/accounts").json()}
     expect(panel).to_contain_text("2,654.53")  # accounts["Points"]["balance"] is "2654.53"
     assert accounts["Points"]["balance"] == "2654.53" and accounts["Points"]["redeemable"] == "2554.53"
     expect(panel).to_contain_text("2,554.53 redeemable")
     expect(panel).to_contain_text("100.00 blocked until")
-    expect(panel.locator("tbody tr")).to_have_count(2)
-    expect(page.locator("#panel-transactions")).to_contain_text("0 purchases")
+    # The tabs: the statement first, one panel at a time, the member data behind its own tab.
+    statement = page.locator("#panel-statement")
+    expect(statement.locator("tbody tr")).to_have_count(2)
+    expect(page.locator("#panel-transactions")).to_be_hidden()
+    expect(page.locator("#member-data")).to_be_hidden()
     page.locator(".member-overview").screenshot(path=screens / "member-page.png")
     assert page.evaluate("document.documentElement.scrollWidth") <= 1366
+    page.get_by_role("tab", name="Transactions").click()
+    expect(page.locator("#panel-transactions")).to_contain_text("0 purchases")
+    expect(statement).to_be_hidden()
+    page.get_by_role("tab", name="Member data, cards and remarks").click()
+    expect(page.locator("#member-data")).to_contain_text("6010001234")  # the card, among the member data
+    page.get_by_role("tab", name="Statement").click()
+    statement.get_by_role("link", name="Whole statement").click()
+    expect(page.locator("table.statement tbody tr")).to_have_count(2)
+    expect(page.locator("#content")).to_contain_text("2 booking lines, newest first")
+    page.screenshot(path=screens / "statement.png")
+    page.go_back()
 
     panel.get_by_role("link", name="Adjust points").click()
     expect(page.locator("#content")).to_contain_text("2,554.53")  # what the member has, on the form
@@ -65,7 +81,7 @@ def test_a_manager_finds_a_member_by_card_and_adjusts_points_from_the_member_pag
 
     expect(page.locator(".messagelist .success")).to_contain_text("Booked -54.53 Points")
     expect(page.locator("#panel-points")).to_contain_text("2,600.00")
-    expect(page.locator("#panel-points tbody tr").first).to_contain_text("Adjustment: Goodwill correction")
+    expect(page.locator("#panel-statement tbody tr").first).to_contain_text("Adjustment: Goodwill correction")
     assert balance_of(member, ledger_program.points).balance == 260_000
 
     # Cancel from the member page: the confirmation says, in points, what the member loses.

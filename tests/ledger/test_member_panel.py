@@ -1,6 +1,7 @@
 """The member page's points panel: balances as GET /memberships/{key}/accounts gives them, in points;
-blocked and soon-expiring points with their dates; the latest bookings with the balance after each;
-a number of queries that does not grow with the member's history."""
+blocked and soon-expiring points with their dates. Its statement tab and the whole statement on a
+page of its own: bookings with the balance after each, newest first, paginated. Numbers of queries
+that do not grow with the member's history."""
 
 from datetime import timedelta
 
@@ -11,7 +12,7 @@ from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from ledger.back_office import points_panel
+from ledger.back_office import STATEMENT_PAGE, points_panel, statement_panel
 from ledger.services import adjust_points, redeem_points
 from tests.factories import StaffUserFactory
 from tests.ledger.conftest import ACTOR
@@ -68,7 +69,7 @@ def test_the_latest_bookings_show_the_balance_after_each_newest_first(member, ea
         actor=ACTOR,
         reference="POS-9",
     )
-    statement = points_panel(member, request_of(manager))["statement"]
+    statement = statement_panel(member, request_of(manager))["statement"]
     assert [(line["what"], line["amount"], line["balance"]) for line in statement] == [
         ("Redeemed: POS-9", "-5.00", "32.50"),
         ("Adjustment: complaint 4711", "-12.50", "37.50"),
@@ -81,6 +82,7 @@ def test_the_panel_costs_the_same_queries_however_long_the_history(member, earn,
     def queries() -> int:
         with CaptureQueriesContext(connection) as captured:
             points_panel(member, request_of(manager))
+            statement_panel(member, request_of(manager))
         return len(captured)
 
     earn(member, 100)
@@ -93,6 +95,7 @@ def test_the_panel_costs_the_same_queries_however_long_the_history(member, earn,
 def test_the_panel_is_left_out_for_someone_who_may_not_see_bookings_and_adjusting_needs_its_permission(member, earn):
     viewer = StaffUserFactory(is_superuser=False)
     assert points_panel(member, request_of(viewer)) is None
+    assert statement_panel(member, request_of(viewer)) is None
     viewer.user_permissions.add(Permission.objects.get(codename="view_booking"))
     viewer = type(viewer).objects.get(pk=viewer.pk)  # permissions are cached per user object
     panel = points_panel(member, request_of(viewer))
@@ -100,6 +103,55 @@ def test_the_panel_is_left_out_for_someone_who_may_not_see_bookings_and_adjustin
     viewer.user_permissions.add(Permission.objects.get(codename="add_booking"))
     viewer = type(viewer).objects.get(pk=viewer.pk)
     assert f"membership={member.number}" in points_panel(member, request_of(viewer))["adjust_url"]
+
+
+def statement(client, member, **params):
+    response = client.get(f"/admin/ledger/booking/statement/{member.pk}/", params)
+    assert response.status_code == 200
+    return response.context
+
+
+def test_the_whole_statement_pages_back_with_the_right_balance_after_each_line(
+    client, member, earn, ledger_program, manager
+):
+    total = STATEMENT_PAGE * 2 + 5
+    for n in range(total):  # points 1.00, 2.00, ...: the balance after line n is the sum of 1..n
+        earn(member, 100 * (n + 1), receipt=f"R-{n + 1}")
+    earn(member, 9, point_type=ledger_program.status, receipt="S-1")
+    client.force_login(manager)
+    first = statement(client, member)
+    assert first["page"].paginator.count == total + 1
+    assert first["lines"][0]["point_type"] == "Status" and first["lines"][0]["balance"] == "9"
+    assert first["lines"][1]["what"] == f"Purchase: receipt R-{total}"
+    assert first["lines"][1]["balance"] == f"{total * (total + 1) // 2:,}.00"
+    third = statement(client, member, page=3)
+    assert [line["what"] for line in third["lines"]][-1] == "Purchase: receipt R-1"
+    n = total - 2 * STATEMENT_PAGE + 1  # the newest purchase on page 3 (one status line came first)
+    assert third["lines"][0]["what"] == f"Purchase: receipt R-{n}"
+    assert third["lines"][0]["balance"] == f"{n * (n + 1) // 2:,}.00"
+    assert third["lines"][-1]["balance"] == "1.00"
+    only_status = statement(client, member, point_type="status")
+    assert [line["amount"] for line in only_status["lines"]] == ["9"]
+    page = client.get(f"/admin/ledger/booking/statement/{member.pk}/", {"page": 2}).content.decode()
+    assert "Page 2 of 3" in page and "Balance after" in page and member.number in page
+
+
+def test_the_statement_costs_the_same_queries_on_every_page_and_needs_bookings_seen(client, member, earn, manager):
+    for n in range(STATEMENT_PAGE + 3):
+        earn(member, 100, receipt=f"R-{n}")
+    client.force_login(manager)
+
+    def queries(**params) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            statement(client, member, **params)
+        return len(captured)
+
+    assert queries(page=2) == queries(page=1) + 1  # the sum of the newer lines
+    for n in range(STATEMENT_PAGE):
+        earn(member, 100, receipt=f"S-{n}")
+    assert queries(page=3) == queries(page=2)
+    client.force_login(StaffUserFactory(is_superuser=False))
+    assert client.get(f"/admin/ledger/booking/statement/{member.pk}/").status_code == 403
 
 
 def test_the_cancel_preview_says_in_points_what_cancelling_forfeits_and_cancelling_does_that(

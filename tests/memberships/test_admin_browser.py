@@ -29,11 +29,13 @@ def test_an_agent_finds_a_member_by_card_adds_a_remark_and_cancels(admin_page, a
     rows.first.get_by_role("link", name=member.number).click()
 
     # The member's page: the card is there; add a remark.
-    expect(page.locator("#content")).to_contain_text(CARD)
+    page.get_by_role("tab", name="Member data, cards and remarks").click()
+    expect(page.locator("#member-data")).to_contain_text(CARD)
     page.locator("textarea[name='remarks-2-0-text']").fill("Caller lost the card; asked to cancel.")
     page.click("input[name=_continue]")
     expect(page.locator(".messagelist .success")).to_be_visible()
-    expect(page.locator("#content")).to_contain_text("Caller lost the card; asked to cancel.")
+    expect(page.locator("#member-data")).to_be_visible()  # back on the tab where the change was made
+    expect(page.locator("#member-data")).to_contain_text("Caller lost the card; asked to cancel.")
     remark = Remark.objects.get(membership=member)
     assert remark.author_user_id == admin_page_user.pk
 

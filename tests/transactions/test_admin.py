@@ -90,3 +90,28 @@ def test_a_members_card_finds_their_transactions_and_bookings(staff_client, tx_p
     bookings = staff_client.get("/admin/ledger/booking/", {"q": "6010009999"})
     assert {b.membership_id for b in bookings.context["cl"].result_list} == {alice.pk}
     assert staff_client.get(f"{ADMIN}/", {"q": "no-such-key"}).context["cl"].result_list.count() == 0
+
+
+def test_a_transaction_shows_its_cap_usage_in_points_by_promotion_name(staff_client, tx_program):
+    from promotions.services import save_promotion
+    from tests.promotions.conftest import ACTOR
+
+    save_promotion(
+        key="daily-bonus",
+        name="Daily bonus",
+        definition={
+            "pointType": "points",
+            "effects": [{"type": "fixed", "points": "5"}],
+            "caps": {"perMember": [{"period": "day", "points": "12.5"}], "budget": "1000"},
+        },
+        actor=ACTOR,
+    )
+    member = new_member()
+    buy(member, [("TEA-001", "1", "2.89")])
+    buy(member, [("TEA-001", "1", "2.89")])
+    second = Transaction.objects.order_by("-id").first()
+    page = staff_client.get(f"{ADMIN}/{second.pk}/change/").content.decode()
+    cap_usage = page.split("Cap usage:", 1)[1].split("</table>", 1)[0]
+    assert "Daily bonus" in cap_usage and "daily-bonus" not in cap_usage
+    assert "budget (all members)" in cap_usage and "per member, that day" in cap_usage
+    assert cap_usage.count("5.00") == 2 and "500" not in cap_usage.replace("5.00", "")  # points, not minor units

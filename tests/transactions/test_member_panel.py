@@ -26,9 +26,9 @@ def test_the_panel_counts_sums_and_lists_the_latest_purchases(tx_program):
     buy(new_member(), [("TEA-001", "3", "2.89")])
     panel = panel_of(member)
     assert (panel["count"], panel["spent"]) == (2, "18.76 EUR")
-    assert [(row["total"], row["points"], row["status"]) for row in panel["latest"]] == [
-        ("2.89 EUR", "2.89 Points", "Booked"),
-        ("15.87 EUR", "28.85 Points", "Booked"),
+    assert [(row["total"], row["points"], row["status"], row["channel"]) for row in panel["latest"]] == [
+        ("2.89 EUR", "2.89 Points", "Booked", "Web shop"),  # the channel's name, not its key
+        ("15.87 EUR", "28.85 Points", "Booked", "Web shop"),
     ]
     assert panel["all_url"].endswith(f"?q={member.number}")
 
