@@ -25,6 +25,14 @@ class UnknownMembershipType(InvalidInput):
     default_detail = "Unknown or inactive membership type."
 
 
+class UnknownChannel(InvalidInput):
+    """An enrollment channel that is neither a channel of the catalog nor one of the enrollment
+    sources (memberships.hooks.ENROLLMENT_SOURCES)."""
+
+    code = "unknown_channel"
+    default_detail = "Unknown channel."
+
+
 class UnknownSponsor(InvalidInput):
     code = "unknown_sponsor"
     default_detail = "Unknown or inactive sponsor."

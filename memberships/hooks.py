@@ -208,6 +208,23 @@ def member_panels(membership: Membership, request: Any) -> list[tuple[MemberPane
     return shown
 
 
+# Enrollment channels: where a member enrolled is one of these sources, or a channel of the catalog
+# (a store, a web shop), which the app owning the catalog says it knows.
+ENROLLMENT_SOURCES = ("web", "app", "store", "phone", "sales", "partner", "admin", "import", "api")
+_channel_known: Callable[[str], bool] | None = None
+
+
+def register_channel_check(fn: Callable[[str], bool]) -> Callable[[str], bool]:
+    """fn(key) -> True when the catalog has a channel with this key."""
+    global _channel_known
+    _channel_known = fn
+    return fn
+
+
+def enrollment_channel_known(key: str) -> bool:
+    return key in ENROLLMENT_SOURCES or bool(_channel_known and _channel_known(key))
+
+
 _tier_standing_provider: Callable[[Membership], dict | None] | None = None
 
 

@@ -125,8 +125,9 @@ class MembershipListView(ApiGenericView):
         tags=TAGS,
         summary="Enroll a new membership",
         description="Optionally with a card, alternate ids and consents. Refused with `card_taken`, "
-        "`alternate_id_taken`, `email_taken` (when the program requires unique e-mail addresses) or "
-        "`unknown_membership_type`.",
+        "`alternate_id_taken`, `email_taken` (when the program requires unique e-mail addresses), "
+        "`unknown_membership_type`, `unknown_sponsor` or `unknown_channel` (`channel` is a channel of the catalog "
+        "or one of the enrollment sources web, app, store, phone, sales, partner, admin, import, api).",
         request=EnrollMembershipInput,
         responses={201: MembershipDetailsOutput},
     )

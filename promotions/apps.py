@@ -32,11 +32,17 @@ class PromotionsConfig(AppConfig):
         watch_catalog(Product, ProductCategory, CategoryValue, MasterCategory, CustomCategory)
         m2m_changed.connect(bump_catalog, sender=CustomCategory.products.through, dispatch_uid="catalog-links")
 
-        from memberships.hooks import MemberPanel, register_member_panel, register_tier_standing_provider
-        from promotions.back_office import tier_panel
+        from memberships.hooks import (
+            MemberPanel,
+            register_channel_check,
+            register_member_panel,
+            register_tier_standing_provider,
+        )
+        from promotions.back_office import channel_known, tier_panel
         from promotions.tiers import standing_summary
 
         register_tier_standing_provider(standing_summary)
+        register_channel_check(channel_known)
         register_member_panel(
             MemberPanel(
                 key="tier",

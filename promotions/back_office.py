@@ -7,7 +7,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ledger.amounts import show_points
+from loyalty.configuration import cached
 from loyalty.models import Program
+from promotions.models import Channel
 from promotions.tiers import standing
 
 
@@ -31,3 +33,9 @@ def tier_panel(membership: Any, request: Any) -> dict[str, Any] | None:
         "percent": min(100, round(100 * earned / goal)) if goal else 100,
         "below_since": membership.tier_below_since,
     }
+
+
+def channel_known(key: str) -> bool:
+    """For the memberships app's enrollment check: the catalog's channel keys, cached per process
+    and configuration generation (loyalty.configuration), so an import of many members asks once."""
+    return key in cached("channel keys", lambda: set(Channel.objects.values_list("key", flat=True)))

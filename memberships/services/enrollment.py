@@ -15,7 +15,7 @@ from loyalty.audit import diff_fields, record_audit
 from loyalty.errors import InvalidInput
 from loyalty.models import MembershipType, Program, Sponsor
 from loyalty.outbox import emit_event
-from memberships import events
+from memberships import errors, events, hooks
 from memberships.errors import CardTaken, MembershipNotFound, NotAnonymous
 from memberships.models import Card, Membership, MembershipStatus
 from memberships.numbers import generate_membership_number
@@ -188,13 +188,22 @@ def enroll_membership(
 
 
 def _clean_channel(channel: str) -> str:
+    """A channel key of the catalog or one of the enrollment sources; refused otherwise, so reports
+    per channel add up (a typo such as "webshpo" would be a channel of its own)."""
     try:
-        return clean_channel(channel)
+        channel = clean_channel(channel)
     except ValidationError as exc:
         raise InvalidInput(
             f"channel: {exc.messages[0]}",
             errors=[{"field": "channel", "code": "invalid", "message": exc.messages[0]}],
         ) from exc
+    if channel and not hooks.enrollment_channel_known(channel):
+        sources = ", ".join(hooks.ENROLLMENT_SOURCES)
+        message = f"No channel {channel!r}: use a channel of the catalog or one of {sources}."
+        raise errors.UnknownChannel(
+            message, errors=[{"field": "channel", "code": "unknown_channel", "message": message}]
+        )
+    return channel
 
 
 def _card_issued(card: Card, actor: Actor) -> None:

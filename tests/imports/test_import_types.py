@@ -65,6 +65,19 @@ def test_memberships_are_enrolled_through_the_service_with_audit_and_events(prog
     assert Event.objects.filter(type="import.completed", payload__key=batch.key).count() == 1
 
 
+def test_a_membership_record_naming_an_unknown_channel_fails_with_its_own_code(program, import_json):
+    _, batch = import_json(
+        "memberships",
+        [
+            {"firstName": "A", "lastName": "B", "email": "ab@example.com", "channel": "webshop"},
+            {"firstName": "C", "lastName": "D", "email": "cd@example.com", "channel": "nowhere"},
+        ],
+    )
+    assert failure(batch, 2) == "unknown_channel"
+    assert Membership.objects.get(email="ab@example.com").channel == "webshop"
+    assert not Membership.objects.filter(email="cd@example.com").exists()
+
+
 def test_a_taken_card_fails_its_record_with_the_domain_code(program, member, import_json):
     import_json("cards", [{"membershipKey": member.number, "number": "6001000000009"}])
     _, batch = import_json(

@@ -131,6 +131,22 @@ def test_an_unknown_or_inactive_membership_type_is_refused(api):
         assert counts() == before
 
 
+def test_an_enrollment_channel_is_a_catalog_channel_or_an_enrollment_source(api):
+    from promotions.models import Channel
+
+    Channel.objects.create(key="store-delft", name="Delft", sponsor=Sponsor.objects.create(key="shop", name="Shop"))
+    for channel in ("store-delft", "app", "phone"):
+        response = api.post(BASE, enroll_body(channel=channel), format="json")
+        assert response.status_code == 201, response.content
+        assert response.json()["channel"] == channel
+    before = counts()
+    response = api.post(BASE, enroll_body(channel="webshpo"), format="json")
+    assert_refused(response, 400, "unknown_channel")
+    assert "use a channel of the catalog or one of web, app, store" in response.json()["detail"]
+    assert response.json()["errors"][0]["field"] == "channel"
+    assert counts() == before
+
+
 def test_an_unknown_sponsor_is_refused(api):
     before = counts()
     assert_refused(api.post(BASE, enroll_body(sponsor="nobody"), format="json"), 400, "unknown_sponsor")
