@@ -24,6 +24,7 @@ from ledger.models import PointType
 from loyalty.actors import Actor
 from loyalty.api.errors import camel
 from loyalty.models import MembershipType, Sponsor, Tier
+from loyalty.readable import label
 from loyalty.rollups import day_start, program_zone
 from promotions.models import Channel
 
@@ -39,7 +40,30 @@ CHOICES_BY_NAME = {
 DAY_LABELS = {"since": "From (day, included)", "until": "To (day, included)"}
 
 
-def form_field(name: str, field: serializers.Field) -> forms.Field:
+DAY_HELP = {
+    "since": "{what} on or after this day (the program's time zone). Empty: from the beginning.",
+    "until": "{what} on or before this day (the program's time zone). Empty: up to now.",
+}
+
+
+def day_help(name: str, filters: dict[str, serializers.Field]) -> str:
+    """The days' help in the form's terms: the API's "Booked at or after." says what is counted
+    ("Booked"); its "before" (an exclusive instant) would contradict the form's included last day."""
+    since = str(getattr(filters.get("since"), "help_text", "") or "")
+    what = since.split(" at or after", 1)[0] if " at or after" in since else "Counted"
+    return DAY_HELP.get(name, "A day in the program's time zone.").format(what=what)
+
+
+def sort_label(option: str) -> str:
+    """An API sort option in words: "-createdAt" -> "Created at, newest first"."""
+    name = label(option.lstrip("-")).capitalize()
+    descending = option.startswith("-")
+    if option.endswith("At") or option.endswith("Date"):
+        return f"{name}, {'newest' if descending else 'oldest'} first"
+    return f"{name}, {'Z to A' if descending else 'A to Z'}" if name != "Month" else name
+
+
+def form_field(name: str, field: serializers.Field, filters: dict[str, serializers.Field]) -> forms.Field:
     """A Django form field for one of the template's API filters."""
     help_text = str(field.help_text or "")
     if name in CHOICES_BY_NAME:
@@ -52,7 +76,7 @@ def form_field(name: str, field: serializers.Field) -> forms.Field:
         return forms.DateField(
             required=False,
             label=DAY_LABELS.get(name, name.capitalize()),
-            help_text=help_text,
+            help_text=day_help(name, filters),
             widget=forms.DateInput(attrs={"type": "date"}),
         )
     if isinstance(field, serializers.IntegerField):
@@ -69,11 +93,15 @@ def form_field(name: str, field: serializers.Field) -> forms.Field:
 
 
 def export_form(template: ExportTemplate, data: Any = None) -> forms.Form:
-    fields: dict[str, forms.Field] = {name: form_field(name, f) for name, f in template.filter_fields().items()}
+    filters = template.filter_fields()
+    fields: dict[str, forms.Field] = {name: form_field(name, f, filters) for name, f in filters.items()}
     fields["format"] = forms.ChoiceField(choices=[(f, FORMAT_NAMES.get(f, f)) for f in FORMATS], initial="csv")
     if template.sort:
         fields["sort"] = forms.ChoiceField(
-            choices=[(s, s) for s in template.sort], initial=template.default_sort, label="Sorted by", required=False
+            choices=[(s, sort_label(s)) for s in template.sort],
+            initial=template.default_sort,
+            label="Sorted by",
+            required=False,
         )
     return type("ExportForm", (forms.Form,), fields)(data)
 

@@ -101,3 +101,17 @@ def test_exports_are_not_for_support_agents(client, ledger_program):
     agent.groups.add(Group.objects.get(name="Support agent"))
     client.force_login(agent)
     assert client.get(reverse("admin:backoffice_export", args=["memberships"])).status_code == 403
+
+
+def test_the_form_says_its_sort_orders_and_days_in_words(manager, ledger_program):
+    from backoffice.exports import sort_label
+
+    assert [sort_label(s) for s in ("createdAt", "-enrolledAt", "lastName", "month")] == [
+        "Created at, oldest first",
+        "Enrolled at, newest first",
+        "Last name, A to Z",
+        "Month",
+    ]
+    page = manager.get(reverse("admin:backoffice_export", args=["bookings"])).content.decode()
+    assert "Created at, newest first" in page and ">-createdAt<" not in page
+    assert "Booked on or before this day" in page and "Booked before." not in page
