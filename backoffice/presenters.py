@@ -67,6 +67,7 @@ def present(figs: Figures) -> dict[str, Any]:
         for name, kind in (("Earned", "issued"), ("Redeemed", "redeemed"), ("Expired", "expired"))
     ]
     liability, liability_series = _liability(figs, groups)
+    blocked_series = [Series("Blocked", _levels(groups, figs.blocked_before, figs.blocked_change))]
     tx_series = [
         Series("Purchases", _per_bucket(groups, lambda d: figs.sales_per_day.get(d, {}).get("transactions", 0)))
     ]
@@ -124,6 +125,7 @@ def present(figs: Figures) -> dict[str, Any]:
         "points_legend": legend(flow_series),
         "liability_chart": line_chart(labels, liability_series, title="Liability per sponsor", fmt=axis_points),
         "liability_legend": legend(liability_series),
+        "blocked_chart": line_chart(labels, blocked_series, title=f"Blocked {pt.name}", fmt=axis_points),
         "purchases_chart": line_chart(labels, tx_series, title="Purchases", fmt=lambda v: f"{v:,.0f}"),
         "members_chart": line_chart(labels, member_series, title="New members", fmt=lambda v: f"{v:,.0f}"),
         "liability": liability,
@@ -188,6 +190,15 @@ def _liability(figs: Figures, groups: list[tuple[str, list[date]]]) -> tuple[lis
         )
         series.append(Series(names.get(sponsor_id, "?"), trend))
     return rows, series
+
+
+def _levels(groups: list[tuple[str, list[date]]], before: int, change: dict[date, int]) -> list[int]:
+    """A level at the end of each bucket, from the level before the first and the daily changes."""
+    level, levels = before, []
+    for _, days in groups:
+        level += sum(change.get(d, 0) for d in days)
+        levels.append(level)
+    return levels
 
 
 def _sales_note(channels: list[dict[str, Any]]) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 from imports.models import ImportBatch
 from imports.selectors import batches_needing_attention
 from ledger.models import PointType
-from ledger.selectors import points_ahead, points_per_day
+from ledger.selectors import blocked_per_day, points_ahead, points_per_day
 from loyalty.models import AuditEntry, Sponsor, Tier
 from loyalty.rollups import PERIODS, Period, period_of  # noqa: F401 - the dashboard's periods
 from loyalty.selectors import audit_entries
@@ -39,6 +39,8 @@ class Figures:
     flows: dict[date, dict[str, int]]
     owed_before: dict[int, int]
     owed_change: dict[date, dict[int, int]]
+    blocked_before: int
+    blocked_change: dict[date, int]
     ahead: dict[str, Any]
     sales_per_day: dict[date, dict[str, Any]]
     channels: list[dict[str, Any]]
@@ -59,6 +61,7 @@ def dashboard_choices() -> tuple[list[Sponsor], list[PointType]]:
 def figures(period: Period, point_type: PointType, sponsor: Sponsor | None, now: datetime) -> Figures:
     sponsor_id = sponsor.pk if sponsor else None
     flows, owed_before, owed_change = points_per_day(period.first, period.last, point_type.pk, sponsor_id, period.tz)
+    blocked_before, blocked_change = blocked_per_day(period.first, period.last, point_type.pk, sponsor_id, period.tz)
     per_day, channels = sales_between(period.first, period.last, sponsor_id, period.tz)
     given = points_by_promotion(period.first, period.last, sponsor_id, period.tz)
     promotions = [p for p in given if p["point_type"] == point_type.key][:TOP_PROMOTIONS]
@@ -78,6 +81,8 @@ def figures(period: Period, point_type: PointType, sponsor: Sponsor | None, now:
         flows=flows,
         owed_before=owed_before,
         owed_change=owed_change,
+        blocked_before=blocked_before,
+        blocked_change=blocked_change,
         ahead=points_ahead(now, point_type.pk, sponsor_id),
         sales_per_day=per_day,
         channels=channels,

@@ -15,7 +15,7 @@ def register() -> None:
     )
     from ledger.member_actions import register as register_member_actions
     from ledger.models import PointType
-    from ledger.rollups import DAILY_POINTS, POINTS_AHEAD
+    from ledger.rollups import DAILY_BLOCKED, DAILY_POINTS, POINTS_AHEAD
     from ledger.selectors import account_summaries
     from ledger.services import forfeit_membership_points, merge_membership_points
     from loyalty.hooks import register_program_change_notes
@@ -24,6 +24,7 @@ def register() -> None:
 
     register_configuration_model(PointType)
     register_rollup(DAILY_POINTS)
+    register_rollup(DAILY_BLOCKED)
     register_snapshot(POINTS_AHEAD)
     register_member_actions()
     hooks.register_export_columns(hooks.ExportColumns(names=balance_column_names, values=balance_column_values))

@@ -276,3 +276,23 @@ class DailyPoints(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.kind} {self.amount}"
+
+
+class DailyBlocked(models.Model):
+    """How the points still blocked (not yet matured) changed per day (loyalty.rollups): points of new
+    blocked lots and what returns took from them while blocked (the day written), less what matured (the
+    day released). Summed from the lots' movements, never edited; the level on a day is the sum so far."""
+
+    day = models.DateField(help_text="A day in the program's time zone.")
+    sponsor = models.ForeignKey(
+        "loyalty.Sponsor", on_delete=models.CASCADE, related_name="+", db_index=False, help_text="The lots' issuer."
+    )
+    point_type = models.ForeignKey(PointType, on_delete=models.CASCADE, related_name="+", db_index=False)
+    change = models.BigIntegerField(help_text="Change of the blocked points that day, minor units.")
+
+    class Meta:
+        verbose_name_plural = "daily blocked points"
+        indexes = [models.Index(fields=["day", "sponsor"], name="daily_blocked_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.day} blocked {self.change:+}"

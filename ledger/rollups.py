@@ -10,8 +10,9 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
+from django.utils import timezone
 
-from ledger.models import Account, Booking, DailyPoints, Lot, Posting
+from ledger.models import Account, Booking, DailyBlocked, DailyPoints, Lot, LotMovement, Posting
 from loyalty.rollups import DailyRollup, HourlySnapshot
 
 SYSTEM_KINDS = [k for k in Account.Kind.values if k != Account.Kind.MEMBER]
@@ -104,3 +105,60 @@ def points_ahead_now(now: datetime) -> list[dict[str, Any]]:
 
 
 POINTS_AHEAD = HourlySnapshot(name="ledger.points_ahead", take=points_ahead_now)
+
+
+def blocked_changes_per_day(
+    start: datetime | None, end: datetime, tz: ZoneInfo, **filters: Any
+) -> list[dict[str, Any]]:
+    """How the blocked points changed per day, for bookings written and lots released in [start, end).
+
+    A lot's points are blocked from the booking that made it until `matures_at`. Each of its movements
+    written before then (its creation, a return taking from it) changes the blocked points on the day
+    it was written; on the day it matures, what it held then leaves them. Both are fixed once the day
+    ended; releases are counted only up to now, so today's figure is today's level.
+    """
+    lots = {"lot__sponsor_id": "sponsor_id", "lot__account__point_type_id": "point_type_id"}
+    narrowed = {field: filters[dim] for field, dim in lots.items() if dim in filters}
+    keys = {"sponsor_id": F("lot__sponsor_id"), "point_type_id": F("lot__account__point_type_id")}
+    while_blocked = LotMovement.objects.filter(booking__created_at__lt=F("lot__matures_at"), **narrowed)
+
+    written = Booking.objects.filter(created_at__lt=end)
+    if start is not None:
+        written = written.filter(created_at__gte=start)
+    ids = written.aggregate(low=Min("id"), high=Max("id"))
+    blocked = while_blocked.filter(booking_id__gte=ids["low"] or 0, booking_id__lte=ids["high"] or 0)
+    blocked = blocked.filter(booking__created_at__lt=end)
+    if start is not None:
+        blocked = blocked.filter(booking__created_at__gte=start)
+    rows = [
+        {**row, "change": row["change"] or 0}
+        for row in blocked.annotate(day=TruncDate("booking__created_at", tzinfo=tz), **keys)
+        .values("day", "sponsor_id", "point_type_id")
+        .annotate(change=Sum("amount"))
+        .order_by()
+    ]
+
+    # Released: both values of the maturity flag, so the (flag, matures_at) index serves the range.
+    released = while_blocked.filter(
+        lot__maturity_notified__in=[False, True], lot__matures_at__lt=min(end, timezone.now())
+    )
+    if start is not None:
+        released = released.filter(lot__matures_at__gte=start)
+    rows += [
+        {**row, "change": -(row["change"] or 0)}
+        for row in released.annotate(day=TruncDate("lot__matures_at", tzinfo=tz), **keys)
+        .values("day", "sponsor_id", "point_type_id")
+        .annotate(change=Sum("amount"))
+        .order_by()
+    ]
+    return rows
+
+
+DAILY_BLOCKED = DailyRollup(
+    name="ledger.daily_blocked",
+    model=DailyBlocked,
+    dims=("sponsor_id", "point_type_id"),
+    measures=("change",),
+    source=blocked_changes_per_day,
+    first=first_booking_at,
+)

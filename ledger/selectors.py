@@ -13,7 +13,7 @@ from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
 from ledger.models import Account, Booking, Lot, PointType, Posting
-from ledger.rollups import DAILY_POINTS, POINTS_AHEAD
+from ledger.rollups import DAILY_BLOCKED, DAILY_POINTS, POINTS_AHEAD
 from loyalty import rollups
 from memberships.selectors import membership_and_merged_ids
 
@@ -239,6 +239,24 @@ def points_per_day(
     for row in rollups.read(DAILY_POINTS, None, start - timedelta(days=1), by_day=False, tz=tz, **filters):
         owed_before[row["sponsor_id"]] -= row["amount"]
     return dict(flows), dict(owed_before), {day: dict(change) for day, change in owed_change.items()}
+
+
+def blocked_per_day(
+    start: date, end: date, point_type_id: int, sponsor_id: int | None = None, tz: ZoneInfo | None = None
+) -> tuple[int, dict[date, int]]:
+    """Points of one type (optionally issued by one sponsor) blocked when the period began, and how the
+    blocked points changed on each day start..end (minor units), from the daily summary."""
+    filters: dict[str, Any] = {"point_type_id": point_type_id}
+    if sponsor_id is not None:
+        filters["sponsor_id"] = sponsor_id
+    change: dict[date, int] = defaultdict(int)
+    for row in rollups.read(DAILY_BLOCKED, start, end, tz=tz, **filters):
+        change[row["day"]] += row["change"]
+    before = sum(
+        row["change"]
+        for row in rollups.read(DAILY_BLOCKED, None, start - timedelta(days=1), by_day=False, tz=tz, **filters)
+    )
+    return before, dict(change)
 
 
 def points_ahead(now: datetime, point_type_id: int, sponsor_id: int | None = None) -> dict[str, Any]:

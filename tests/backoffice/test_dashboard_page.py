@@ -69,7 +69,7 @@ def test_the_number_of_queries_does_not_grow_with_the_data(manager, shop):
             buy(member, COFFEE + TEA, days_ago=0.01)
     _, large = get(manager, "?period=30d")
     assert large == small
-    assert small <= 40
+    assert small <= 48  # about 45: each figure one or a few aggregates, whatever the data
 
 
 def test_a_sponsor_and_a_period_narrow_the_page(manager, shop):

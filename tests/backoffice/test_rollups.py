@@ -129,3 +129,54 @@ def test_points_ahead_are_read_from_the_hourly_snapshot_with_its_time(amsterdam,
     seen = points_ahead(later, pt)
     assert seen["as_of"] == now and seen["expiring"][30] == 1_000  # the snapshot's figure, with its time
     assert points_ahead(now + timedelta(hours=3), pt)["expiring"][30] == 1_500  # too old: computed now
+
+
+def test_blocked_points_per_day_rise_with_blocked_lots_and_fall_with_returns_and_releases(
+    amsterdam, make_member, earn, ledger_program
+):
+    """Blocked at the end of each day, from the daily changes, equals the lots still blocked then (the
+    hourly snapshot's figure), whether the days are summed or read live."""
+    from ledger.models import DailyBlocked
+    from ledger.rollups import DAILY_BLOCKED, points_ahead_now
+    from ledger.selectors import blocked_per_day
+    from ledger.services.reversal import reverse_earn_amounts
+
+    anna, bert = make_member(), make_member()
+    points = ledger_program.points.pk
+    truth = {}  # the snapshot's blocked figure at the end of each day
+
+    def blocked_now(day: date) -> int:
+        with time_machine.travel(local(day.year, day.month, day.day, 23, 59), tick=False):
+            rows = points_ahead_now(local(day.year, day.month, day.day, 23, 59, 59))
+        return sum(r["blocked"] for r in rows if r["point_type"] == points)
+
+    with time_machine.travel(local(2026, 12, 1, 10, 0), tick=False):
+        first = earn(anna, 10_000, matures_in_days=3)  # blocked until 4 December, 10:00
+        earn(anna, 500)  # not blocked
+    truth[date(2026, 12, 1)] = blocked_now(date(2026, 12, 1))
+    with time_machine.travel(local(2026, 12, 2, 15, 0), tick=False):
+        reverse_earn_amounts(booking=first, amounts={"points": 2_500}, reference="return-1", actor=ACTOR)
+        earn(bert, 4_000, sponsor=ledger_program.fuel, matures_in_days=1)  # until the 3rd, 15:00
+    for day in (2, 3, 4, 5):
+        truth[date(2026, 12, day)] = blocked_now(date(2026, 12, day))
+    assert list(truth.values()) == [10_000, 11_500, 7_500, 0, 0]
+
+    def levels() -> list[int]:
+        with time_machine.travel(local(2026, 12, 5, 12, 0), tick=False):
+            before, change = blocked_per_day(date(2026, 12, 2), date(2026, 12, 5), points, tz=amsterdam)
+        assert before == truth[date(2026, 12, 1)]
+        level, out = before, []
+        for day in (2, 3, 4, 5):
+            level += change.get(date(2026, 12, day), 0)
+            out.append(level)
+        return out
+
+    expected = [truth[date(2026, 12, day)] for day in (2, 3, 4, 5)]
+    assert levels() == expected  # every day read live
+    with time_machine.travel(local(2026, 12, 5, 12, 0), tick=False):
+        assert rollups.roll_up(DAILY_BLOCKED) == 4  # the 1st to the 4th have ended
+    assert DailyBlocked.objects.exists()
+    assert levels() == expected  # summed days and today live: the same
+    with time_machine.travel(local(2026, 12, 5, 12, 0), tick=False):
+        fuel_only = blocked_per_day(date(2026, 12, 3), date(2026, 12, 3), points, ledger_program.fuel.pk, amsterdam)
+    assert fuel_only == (4_000, {date(2026, 12, 3): -4_000})
