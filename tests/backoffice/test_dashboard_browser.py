@@ -49,7 +49,10 @@ def test_a_manager_logs_in_and_sees_figures_that_match_the_database(admin_page, 
     expect(page.locator("#liability")).to_contain_text("Northwind")
     expect(page.locator("#channels")).to_contain_text("Web shop")  # the channel's name, not its key
     expect(page.locator("#recent-actions")).to_contain_text("Points redeemed")
-    assert page.locator("svg.chart").count() == 4
+    assert page.locator("svg.chart").count() == 5
+    blocked = float(card("Blocked").locator(".value").inner_text().replace(",", ""))
+    last = page.locator("#blocked-over-time desc").text_content().rsplit(", ", 1)[1]
+    assert float(last.replace(",", "")) == blocked  # the chart ends where the figure is
     assert page.evaluate("document.documentElement.scrollWidth") <= 1366
     page.screenshot(path=screens / "dashboard.png", full_page=True)
 
