@@ -583,3 +583,33 @@ def sample_items(lines) -> list:
 
 class BacktestForm(forms.Form):
     days = forms.IntegerField(min_value=1, max_value=365, initial=30, help_text="The last 1 to 365 days.")
+
+
+def effects_in_words(definition: dict[str, Any]) -> list[dict[str, str]]:
+    """The stored effects in words, in their rows' order, each with a worked example on one line (for a
+    multiplier: what the active base promotions of the same point type earn it)."""
+    from promotions.explain import effect_in_words
+    from promotions.selectors import active_promotions
+
+    point_type = PointType.objects.filter(key=definition.get("pointType", "")).first()
+    if point_type is None:
+        return []
+    program = Program.current()
+    base = [
+        effect
+        for promo in active_promotions()
+        if promo.base and promo.point_type == point_type.key
+        for effect in promo.effects
+    ]
+    return [
+        effect_in_words(
+            effect,
+            point_type=point_type.name,
+            precision=point_type.precision,
+            currency=program.currency,
+            rounding=program.rounding,
+            base_effects=base,
+            voucher_names=voucher_types() or {},
+        )
+        for effect in definition.get("effects") or []
+    ]

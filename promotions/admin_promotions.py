@@ -28,6 +28,7 @@ from promotions.admin_forms import (
     apply_errors,
     build_definition,
     condition_help,
+    effects_in_words,
     effects_initial,
     per_member_initial,
     sample_items,
@@ -162,6 +163,8 @@ class PromotionAdmin(admin.ModelAdmin):
                 form.add_error(None, exc.detail)
             else:
                 return self._saved(request, saved, adding=promotion is None)
+        for row, words in zip(effects.forms, effects_in_words(definition), strict=False):
+            row.in_words = words  # the stored effect of this row, in words with an example
         if not can_save:
             for row in [form, *effects.forms, *per_member.forms]:
                 for field in row.fields.values():

@@ -1,8 +1,13 @@
-"""The engine's answer in plain words, for the admin's try-it panel and the transactions screen. Pure."""
+"""The engine's answer and a promotion's effects in plain words, for the admin's try-it panel, the
+promotion editor and the transactions screen. Pure."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
+
+from promotions.engine import round_whole
 
 OPERATOR_WORDS = {
     "eq": "equal",
@@ -104,3 +109,89 @@ def present(evaluation: Any, show, *, only: set[str] | None = None) -> dict[str,
         if only is None or entry["promotion"] in only
     ]
     return {"rewards": rewards, "not_applied": not_applied}
+
+
+# Effects in words, each with a worked example on one line of 10 currency units -----------------------
+
+EXAMPLE_AMOUNT = Decimal("10.00")
+EXAMPLE_ITEMS = 3
+
+
+def _minor(value: Fraction, precision: int, rounding: str) -> int:
+    scaled = value * 10**precision
+    return round_whole(scaled.numerator, scaled.denominator, rounding)
+
+
+def _shown(minor: int, precision: int) -> str:
+    return f"{Decimal(minor).scaleb(-precision):,.{precision}f}"
+
+
+def _points(value: Fraction, precision: int, rounding: str) -> str:
+    """Points as the engine rounds them (to the point type's precision), with separators."""
+    return _shown(_minor(value, precision, rounding), precision)
+
+
+def base_rate(base_effects: list[dict[str, Any]]) -> Fraction:
+    """Points per currency unit that the base promotions' amount effects give a line (their per-item and
+    fixed effects do not grow with the amount and are left out of the example)."""
+    return sum(
+        (Fraction(str(e["points"])) / Fraction(str(e["per"])) for e in base_effects if e.get("type") == "perAmount"),
+        Fraction(0),
+    )
+
+
+def effect_in_words(
+    effect: dict[str, Any],
+    *,
+    point_type: str,
+    precision: int,
+    currency: str,
+    rounding: str = "down",
+    base_effects: list[dict[str, Any]] | None = None,
+    voucher_names: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """{"gives": what the effect gives, "example": what it gives one example line}. A multiplier's factor
+    is the line's total over its base: ×2 doubles what the base earning gave (it adds the base once)."""
+    kind = effect.get("type")
+    amount = f"{EXAMPLE_AMOUNT} {currency}"
+    spent = Fraction(EXAMPLE_AMOUNT)
+    show = lambda value: _points(value, precision, rounding)  # noqa: E731
+    lines = "every line" if effect.get("lines") == "all" else "the lines the condition matched"
+    if kind == "perAmount":
+        rate = Fraction(str(effect["points"])) / Fraction(str(effect["per"]))
+        per = Decimal(str(effect["per"])).quantize(Decimal("0.01"))
+        return {
+            "gives": f"{show(Fraction(str(effect['points'])))} {point_type} per {per} {currency} spent on {lines}",
+            "example": f"a line of {amount} earns {show(spent * rate)} {point_type}",
+        }
+    if kind == "perItem":
+        each = Fraction(str(effect["points"]))
+        return {
+            "gives": f"{show(each)} {point_type} per item on {lines}",
+            "example": f"a line of {EXAMPLE_ITEMS} items earns {show(EXAMPLE_ITEMS * each)} {point_type}",
+        }
+    if kind == "fixed":
+        return {
+            "gives": f"{show(Fraction(str(effect['points'])))} {point_type} once per purchase",
+            "example": "the same whatever the lines",
+        }
+    if kind == "multiplier":
+        factor = Fraction(str(effect["factor"]))
+        rate = base_rate(base_effects or [])
+        gives = f"×{effect['factor']} on the base earning of {lines}"
+        if not rate:
+            return {"gives": gives, "example": "no active base promotion earns per amount: nothing to multiply now"}
+        base = spent * rate
+        # As the engine books it: the base rounded, and this promotion's extra (factor - 1) rounded.
+        base_minor = _minor(base, precision, rounding)
+        extra_minor = _minor(base * (factor - 1), precision, rounding)
+        return {
+            "gives": gives,
+            "example": f"a line of {amount} that earns {_shown(base_minor, precision)} base earns "
+            f"{_shown(base_minor + extra_minor, precision)} {point_type} in all "
+            f"({_shown(extra_minor, precision)} from this promotion)",
+        }
+    if kind == "issueVoucher":
+        key = effect.get("voucherType", "")
+        return {"gives": f"a voucher: {(voucher_names or {}).get(key, key)}", "example": "one per purchase"}
+    return {"gives": str(kind), "example": ""}

@@ -307,6 +307,17 @@ def test_the_condition_help_comes_from_the_rules_and_its_examples_are_valid(staf
         validate_definition({**BASE, "base": False, "condition": example})
 
 
+def test_each_stored_effect_reads_in_words_with_an_example_line(staff_client, tx_program):
+    from promotions.models import Promotion
+
+    promotion = Promotion.objects.get(key="coffee-double")
+    page = staff_client.get(f"{ADMIN}/{promotion.pk}/change/").content.decode()
+    words = page.split('class="effect-words"', 1)[1].split("</tr>", 1)[0]
+    assert "×2 on the base earning of the lines the condition matched" in words
+    # The base promotion gives 1 point per euro: a line of 10.00 earns 10.00 base and 20.00 in all.
+    assert "a line of 10.00 EUR that earns 10.00 base earns 20.00 Points in all (10.00 from this promotion)" in words
+
+
 def test_with_only_the_view_permission_the_editor_is_read_only(tx_program, django_user_model):
     from django.contrib.auth.models import Permission
 
