@@ -11,10 +11,13 @@ from decimal import Decimal
 from django.contrib import admin, messages
 from django.contrib.admin.options import csrf_protect_m
 from django.contrib.admin.utils import unquote
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
 
 from loyalty.admin import admin_actor
 from loyalty.errors import DomainError
@@ -37,8 +40,10 @@ from promotions.backtest import Sample, backtest, try_sample
 from promotions.context import check_items
 from promotions.errors import ItemsDoNotAddUp
 from promotions.explain import present
+from promotions.lifecycle import STATUSES, caps_in_words, scope_in_words, status_of
 from promotions.models import Promotion
-from promotions.services import InvalidPromotion, save_promotion
+from promotions.selectors import budget_in_words, dates_in_words, list_context, scope_names
+from promotions.services import InvalidPromotion, clone_promotion, save_promotion
 
 FIELDSETS = [
     (None, ["key", "name", "description", "active"], ""),
@@ -54,29 +59,137 @@ FIELDSETS = [
 ]
 
 
+class StatusFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return list(STATUSES.items())
+
+    def queryset(self, request, queryset):
+        if self.value() not in STATUSES:
+            return queryset
+        now = timezone.now()
+        wanted = [
+            p.pk
+            for p in queryset.select_related("current_version")
+            if status_of(active=p.active, activated_at=p.activated_at, definition=p.definition, now=now) == self.value()
+        ]
+        return queryset.filter(pk__in=wanted)
+
+
+class ScopeFilter(admin.SimpleListFilter):
+    """Promotions that can apply where the key is chosen: those naming it and those not narrowed at all."""
+
+    scope_field = ""
+
+    def lookups(self, request, model_admin):
+        return list(scope_names()[self.scope_field].items())
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        wanted = [
+            p.pk
+            for p in queryset.select_related("current_version")
+            if not (p.definition.get("scope") or {}).get(self.scope_field)
+            or self.value() in p.definition["scope"][self.scope_field]
+        ]
+        return queryset.filter(pk__in=wanted)
+
+
+class ChannelFilter(ScopeFilter):
+    title = "channel"
+    parameter_name = "channel"
+    scope_field = "channels"
+
+
+class SponsorFilter(ScopeFilter):
+    title = "sponsor"
+    parameter_name = "sponsor"
+    scope_field = "sponsors"
+
+
+class PromotionChangeList(ChangeList):
+    """The promotion list: what a page's columns need (names, results of the last 30 days, budgets), read
+    once per page."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        context = list_context(timezone.now())
+        for promotion in self.result_list:
+            promotion.list_context = context
+
+
 @admin.register(Promotion)
 class PromotionAdmin(admin.ModelAdmin):
-    list_display = ["key", "name", "active", "version_column", "kind_column", "priority_column", "updated_at"]
-    list_filter = ["active"]
+    list_display = [
+        "name_column",
+        "status_column",
+        "dates_column",
+        "scope_column",
+        "given_column",
+        "budget_column",
+        "caps_column",
+        "version_column",
+    ]
+    list_filter = [StatusFilter, ChannelFilter, SponsorFilter]
     search_fields = ["key", "name"]
-    list_select_related = ["current_version"]
-    actions = ["activate", "deactivate"]
+    list_select_related = ["current_version", "budget"]
+    actions = ["activate", "deactivate", "clone"]
+
+    def get_changelist(self, request, **kwargs):
+        return PromotionChangeList
 
     # The list ------------------------------------------------------------------------------
+
+    @admin.display(description="promotion", ordering="name")
+    def name_column(self, obj: Promotion):
+        return format_html('{}<br><span class="quiet">{}</span>', obj.name, obj.key)
+
+    @admin.display(description="status")
+    def status_column(self, obj: Promotion) -> str:
+        status = status_of(
+            active=obj.active, activated_at=obj.activated_at, definition=obj.definition, now=timezone.now()
+        )
+        return STATUSES[status]
+
+    @admin.display(description="valid")
+    def dates_column(self, obj: Promotion) -> str:
+        return dates_in_words(obj.definition, obj.list_context["zone"])
+
+    @admin.display(description="scope")
+    def scope_column(self, obj: Promotion) -> str:
+        return scope_in_words(obj.definition, obj.list_context["names"])
+
+    @admin.display(description="given, last 30 days")
+    def given_column(self, obj: Promotion) -> str:
+        return obj.list_context["given"].get(obj.key, "—")
+
+    @admin.display(description="budget used")
+    def budget_column(self, obj: Promotion) -> str:
+        return budget_in_words(obj, obj.list_context["precisions"])
+
+    @admin.display(description="caps")
+    def caps_column(self, obj: Promotion) -> str:
+        return caps_in_words(obj.definition)
 
     @admin.display(description="version")
     def version_column(self, obj: Promotion) -> str:
         return f"v{obj.current_version.number}" if obj.current_version else "-"
 
-    @admin.display(description="kind")
-    def kind_column(self, obj: Promotion) -> str:
-        definition = obj.definition
-        kinds = ", ".join(e.get("type", "?") for e in definition.get("effects") or [])
-        return f"base: {kinds}" if definition.get("base") else kinds
-
-    @admin.display(description="priority")
-    def priority_column(self, obj: Promotion) -> int:
-        return obj.definition.get("priority", 0)
+    @admin.action(description="Copy the selected promotions (as drafts)", permissions=["add"])
+    def clone(self, request, queryset):
+        copies = [
+            clone_promotion(promotion, actor=admin_actor(request))
+            for promotion in queryset.select_related("current_version")
+            if promotion.current_version is not None
+        ]
+        if len(copies) == 1:
+            self.message_user(request, f"Copied as {copies[0].key}, a draft: change it and activate it when ready.")
+            return HttpResponseRedirect(reverse("admin:promotions_promotion_change", args=[copies[0].pk]))
+        self.message_user(request, f"Copied {len(copies)} promotion(s) as drafts.", level=messages.SUCCESS)
+        return None
 
     def has_delete_permission(self, request, obj=None):
         return False  # booked rewards name the versions: deactivate instead

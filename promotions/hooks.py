@@ -25,7 +25,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -75,3 +76,19 @@ def past_transactions(since: datetime, until: datetime, *, unknown_products: str
     if _history_source is None:
         return []
     return _history_source(since, until, unknown_products)
+
+
+PointsGiven = Callable[[date, date], list[dict[str, Any]]]
+_points_given: PointsGiven | None = None
+
+
+def register_points_given(fn: PointsGiven) -> PointsGiven:
+    """fn(first day, last day) -> [{promotion_key, point_type, rewards, amount}]: what booked purchases
+    gave per promotion over those days of the program's time zone (the promotion list's results)."""
+    global _points_given
+    _points_given = fn
+    return fn
+
+
+def points_given(first: date, last: date) -> list[dict[str, Any]]:
+    return _points_given(first, last) if _points_given is not None else []

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from promotions.engine import CompiledPromotion, compile_promotion
 from promotions.models import Promotion, PromotionVersion
@@ -75,3 +77,79 @@ def budgets_of(keys: list[str]) -> dict[str, dict[str, Any]]:
             "precision": precisions.get(point_type, 0),
         }
     return result
+
+
+# The promotion list ------------------------------------------------------------------------------------
+
+GIVEN_DAYS = 30
+
+
+def scope_names() -> dict[str, dict[str, str]]:
+    """The names of what a scope can name, by its field and key (four queries)."""
+    from loyalty.models import MembershipType, Sponsor, Tier
+    from promotions.models import Channel
+
+    return {
+        "sponsors": dict(Sponsor.objects.order_by("name").values_list("key", "name")),
+        "channels": dict(Channel.objects.order_by("name").values_list("key", "name")),
+        "tiers": dict(Tier.objects.order_by("rank").values_list("key", "name")),
+        "membershipTypes": dict(MembershipType.objects.order_by("name").values_list("key", "name")),
+    }
+
+
+def list_context(now: datetime) -> dict[str, Any]:
+    """What a page of the promotion list shows beside each row, read once: names for the scopes, the
+    point types' precisions, the program's zone, and the points each promotion gave over the last 30 days
+    of booked purchases (from the daily summary, "1,234.50 Points in 57 rewards")."""
+    from ledger.amounts import show_points
+    from ledger.models import PointType
+    from loyalty.models import Program
+    from promotions.hooks import points_given
+
+    zone = ZoneInfo(Program.current().time_zone)
+    point_types = {pt.key: pt for pt in PointType.objects.all()}
+    today = now.astimezone(zone).date()
+    given: dict[str, list[str]] = {}
+    for row in points_given(today - timedelta(days=GIVEN_DAYS - 1), today):
+        point_type = point_types.get(row["point_type"])
+        amount = show_points(row["amount"], point_type.precision) if point_type else str(row["amount"])
+        name = point_type.name if point_type else row["point_type"]
+        given.setdefault(row["promotion_key"], []).append(f"{amount} {name} in {row['rewards']:,} rewards")
+    return {
+        "zone": zone,
+        "names": scope_names(),
+        "precisions": {key: pt.precision for key, pt in point_types.items()},
+        "given": {key: "; ".join(parts) for key, parts in given.items()},
+    }
+
+
+def dates_in_words(definition: dict[str, Any], zone: ZoneInfo) -> str:
+    """The validity dates as days of the program's zone: "1 Dec 2026 – 31 Dec 2026", "from …", "always"."""
+    validity = definition.get("validity") or {}
+
+    def day(value: str | None, *, end: bool = False) -> str:
+        if not value:
+            return ""
+        moment = datetime.fromisoformat(value) - (timedelta(microseconds=1) if end else timedelta(0))
+        return moment.astimezone(zone).strftime("%-d %b %Y")
+
+    # The end is the first moment it no longer applies: the last day shown is the one before it.
+    start, until = day(validity.get("from")), day(validity.get("until"), end=True)
+    if start and until:
+        return f"{start} – {until}"
+    if start:
+        return f"from {start}"
+    return f"until {until}" if until else "always"
+
+
+def budget_in_words(promotion: Promotion, precisions: dict[str, int]) -> str:
+    """How much of its budget the promotion has given: "69.0 % of 25,000.00", or "—" without a budget."""
+    definition = promotion.definition
+    cap = (definition.get("caps") or {}).get("budget")
+    if cap is None:
+        return "—"
+    precision = precisions.get(definition.get("pointType", ""), 0)
+    budget = int(Decimal(str(cap)).scaleb(precision))
+    used = promotion.budget.used if hasattr(promotion, "budget") else 0
+    share = f"{100 * used / budget:.1f} %" if budget else "—"
+    return f"{share} of {Decimal(budget).scaleb(-precision):,.{precision}f}"

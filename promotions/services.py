@@ -6,6 +6,7 @@ from typing import Any
 
 from django.apps import apps
 from django.db import transaction
+from django.utils import timezone
 
 from loyalty.actors import Actor
 from loyalty.audit import record_audit
@@ -81,6 +82,8 @@ def save_promotion(
         promotion = Promotion(key=key)
     before = {"name": promotion.name, "description": promotion.description, "active": promotion.active}
     promotion.name, promotion.description, promotion.active = name, description, active
+    if active and promotion.activated_at is None:
+        promotion.activated_at = timezone.now()  # no longer a draft (promotions.lifecycle)
     try:
         promotion.full_clean(exclude=["current_version"])
     except Exception as exc:
@@ -113,3 +116,19 @@ def save_promotion(
     record_audit(actor, f"promotion.{verb}", promotion, changes=changes)
     emit_event(f"promotion.{verb}", payload={"key": promotion.key, "version": promotion.current_version.number})
     return promotion
+
+
+def clone_promotion(promotion: Promotion, *, actor: Actor) -> Promotion:
+    """A copy of a promotion's current rules under a new key ("<key>-copy", "-copy-2", ...), as a draft:
+    inactive and never activated, so nothing earns by it until a manager activates it."""
+    base = f"{promotion.key[:50]}-copy"
+    taken = set(Promotion.objects.filter(key__startswith=base).values_list("key", flat=True))
+    key = next(k for k in (base, *(f"{base}-{n}" for n in range(2, 1000))) if k not in taken)
+    return save_promotion(
+        key=key,
+        name=f"Copy of {promotion.name}"[:200],
+        description=promotion.description,
+        definition=promotion.definition,
+        active=False,
+        actor=actor,
+    )

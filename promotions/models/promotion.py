@@ -15,6 +15,9 @@ class Promotion(models.Model):
     current_version = models.ForeignKey(
         "promotions.PromotionVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    activated_at = models.DateTimeField(
+        null=True, blank=True, help_text="When it was first activated. Never activated: a draft."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
