@@ -39,7 +39,7 @@ from promotions.admin_forms import (
 from promotions.backtest import Sample, backtest, try_sample
 from promotions.context import check_items
 from promotions.errors import ItemsDoNotAddUp
-from promotions.explain import present
+from promotions.explain import definition_changes, present
 from promotions.lifecycle import STATUSES, caps_in_words, scope_in_words, status_of
 from promotions.models import Promotion
 from promotions.selectors import budget_in_words, dates_in_words, list_context, scope_names
@@ -305,16 +305,22 @@ class PromotionAdmin(admin.ModelAdmin):
     def _versions(self, promotion: Promotion | None) -> list[dict]:
         if promotion is None:
             return []
-        return [
-            {
-                "number": v.number,
-                "created_at": v.created_at,
-                "created_by": v.created_by,
-                "definition": json.dumps(v.definition, indent=2),
-                "current": v.pk == promotion.current_version_id,
-            }
-            for v in promotion.versions.order_by("-number")
-        ]
+        versions = list(promotion.versions.order_by("number"))
+        shown = []
+        for before, v in zip([None, *versions], versions, strict=False):
+            shown.append(
+                {
+                    "number": v.number,
+                    "created_at": v.created_at,
+                    "created_by": v.created_by,
+                    "changes": definition_changes(before.definition if before else None, v.definition)
+                    if before
+                    else [],
+                    "definition": json.dumps(v.definition, indent=2),
+                    "current": v.pk == promotion.current_version_id,
+                }
+            )
+        return shown[::-1]  # newest first
 
     def _saved(self, request, promotion: Promotion, *, adding: bool):
         version = promotion.current_version.number

@@ -195,3 +195,40 @@ def effect_in_words(
         key = effect.get("voucherType", "")
         return {"gives": f"a voucher: {(voucher_names or {}).get(key, key)}", "example": "one per purchase"}
     return {"gives": str(kind), "example": ""}
+
+
+# What a new version changed --------------------------------------------------------------------------
+
+
+def _flat(value: Any, path: str = "") -> dict[str, Any]:
+    """A definition as {path: leaf}: "validity.until", "effects 1.factor", "condition.all 1.value"."""
+    if isinstance(value, dict) and value:
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            out.update(_flat(item, f"{path}.{key}" if path else str(key)))
+        return out
+    if isinstance(value, list) and value and any(isinstance(item, dict | list) for item in value):
+        out = {}
+        for index, item in enumerate(value, start=1):
+            out.update(_flat(item, f"{path} {index}"))
+        return out
+    return {path: value}
+
+
+def _leaf(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(_leaf(v) for v in value) or "(none)"
+    if value is None or value == "" or value == {}:
+        return "(empty)"
+    return _value(value)
+
+
+def definition_changes(before: dict[str, Any] | None, after: dict[str, Any]) -> list[str]:
+    """What a version changed against the one before, a line per rule that differs: "effects 1.factor:
+    2 → 3", "scope.channels: webshop → webshop, store-amsterdam", "caps.budget: (empty) → 1000"."""
+    old, new = _flat(before or {}), _flat(after)
+    lines = []
+    for path in [*new, *(p for p in old if p not in new)]:
+        if old.get(path) != new.get(path):
+            lines.append(f"{path}: {_leaf(old.get(path))} → {_leaf(new.get(path))}")
+    return lines

@@ -71,3 +71,29 @@ def test_a_per_item_example_is_what_the_engine_gives_that_many_items():
     effect = {"type": "perItem", "points": "0.35", "lines": "all"}
     given = amounts(run(make_tx(line(1, "6.00", str(EXAMPLE_ITEMS))), [promo("draft", effects=[effect])]))
     assert words(effect)["example"] == f"a line of 3 items earns {Decimal(given['draft']) / 100:,.2f} Points"
+
+
+def test_a_new_version_says_what_changed_rule_by_rule():
+    from promotions.explain import definition_changes
+
+    before = {
+        "pointType": "points",
+        "validity": {"from": "2026-12-01T00:00:00+01:00"},
+        "scope": {"channels": ["webshop"]},
+        "condition": {"all": [{"fact": "line.category.department", "op": "eq", "value": "coffee"}]},
+        "effects": [{"type": "multiplier", "factor": "2"}],
+    }
+    after = {
+        "pointType": "points",
+        "validity": {"from": "2026-12-01T00:00:00+01:00", "until": "2026-12-31T00:00:00+01:00"},
+        "scope": {"channels": ["webshop", "store-amsterdam"]},
+        "condition": {"all": [{"fact": "line.category.department", "op": "eq", "value": "tea"}]},
+        "effects": [{"type": "multiplier", "factor": "3"}],
+    }
+    assert definition_changes(before, after) == [
+        "validity.until: (empty) → 2026-12-31T00:00:00+01:00",
+        "scope.channels: webshop → webshop, store-amsterdam",
+        "condition.all 1.value: coffee → tea",
+        "effects 1.factor: 2 → 3",
+    ]
+    assert definition_changes(after, after) == []

@@ -271,6 +271,8 @@ def test_editing_makes_version_2_and_saving_unchanged_rules_does_not(staff_clien
     assert promotion.key == "tea-bonus"
     history = staff_client.get(f"{ADMIN}/{promotion.pk}/change/").context["versions"]
     assert [v["number"] for v in history] == [2, 1]
+    assert history[0]["changes"] == ["effects 1.points: 5 → 7"]  # in words, against version 1
+    assert history[1]["changes"] == []  # the first version
 
 
 def test_an_effect_row_ticked_for_deletion_leaves_the_definition(staff_client, tx_program):
