@@ -39,7 +39,7 @@ from promotions.admin_forms import (
 from promotions.backtest import Sample, backtest, try_sample
 from promotions.context import check_items
 from promotions.errors import ItemsDoNotAddUp
-from promotions.explain import definition_changes, present
+from promotions.explain import definition_changes, present, stacking_warnings
 from promotions.lifecycle import STATUSES, caps_in_words, scope_in_words, status_of
 from promotions.models import Promotion
 from promotions.selectors import budget_in_words, dates_in_words, list_context, scope_names
@@ -336,7 +336,9 @@ class PromotionAdmin(admin.ModelAdmin):
     # Try it and backtest -------------------------------------------------------------------
 
     def try_view(self, request, object_id: str):
-        """A sample transaction against this promotion (and the base promotions). Writes nothing."""
+        """A sample transaction against this promotion's current version and every other live promotion, as
+        POST /tx would evaluate it, with a warning where it stacks with another on the same lines. Writes
+        nothing."""
         promotion = self._promotion(request, object_id)
         posted = request.method == "POST"
         form = SampleForm(request.POST if posted else None)
@@ -373,6 +375,11 @@ class PromotionAdmin(admin.ModelAdmin):
                         "points": [
                             f"{result.show(a, pt)} {pt}" for pt, a in sorted(result.evaluation.points().items())
                         ],
+                        "stacking": stacking_warnings(
+                            result.evaluation.rewards,
+                            promotion.key,
+                            dict(Promotion.objects.values_list("key", "name")),
+                        ),
                     }
         context = {
             **self.admin_site.each_context(request),

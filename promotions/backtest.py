@@ -49,6 +49,13 @@ def compiled_with_bases(promotion: Promotion, precisions: dict[str, int] | None 
     return [own, *(p for p in active_promotions() if p.base and p.key != promotion.key)]
 
 
+def compiled_with_live(promotion: Promotion, precisions: dict[str, int] | None = None) -> list[CompiledPromotion]:
+    """What POST /tx would evaluate if this promotion's current version were live: every active promotion,
+    with this one's current version (active or not) in place of its live one."""
+    own = compiled_with_bases(promotion, precisions)[:1]
+    return [*own, *(p for p in active_promotions() if p.key != promotion.key)]
+
+
 # Try it ----------------------------------------------------------------------------------------
 
 
@@ -74,8 +81,9 @@ class TryResult:
 
 
 def try_sample(promotion: Promotion, sample: Sample) -> TryResult:
-    """The engine's answer for the sample. Raises the domain errors of an unknown channel or
-    membership (memberships.errors.MembershipNotFound). Writes nothing."""
+    """The engine's answer for the sample, with every live promotion beside this one's current version, as
+    POST /tx would give it (the member's cap usage read, not locked). Raises the domain errors of an unknown
+    channel or membership (memberships.errors.MembershipNotFound). Writes nothing."""
     from ledger.services.core import sponsor_by_key
     from memberships.selectors import resolve_membership
     from promotions.caps import read_cap_usage
@@ -99,7 +107,7 @@ def try_sample(promotion: Promotion, sample: Sample) -> TryResult:
         properties=sample.properties,
     )
     precisions = _precisions()
-    promotions = compiled_with_bases(promotion, precisions)
+    promotions = compiled_with_live(promotion, precisions)
     usage = read_cap_usage(promotions, membership, sample.occurred_at, lock_keys=set())
     result = evaluate(tx, member, promotions, usage, rounding=program.rounding, time_zone=program.time_zone)
     return TryResult(result, membership.number if membership else "", unknown, precisions)

@@ -232,3 +232,48 @@ def definition_changes(before: dict[str, Any] | None, after: dict[str, Any]) -> 
         if old.get(path) != new.get(path):
             lines.append(f"{path}: {_leaf(old.get(path))} → {_leaf(new.get(path))}")
     return lines
+
+
+# Stacking in the simulator -----------------------------------------------------------------------------
+
+
+def _line_list(indexes: list[int]) -> str:
+    return ("line " if len(indexes) == 1 else "lines ") + ", ".join(str(i) for i in indexes)
+
+
+def stacking_warnings(rewards: list[Any], key: str, names: dict[str, str]) -> list[str]:
+    """Where the promotion `key` gives points on the same lines as other (non-base) promotions: which, on
+    which lines, and what those lines then earn over their base ("×3 their base earning"). `rewards` are
+    the engine's (promotion, point_type, lines {index: minor}, base)."""
+    own = [r for r in rewards if r.promotion == key and r.lines]
+    if not own:
+        return []
+    own_lines = {i for r in own for i, amount in r.lines.items() if amount}
+    point_types = {r.point_type for r in own}
+    warnings = []
+    shared: set[int] = set()
+    for reward in rewards:
+        if reward.promotion == key or reward.base or not reward.lines:
+            continue
+        lines = sorted(i for i, amount in reward.lines.items() if amount and i in own_lines)
+        if lines:
+            shared.update(lines)
+            name = names.get(reward.promotion, reward.promotion)
+            warnings.append(f"Also applies: {name} ({reward.promotion}) on {_line_list(lines)}.")
+    if shared:
+        base = sum(
+            amount
+            for r in rewards
+            if r.base and r.point_type in point_types
+            for i, amount in r.lines.items()
+            if i in shared
+        )
+        total = sum(
+            amount for r in rewards if r.point_type in point_types for i, amount in r.lines.items() if i in shared
+        )
+        if base:
+            ratio = Decimal(total) / Decimal(base)
+            times = f"{ratio.quantize(Decimal('0.1')).normalize():f}"
+            verb = "earns" if len(shared) == 1 else "earn"
+            warnings.append(f"Together, {_line_list(sorted(shared))} {verb} ×{times} the base earning.")
+    return warnings

@@ -379,6 +379,30 @@ def test_try_it_shows_the_reward_and_the_trace_and_writes_nothing(staff_client, 
     assert (Transaction.objects.count(), AuditEntry.objects.count(), Event.objects.count()) == before
 
 
+def test_the_simulator_warns_of_stacking_and_agrees_with_the_api(staff_client, tx_program, api):
+    """A draft 'extra coffee' promotion that also matches coffee-double: the simulator evaluates it with every
+    live promotion, says they stack and by how much, and gives what the API's dry run gives once it is live."""
+    from promotions.services import save_promotion
+    from tests.promotions.conftest import ACTOR, points, purchase
+
+    member = new_member()
+    coffee = Promotion.objects.get(key="coffee-double").definition
+    draft = save_promotion(key="coffee-extra", name="Extra coffee", definition=coffee, active=False, actor=ACTOR)
+    response = staff_client.post(f"{ADMIN}/{draft.pk}/try/", sample(membership=member.number))
+    answer = response.context["answer"]
+    assert answer["stacking"] == [
+        "Also applies: Double on coffee (coffee-double) on line 1.",
+        "Together, line 1 earns ×3 the base earning.",
+    ]
+    assert "Also applies: Double on coffee" in response.content.decode()
+    simulated = answer["points"]
+
+    save_promotion(key="coffee-extra", name="Extra coffee", definition=coffee, active=True, actor=ACTOR)
+    dry_run = api.post("/api/v1/tx", purchase(member), format="json").json()
+    assert simulated == [f"{p['amount']} {p['pointType']}" for p in dry_run["points"]] == ["41.83 points"]
+    assert points(dry_run) == "41.83"  # 15.87 base, and twice 12.98 more on the coffee
+
+
 def test_try_it_says_why_a_promotion_does_not_apply(staff_client, tx_program):
     promotion = Promotion.objects.get(key="coffee-double")
     tea_only = sample(**{"lines-0-product_key": "", "lines-0-quantity": "", "lines-0-unit_price": ""})
