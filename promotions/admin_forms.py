@@ -107,7 +107,7 @@ class PromotionForm(forms.ModelForm):
     condition = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 12, "cols": 80, "class": "vLargeTextField", "spellcheck": "false"}),
-        help_text="Empty: every transaction in scope qualifies. See the facts, operators and examples beside it.",
+        help_text="The rule text of the API (RULES.md), written by the builder. Empty: every purchase earns.",
     )
     point_type = forms.ModelChoiceField(PointType.objects.order_by("-is_main", "key"), to_field_name="key")
     maturation_days = forms.IntegerField(

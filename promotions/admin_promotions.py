@@ -13,7 +13,7 @@ from django.contrib.admin.options import csrf_protect_m
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -21,6 +21,7 @@ from django.utils.html import format_html
 
 from loyalty.admin import admin_actor
 from loyalty.errors import DomainError
+from loyalty.models import Program
 from promotions.admin_forms import (
     BacktestForm,
     EffectFormSet,
@@ -37,6 +38,7 @@ from promotions.admin_forms import (
     sample_items,
 )
 from promotions.backtest import Sample, backtest, try_sample
+from promotions.builder import builder_config, product_choices
 from promotions.context import check_items
 from promotions.errors import ItemsDoNotAddUp
 from promotions.explain import definition_changes, present, stacking_warnings
@@ -227,10 +229,18 @@ class PromotionAdmin(admin.ModelAdmin):
     def get_urls(self):
         view = self.admin_site.admin_view
         return [
+            path("products/", view(self.products_view), name="promotions_promotion_products"),
             path("<path:object_id>/try/", view(self.try_view), name="promotions_promotion_try"),
             path("<path:object_id>/backtest/", view(self.backtest_view), name="promotions_promotion_backtest"),
             *super().get_urls(),
         ]
+
+    def products_view(self, request):
+        """The condition builder's product search: products of the catalog whose key or name contains the
+        text, one entry per product key (rules name a product by its key in every channel)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return JsonResponse({"products": product_choices(request.GET.get("q", ""))})
 
     def _promotion(self, request, object_id: str) -> Promotion:
         promotion = self.get_object(request, unquote(object_id))
@@ -256,6 +266,7 @@ class PromotionAdmin(admin.ModelAdmin):
                 raise PermissionDenied
             can_save = True
         definition = promotion.definition if promotion else {}
+        condition_errors: list[dict[str, str]] = []
         data = request.POST if request.method == "POST" and can_save else None
         form = PromotionForm(data, instance=promotion)
         effects = EffectFormSet(data, prefix="effects", initial=effects_initial(definition))
@@ -272,6 +283,7 @@ class PromotionAdmin(admin.ModelAdmin):
                 )
             except InvalidPromotion as exc:
                 apply_errors(exc.errors or [{"field": "", "message": exc.detail}], form, effects, per_member)
+                condition_errors = [e for e in exc.errors or [] if e.get("field", "").startswith("condition")]
             except DomainError as exc:
                 form.add_error(None, exc.detail)
             else:
@@ -295,6 +307,7 @@ class PromotionAdmin(admin.ModelAdmin):
             "effects": effects,
             "per_member": per_member,
             "help": condition_help(),
+            "builder": builder_config(Program.current().currency, condition_errors),
             "versions": self._versions(promotion),
             "can_save": can_save,
             "has_errors": bool(form.errors or effects.total_error_count() or per_member.total_error_count()),
@@ -368,6 +381,7 @@ class PromotionAdmin(admin.ModelAdmin):
                 except DomainError as exc:
                     form.add_error(None, exc.detail)
                 else:
+                    names = dict(Promotion.objects.values_list("key", "name"))
                     answer = {
                         **present(result.evaluation, result.show),
                         "member": result.membership_number or "anonymous",
@@ -375,12 +389,10 @@ class PromotionAdmin(admin.ModelAdmin):
                         "points": [
                             f"{result.show(a, pt)} {pt}" for pt, a in sorted(result.evaluation.points().items())
                         ],
-                        "stacking": stacking_warnings(
-                            result.evaluation.rewards,
-                            promotion.key,
-                            dict(Promotion.objects.values_list("key", "name")),
-                        ),
+                        "stacking": stacking_warnings(result.evaluation.rewards, promotion.key, names),
                     }
+                    for row in [*answer["rewards"], *answer["not_applied"]]:
+                        row["name"] = names.get(row["promotion"], row["promotion"])
         context = {
             **self.admin_site.each_context(request),
             "title": f"Try {promotion.key}",

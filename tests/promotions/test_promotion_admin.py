@@ -371,8 +371,8 @@ def test_try_it_shows_the_reward_and_the_trace_and_writes_nothing(staff_client, 
     response = staff_client.post(url, sample(membership=member.number))
     assert response.status_code == 200
     page = response.content.decode()
-    assert "coffee-double v1: 12.98 points" in page
-    assert "base v1 (base): 15.87 points" in page
+    assert 'Double on coffee <span class="quiet">(coffee-double v1)</span>: 12.98 points' in page
+    assert '1 point per euro <span class="quiet">(base v1, base)</span>: 15.87 points' in page
     assert "at least one line must match: lines 1 matched" in page
     assert "Per line: line 1: 12.98" in page
     assert f"Member: {member.number}" in page
@@ -407,7 +407,7 @@ def test_try_it_says_why_a_promotion_does_not_apply(staff_client, tx_program):
     promotion = Promotion.objects.get(key="coffee-double")
     tea_only = sample(**{"lines-0-product_key": "", "lines-0-quantity": "", "lines-0-unit_price": ""})
     page = staff_client.post(f"{ADMIN}/{promotion.pk}/try/", tea_only).content.decode()
-    assert "coffee-double v1: did not apply" in page
+    assert 'Double on coffee <span class="quiet">(coffee-double v1)</span>: did not apply' in page
     assert "failed: at least one line must match: no line matched" in page
     assert "Member: anonymous" in page
 
