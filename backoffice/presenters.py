@@ -9,11 +9,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from backoffice.charts import Series, legend, line_chart, share
 from backoffice.selectors import Figures
 from imports.registry import all_types
 from ledger.amounts import show_points
 from loyalty.audit import action_in_words
+from loyalty.charts import Series, legend, line_chart, share
 
 STATUS_WORDS = {"active": "Active", "anonymous": "Anonymous", "blocked": "Blocked", "cancelled": "Cancelled"}
 
@@ -32,13 +32,7 @@ def money(amount: Decimal, currency: str) -> str:
 
 def buckets(figs: Figures) -> list[tuple[str, list[date]]]:
     """The chart's x positions: each day, or each month for the 12-month period."""
-    days = figs.period.days()
-    if not figs.period.monthly:
-        return [(f"{d.day} {d:%b}", [d]) for d in days]
-    months: dict[tuple[int, int], list[date]] = defaultdict(list)
-    for d in days:
-        months[(d.year, d.month)].append(d)
-    return [(f"{ds[0]:%b %Y}", ds) for ds in months.values()]
+    return figs.period.buckets()
 
 
 def _per_bucket(groups: list[tuple[str, list[date]]], value: Any) -> list[int]:

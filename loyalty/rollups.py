@@ -212,6 +212,16 @@ class Period:
     def days(self) -> list[date]:
         return [self.first + timedelta(days=i) for i in range((self.last - self.first).days + 1)]
 
+    def buckets(self) -> list[tuple[str, list[date]]]:
+        """A chart's x positions: each day, or each month over 12 months, with the days each holds."""
+        days = self.days()
+        if not self.monthly:
+            return [(f"{d.day} {d:%b}", [d]) for d in days]
+        months: dict[tuple[int, int], list[date]] = defaultdict(list)
+        for d in days:
+            months[(d.year, d.month)].append(d)
+        return [(f"{ds[0]:%b %Y}", ds) for ds in months.values()]
+
 
 def period_of(key: str, now: datetime, tz: ZoneInfo) -> Period:
     key = key if key in PERIODS else DEFAULT_PERIOD

@@ -22,6 +22,7 @@ from django.utils.html import format_html
 from loyalty.admin import admin_actor
 from loyalty.errors import DomainError
 from loyalty.models import Program
+from loyalty.rollups import PERIODS, period_of, program_zone
 from promotions.admin_forms import (
     BacktestForm,
     EffectFormSet,
@@ -44,6 +45,7 @@ from promotions.errors import ItemsDoNotAddUp
 from promotions.explain import definition_changes, present, stacking_warnings
 from promotions.lifecycle import STATUSES, caps_in_words, scope_in_words, status_of
 from promotions.models import Promotion
+from promotions.results import promotion_results
 from promotions.selectors import budget_in_words, dates_in_words, list_context, scope_names
 from promotions.services import InvalidPromotion, clone_promotion, save_promotion
 
@@ -232,6 +234,7 @@ class PromotionAdmin(admin.ModelAdmin):
             path("products/", view(self.products_view), name="promotions_promotion_products"),
             path("<path:object_id>/try/", view(self.try_view), name="promotions_promotion_try"),
             path("<path:object_id>/backtest/", view(self.backtest_view), name="promotions_promotion_backtest"),
+            path("<path:object_id>/results/", view(self.results_view), name="promotions_promotion_results"),
             *super().get_urls(),
         ]
 
@@ -404,6 +407,21 @@ class PromotionAdmin(admin.ModelAdmin):
             "media": self.media + form.media,
         }
         return TemplateResponse(request, "admin/promotions/promotion/try.html", context)
+
+    def results_view(self, request, object_id: str):
+        """What the promotion gave over a period, from the booked rewards."""
+        promotion = self._promotion(request, object_id)
+        period = period_of(request.GET.get("period", ""), timezone.now(), program_zone())
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Results of {promotion.name}",
+            "opts": self.opts,
+            "original": promotion,
+            "period": period,
+            "periods": [(key, label) for key, label in PERIODS.items() if key != "7d"],
+            "results": promotion_results(promotion, period),
+        }
+        return TemplateResponse(request, "admin/promotions/promotion/results.html", context)
 
     def backtest_view(self, request, object_id: str):
         """The current definition over the stored transactions of the last days. Writes nothing."""

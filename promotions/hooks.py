@@ -92,3 +92,19 @@ def register_points_given(fn: PointsGiven) -> PointsGiven:
 
 def points_given(first: date, last: date) -> list[dict[str, Any]]:
     return _points_given(first, last) if _points_given is not None else []
+
+
+RewardsPerDay = Callable[[str, date, date], list[dict[str, Any]]]
+_rewards_per_day: RewardsPerDay | None = None
+
+
+def register_rewards_per_day(fn: RewardsPerDay) -> RewardsPerDay:
+    """fn(promotion key, first day, last day) -> [{day, point_type, rewards, amount}]: what one promotion's
+    rewards gave in booked purchases on each day of the program's time zone (its results page)."""
+    global _rewards_per_day
+    _rewards_per_day = fn
+    return fn
+
+
+def rewards_per_day(key: str, first: date, last: date) -> list[dict[str, Any]]:
+    return _rewards_per_day(key, first, last) if _rewards_per_day is not None else []

@@ -171,4 +171,17 @@ def points_by_promotion(
     return sorted(merged.values(), key=lambda c: (-c["amount"], c["promotion_key"]))
 
 
+def promotion_rewards_per_day(key: str, start: date, end: date, tz: ZoneInfo | None = None) -> list[dict[str, Any]]:
+    """What one promotion's rewards gave per day start..end and point type (minor units), from the summary."""
+    merged: dict[tuple[date, str], dict[str, Any]] = {}
+    for row in rollups.read(DAILY_REWARDS, start, end, tz=tz, promotion_key=key):
+        cell = merged.setdefault(
+            (row["day"], row["point_type"]),
+            {"day": row["day"], "point_type": row["point_type"], "rewards": 0, "amount": 0},
+        )
+        cell["rewards"] += row["rewards"]
+        cell["amount"] += row["amount"]
+    return sorted(merged.values(), key=lambda c: (c["day"], c["point_type"]))
+
+
 BUYERS = rollups.HourlySnapshot(name="transactions.buyers", take=buyers_now)

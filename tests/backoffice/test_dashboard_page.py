@@ -8,7 +8,7 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from backoffice.charts import Series, line_chart, nice_ceiling, nice_step
+from loyalty.charts import Series, line_chart, nice_ceiling, nice_step
 from loyalty.models import Sponsor
 from memberships.services.enrollment import enroll_membership
 from promotions.services import save_promotion
