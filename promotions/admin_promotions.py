@@ -38,7 +38,7 @@ from promotions.admin_forms import (
     per_member_initial,
     sample_items,
 )
-from promotions.backtest import Sample, backtest, try_sample
+from promotions.backtest import Sample, backtest, check_baskets, points_of, sample_to_json, try_sample
 from promotions.builder import builder_config, product_choices
 from promotions.context import check_items
 from promotions.errors import ItemsDoNotAddUp
@@ -47,7 +47,13 @@ from promotions.lifecycle import STATUSES, caps_in_words, scope_in_words, status
 from promotions.models import Promotion
 from promotions.results import promotion_results
 from promotions.selectors import budget_in_words, dates_in_words, list_context, scope_names
-from promotions.services import InvalidPromotion, clone_promotion, save_promotion
+from promotions.services import (
+    InvalidPromotion,
+    clone_promotion,
+    delete_test_basket,
+    save_promotion,
+    save_test_basket,
+)
 
 FIELDSETS = [
     (None, ["key", "name", "description", "active"], ""),
@@ -235,6 +241,11 @@ class PromotionAdmin(admin.ModelAdmin):
             path("<path:object_id>/try/", view(self.try_view), name="promotions_promotion_try"),
             path("<path:object_id>/backtest/", view(self.backtest_view), name="promotions_promotion_backtest"),
             path("<path:object_id>/results/", view(self.results_view), name="promotions_promotion_results"),
+            path(
+                "<path:object_id>/baskets/<int:basket_id>/delete/",
+                view(self.delete_basket_view),
+                name="promotions_promotion_delete_basket",
+            ),
             *super().get_urls(),
         ]
 
@@ -312,6 +323,7 @@ class PromotionAdmin(admin.ModelAdmin):
             "help": condition_help(),
             "builder": builder_config(Program.current().currency, condition_errors),
             "versions": self._versions(promotion),
+            "baskets": check_baskets(promotion) if promotion else [],
             "can_save": can_save,
             "has_errors": bool(form.errors or effects.total_error_count() or per_member.total_error_count()),
             "media": self.media + form.media,
@@ -367,17 +379,15 @@ class PromotionAdmin(admin.ModelAdmin):
             else:
                 try:
                     check_items(sum((i.amount for i in items), Decimal(0)), items)
-                    result = try_sample(
-                        promotion,
-                        Sample(
-                            channel=form.cleaned_data["channel"].key,
-                            occurred_at=form.moment(),
-                            items=items,
-                            membership_key=form.cleaned_data["membership"].strip(),
-                            payment_method=form.cleaned_data["payment_method"],
-                            properties=form.cleaned_data["properties"],
-                        ),
+                    sample = Sample(
+                        channel=form.cleaned_data["channel"].key,
+                        occurred_at=form.moment(),
+                        items=items,
+                        membership_key=form.cleaned_data["membership"].strip(),
+                        payment_method=form.cleaned_data["payment_method"],
+                        properties=form.cleaned_data["properties"],
                     )
+                    result = try_sample(promotion, sample)
                 except ItemsDoNotAddUp as exc:
                     for error in exc.errors:
                         form.add_error(None, error["message"])
@@ -396,6 +406,24 @@ class PromotionAdmin(admin.ModelAdmin):
                     }
                     for row in [*answer["rewards"], *answer["not_applied"]]:
                         row["name"] = names.get(row["promotion"], row["promotion"])
+                    if "_save_basket" in request.POST and self.has_change_permission(request, promotion):
+                        try:
+                            save_test_basket(
+                                promotion=promotion,
+                                name=request.POST.get("basket_name", ""),
+                                sample=sample_to_json(sample),
+                                expected=points_of(result),
+                                actor=admin_actor(request),
+                            )
+                        except DomainError as exc:
+                            form.add_error(None, exc.detail)
+                        else:
+                            self.message_user(
+                                request,
+                                "Saved as a test basket: the promotion's page runs it again and says whether it "
+                                "still earns the same.",
+                                level=messages.SUCCESS,
+                            )
         context = {
             **self.admin_site.each_context(request),
             "title": f"Try {promotion.key}",
@@ -407,6 +435,14 @@ class PromotionAdmin(admin.ModelAdmin):
             "media": self.media + form.media,
         }
         return TemplateResponse(request, "admin/promotions/promotion/try.html", context)
+
+    def delete_basket_view(self, request, object_id: str, basket_id: int):
+        promotion = self._promotion(request, object_id)
+        if request.method != "POST" or not self.has_change_permission(request, promotion):
+            raise PermissionDenied
+        delete_test_basket(promotion=promotion, basket_id=basket_id, actor=admin_actor(request))
+        self.message_user(request, "The test basket is deleted.")
+        return HttpResponseRedirect(reverse("admin:promotions_promotion_change", args=[promotion.pk]) + "#baskets")
 
     def results_view(self, request, object_id: str):
         """What the promotion gave over a period, from the booked rewards."""

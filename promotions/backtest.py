@@ -207,3 +207,78 @@ def backtest(promotion: Promotion, *, days: int = 30, now: datetime | None = Non
     top = sorted(by_member.values(), key=lambda e: (-e[1], e[0]))[:10]
     result.top_members = [MemberTotal(number, to_points(points, precision), count) for number, points, count in top]
     return result
+
+
+# Test baskets --------------------------------------------------------------------------------------
+
+
+def sample_to_json(sample: Sample) -> dict[str, Any]:
+    return {
+        "channel": sample.channel,
+        "occurredAt": sample.occurred_at.isoformat(),
+        "membershipKey": sample.membership_key,
+        "paymentMethod": sample.payment_method,
+        "properties": sample.properties,
+        "items": [
+            {
+                "productKey": i.product_key,
+                "quantity": str(i.quantity),
+                "unitPrice": str(i.unit_price),
+                "amount": str(i.amount),
+            }
+            for i in sample.items
+        ],
+    }
+
+
+def sample_from_json(data: dict[str, Any]) -> Sample:
+    return Sample(
+        channel=data["channel"],
+        occurred_at=datetime.fromisoformat(data["occurredAt"]),
+        items=[
+            Item(i["productKey"], Decimal(i["quantity"]), Decimal(i["unitPrice"]), Decimal(i["amount"]))
+            for i in data["items"]
+        ],
+        membership_key=data.get("membershipKey", ""),
+        payment_method=data.get("paymentMethod", ""),
+        properties=data.get("properties") or {},
+    )
+
+
+def points_of(result: TryResult) -> dict[str, str]:
+    """What a simulation earned, per point type key, as the API writes amounts."""
+    return {pt: result.show(amount, pt) for pt, amount in sorted(result.evaluation.points().items())}
+
+
+@dataclass
+class BasketCheck:
+    pk: int
+    name: str
+    summary: str
+    expected: dict[str, str]
+    now: dict[str, str]
+    error: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return not self.error and self.now == self.expected
+
+
+def check_baskets(promotion: Promotion) -> list[BasketCheck]:
+    """Every saved test basket of the promotion run again with its current version and the live promotions."""
+    from loyalty.errors import DomainError
+
+    checks = []
+    for basket in promotion.test_baskets.all():
+        sample = sample_from_json(basket.sample)
+        lines = ", ".join(f"{i.quantity.normalize():f} × {i.product_key}" for i in sample.items)
+        summary = f"{lines} at {sample.channel}" + (
+            f", member {sample.membership_key}" if sample.membership_key else ""
+        )
+        try:
+            now = points_of(try_sample(promotion, sample))
+        except DomainError as exc:
+            checks.append(BasketCheck(basket.pk, basket.name, summary, basket.expected, {}, error=exc.detail))
+        else:
+            checks.append(BasketCheck(basket.pk, basket.name, summary, basket.expected, now))
+    return checks

@@ -132,3 +132,45 @@ def clone_promotion(promotion: Promotion, *, actor: Actor) -> Promotion:
         active=False,
         actor=actor,
     )
+
+
+def save_test_basket(
+    *, promotion: Promotion, name: str, sample: dict[str, Any], expected: dict[str, str], actor: Actor
+) -> Any:
+    """Keep a simulated purchase and the points it earned, to run again on the promotion's later versions.
+    A second basket of the same name replaces the first."""
+    from promotions.models import TestBasket
+
+    name = name.strip()[:120]
+    if not name:
+        raise InvalidInput(
+            "Give the test basket a name.",
+            errors=[{"field": "name", "code": "required", "message": "Give the test basket a name."}],
+        )
+    with transaction.atomic():
+        basket, _ = TestBasket.objects.update_or_create(
+            promotion=promotion,
+            name=name,
+            defaults={"sample": sample, "expected": expected, "created_by": actor.label[:200]},
+        )
+        record_audit(
+            actor,
+            "promotion.test_basket_saved",
+            promotion,
+            changes={
+                "test basket": name,
+                "expected": ", ".join(f"{v} {k}" for k, v in expected.items()) or "no points",
+            },
+        )
+    return basket
+
+
+def delete_test_basket(*, promotion: Promotion, basket_id: int, actor: Actor) -> None:
+    from promotions.models import TestBasket
+
+    with transaction.atomic():
+        basket = TestBasket.objects.filter(promotion=promotion, pk=basket_id).first()
+        if basket is None:
+            return
+        basket.delete()
+        record_audit(actor, "promotion.test_basket_deleted", promotion, changes={"test basket": basket.name})

@@ -1,5 +1,5 @@
 from .catalog import CategoryValue, Channel, CustomCategory, MasterCategory, Product, ProductCategory
-from .promotion import Promotion, PromotionBudget, PromotionMemberUsage, PromotionVersion
+from .promotion import Promotion, PromotionBudget, PromotionMemberUsage, PromotionVersion, TestBasket
 
 __all__ = [
     "CategoryValue",
@@ -12,4 +12,5 @@ __all__ = [
     "PromotionBudget",
     "PromotionMemberUsage",
     "PromotionVersion",
+    "TestBasket",
 ]

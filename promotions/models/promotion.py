@@ -77,3 +77,24 @@ class PromotionMemberUsage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.promotion_id}/{self.membership_id}/{self.period_key}: {self.used}"
+
+
+class TestBasket(models.Model):
+    """A sample purchase saved from the simulator with the points it earned then: the promotion editor runs
+    it again on every showing (so after every save) and says whether it still earns the same."""
+
+    __test__ = False  # a model, not a test case for pytest
+
+    promotion = models.ForeignKey(Promotion, on_delete=models.CASCADE, related_name="test_baskets")
+    name = models.CharField(max_length=120)
+    sample = models.JSONField(help_text="channel, occurredAt, membershipKey, paymentMethod, properties, items.")
+    expected = models.JSONField(help_text="Points per point type key when saved, as decimal strings.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["promotion_id", "name", "id"]
+        constraints = [models.UniqueConstraint(fields=["promotion", "name"], name="test_basket_name_once")]
+
+    def __str__(self) -> str:
+        return f"{self.promotion.key}: {self.name}"

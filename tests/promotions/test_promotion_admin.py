@@ -501,3 +501,48 @@ def test_people_who_are_not_staff_are_sent_to_the_login(tx_program, django_user_
         response = client.post(f"{ADMIN}/add/", promotion_form())
         assert response.status_code == 302
     assert not Promotion.objects.filter(key="tea-bonus").exists()
+
+
+def test_a_simulated_basket_is_kept_as_a_test_and_checked_on_every_showing(staff_client, tx_program):
+    from promotions.models import TestBasket
+    from promotions.services import save_promotion
+    from tests.promotions.conftest import ACTOR
+
+    promotion = Promotion.objects.get(key="coffee-double")
+    url = f"{ADMIN}/{promotion.pk}/try/"
+    response = staff_client.post(url, {**sample(), "basket_name": "Two coffees and a tea", "_save_basket": "1"})
+    assert response.status_code == 200 and response.context["answer"]
+    basket = TestBasket.objects.get(promotion=promotion)
+    assert basket.expected == {"points": "28.85"}  # 15.87 base and 12.98 more on the coffee
+    assert basket.sample["items"][0] == {
+        "productKey": "COF-001",
+        "quantity": "2",
+        "unitPrice": "6.49",
+        "amount": "12.98",
+    }
+    assert AuditEntry.objects.filter(action="promotion.test_basket_saved").count() == 1
+
+    page = staff_client.get(f"{ADMIN}/{promotion.pk}/change/")
+    [check] = page.context["baskets"]
+    assert check.passed and check.summary == "2 × COF-001, 1 × TEA-001 at webshop"
+    assert "✓ passes" in page.content.decode()
+
+    tripled = {**promotion.definition, "effects": [{"type": "multiplier", "factor": "3"}]}
+    save_promotion(key="coffee-double", name=promotion.name, definition=tripled, actor=ACTOR)
+    page = staff_client.get(f"{ADMIN}/{promotion.pk}/change/")
+    [check] = page.context["baskets"]
+    assert not check.passed and check.now == {"points": "41.83"}
+    assert "✗ differs" in page.content.decode()
+
+    assert staff_client.get(f"{ADMIN}/{promotion.pk}/baskets/{basket.pk}/delete/").status_code == 403  # POST only
+    staff_client.post(f"{ADMIN}/{promotion.pk}/baskets/{basket.pk}/delete/")
+    assert not TestBasket.objects.exists()
+
+
+def test_a_test_basket_needs_a_name(staff_client, tx_program):
+    from promotions.models import TestBasket
+
+    promotion = Promotion.objects.get(key="coffee-double")
+    response = staff_client.post(f"{ADMIN}/{promotion.pk}/try/", {**sample(), "basket_name": " ", "_save_basket": "1"})
+    assert "Give the test basket a name." in response.content.decode()
+    assert not TestBasket.objects.exists()

@@ -1,5 +1,6 @@
 """The condition builder in headless Chromium: a manager writes "double points on coffee at Northwind this
-week" with clicks and pickers only, the simulator warns that it stacks with coffee-double, and once active
+week" with clicks and pickers only, the simulator warns that it stacks with coffee-double, the basket is kept
+as a test that passes, and once active
 the API's dry run of that basket gives the simulator's points. Any rule survives a trip through the builder."""
 
 from __future__ import annotations
@@ -73,8 +74,13 @@ def test_a_manager_writes_a_coffee_promotion_with_clicks_and_simulates_it(admin_
     expect(page.locator("#stacking")).to_contain_text("×3 the base earning")
     total = page.locator("#answer p").first.inner_text()
     page.locator("#answer").screenshot(path=screens / "promotion-simulator.png")
+    page.fill("#id_basket_name", "Two bags of espresso")
+    page.get_by_role("button", name="Save as a test basket").click()
+    expect(page.locator(".messagelist .success")).to_contain_text("Saved as a test basket")
 
     page.goto(f"/admin/promotions/promotion/{draft.pk}/change/")
+    expect(page.locator("#baskets")).to_contain_text("Two bags of espresso")
+    expect(page.locator("#baskets")).to_contain_text("✓ passes")
     page.check("#id_active")
     page.click("input[name=_save]")
     expect(page.locator(".messagelist .success")).to_be_visible()
