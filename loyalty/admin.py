@@ -91,7 +91,10 @@ class ProgramAdmin(ServiceAdminMixin, admin.ModelAdmin):
     ]
     fieldsets = [
         (None, {"fields": ["name", "currency", "time_zone"]}),
-        ("Points", {"fields": ["points_precision", "rounding", "unknown_products", "expiry_forecast_days"]}),
+        (
+            "Points",
+            {"fields": ["points_precision", "rounding", "unknown_products", "expiry_forecast_days", "point_value"]},
+        ),
         ("Roles", {"fields": ["support_adjustment_limit"]}),
         ("Members", {"fields": ["unique_email", "anonymous_on_unknown_card"]}),
         ("Tiers", {"fields": ["tier_window", "tier_grace_days"]}),

@@ -45,7 +45,7 @@ from promotions.errors import ItemsDoNotAddUp
 from promotions.explain import definition_changes, present, stacking_warnings
 from promotions.lifecycle import STATUSES, caps_in_words, scope_in_words, status_of
 from promotions.models import Promotion
-from promotions.results import promotion_results
+from promotions.results import backtest_report, promotion_results
 from promotions.selectors import budget_in_words, dates_in_words, list_context, scope_names
 from promotions.services import (
     InvalidPromotion,
@@ -464,6 +464,7 @@ class PromotionAdmin(admin.ModelAdmin):
         promotion = self._promotion(request, object_id)
         form = BacktestForm(request.GET if "days" in request.GET else None)
         result = backtest(promotion, days=form.cleaned_data["days"]) if form.is_valid() else None
+        report = backtest_report(result) if result is not None else None
         context = {
             **self.admin_site.each_context(request),
             "title": f"Backtest {promotion.key}",
@@ -471,5 +472,6 @@ class PromotionAdmin(admin.ModelAdmin):
             "original": promotion,
             "form": form,
             "result": result,
+            "report": report,
         }
         return TemplateResponse(request, "admin/promotions/promotion/backtest.html", context)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -128,6 +128,8 @@ class BacktestResult:
     promotion: str
     days: int
     since: datetime
+    until: datetime | None = None  # the window actually run: the days asked, clipped to the promotion's dates
+    clipped: list[str] = field(default_factory=list)  # why the window or the purchases in it were narrowed
     scanned: int = 0
     earned: int = 0
     capped: int = 0
@@ -135,75 +137,141 @@ class BacktestResult:
     points: str = "0"
     point_type: str = ""
     top_members: list[MemberTotal] = field(default_factory=list)
+    # Against the promotions live now: purchases whose points change, and by how much in all and per day.
+    affected: int = 0
+    extra: str = "0"
+    extra_minor: int = 0
+    extra_per_day: dict[date, int] = field(default_factory=dict)
+
+
+def backtest_window(
+    definition: dict[str, Any], since: datetime, until: datetime, zone: ZoneInfo
+) -> tuple[datetime, datetime, list[str]]:
+    """The part of [since, until] the promotion can apply in, and in words why it is narrower: its own dates
+    cut the window; its weekdays and hours leave out purchases inside it."""
+    validity = definition.get("validity") or {}
+    reasons = []
+    start = datetime.fromisoformat(validity["from"]) if validity.get("from") else None
+    end = datetime.fromisoformat(validity["until"]) if validity.get("until") else None
+
+    def moment(value: datetime) -> str:
+        return value.astimezone(zone).strftime("%-d %b %Y %H:%M")
+
+    if start is not None and start > since:
+        reasons.append(f"the promotion starts {moment(start)}, so the window begins there")
+        since = start
+    if end is not None and end < until:
+        reasons.append(f"the promotion ends {moment(end)}, so the window stops there")
+        until = end
+    weekdays = validity.get("weekdays")
+    if weekdays:
+        names = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+        reasons.append("it applies on " + ", ".join(names[d - 1] for d in sorted(weekdays)) + " only")
+    hours = validity.get("hours")
+    if hours:
+        reasons.append(f"it applies from {hours.get('from')} to {hours.get('to')} only")
+    return since, until, reasons
 
 
 class _Usage:
-    """Cap usage as the backtest goes: what this promotion would have given so far (from zero)."""
+    """Cap usage as a backtest run goes: what each promotion would have given so far in it (from zero)."""
 
-    def __init__(self, key: str, time_zone: str):
-        self.key, self.zone = key, ZoneInfo(time_zone)
-        self.budget = 0
-        self.member: dict[tuple[int, str, str], int] = defaultdict(int)
+    def __init__(self, time_zone: str):
+        self.zone = ZoneInfo(time_zone)
+        self.budget: dict[str, int] = defaultdict(int)
+        self.member: dict[tuple[str, int, str, str], int] = defaultdict(int)
 
     def periods(self, at: datetime) -> dict[str, str]:
         local = at.astimezone(self.zone)
         return {"day": local.strftime("%Y-%m-%d"), "month": local.strftime("%Y-%m"), "lifetime": "all"}
 
-    def before(self, membership_id: int, at: datetime) -> CapUsage:
+    def before(self, membership_id: int, at: datetime, promotions: list[CompiledPromotion]) -> CapUsage:
         periods = self.periods(at)
         return CapUsage(
-            budget={self.key: self.budget},
-            member={(self.key, p): self.member[(membership_id, p, k)] for p, k in periods.items()},
+            budget={p.key: self.budget[p.key] for p in promotions if p.cap_limits},
+            member={
+                (p.key, period): self.member[(p.key, membership_id, period, key)]
+                for p in promotions
+                if p.cap_limits
+                for period, key in periods.items()
+            },
         )
 
-    def add(self, membership_id: int, at: datetime, amount: int) -> None:
-        self.budget += amount
-        for period, key in self.periods(at).items():
-            self.member[(membership_id, period, key)] += amount
+    def add(self, membership_id: int, at: datetime, rewards: list) -> None:
+        periods = self.periods(at)
+        for reward in rewards:
+            if reward.amount:
+                self.budget[reward.promotion] += reward.amount
+                for period, key in periods.items():
+                    self.member[(reward.promotion, membership_id, period, key)] += reward.amount
 
 
 def backtest(promotion: Promotion, *, days: int = 30, now: datetime | None = None) -> BacktestResult:
-    """Run the promotion's current definition over the transactions booked in the last `days` days,
-    oldest first, as booked (before returns). Caps count what the promotion would have given in the
-    backtest itself. The transactions come from the history source the transactions app registers
-    (promotions.hooks), which reads them in chunks."""
+    """Run the promotion's current definition over the transactions booked in the last `days` days (clipped to
+    the promotion's own dates), oldest first, as booked (before returns), twice: with the promotions live now
+    and with this version in place of its live one, so the result says what this version changes (purchases
+    affected, points in all, per day) besides what it gives itself. Caps count what each run would have given.
+    The transactions come from the history source the transactions app registers (promotions.hooks), which
+    reads them in chunks."""
     days = max(1, min(int(days), MAX_DAYS))
     now = now or timezone.now()
-    since = now - timedelta(days=days)
     program = Program.current()
+    zone = ZoneInfo(program.time_zone)
     precisions = _precisions()
-    promotions = compiled_with_bases(promotion, precisions)
-    result = BacktestResult(promotion=promotion.key, days=days, since=since)
-    if not promotions:
+    result = BacktestResult(promotion=promotion.key, days=days, since=now - timedelta(days=days), until=now)
+    if promotion.current_version is None:
         return result
-    own = promotions[0]
+    draft = compiled_with_live(promotion, precisions)
+    live = active_promotions()
+    own = draft[0]
+    result.since, result.until, result.clipped = backtest_window(promotion.definition, result.since, now, zone)
     result.point_type = own.point_type
-    usage = _Usage(own.key, program.time_zone)
+    if result.since >= result.until:
+        return result
+    usage, live_usage = _Usage(program.time_zone), _Usage(program.time_zone)
     total = 0
     by_member: dict[int, list] = {}  # membership id -> [number, points, transactions]
-    for past in past_transactions(since, now, unknown_products=program.unknown_products):
+    extra_per_day: dict[date, int] = defaultdict(int)
+    for past in past_transactions(result.since, result.until, unknown_products=program.unknown_products):
         result.scanned += 1
-        evaluation = evaluate(
+        at = past.tx.occurred_at
+        with_draft = evaluate(
             past.tx,
             past.member,
-            promotions,
-            usage.before(past.membership_id, past.tx.occurred_at),
+            draft,
+            usage.before(past.membership_id, at, draft),
             rounding=program.rounding,
             time_zone=program.time_zone,
         )
-        reward = next((r for r in evaluation.rewards if r.promotion == own.key), None)
+        as_live = evaluate(
+            past.tx,
+            past.member,
+            live,
+            live_usage.before(past.membership_id, at, live),
+            rounding=program.rounding,
+            time_zone=program.time_zone,
+        )
+        usage.add(past.membership_id, at, with_draft.rewards)
+        live_usage.add(past.membership_id, at, as_live.rewards)
+        change = with_draft.points().get(own.point_type, 0) - as_live.points().get(own.point_type, 0)
+        if change:
+            result.affected += 1
+            result.extra_minor += change
+            extra_per_day[at.astimezone(zone).date()] += change
+        reward = next((r for r in with_draft.rewards if r.promotion == own.key), None)
         if reward is None or not (reward.amount or reward.voucher_types):
             continue
         result.earned += 1
         result.capped += bool(reward.capped)
         result.vouchers += len(reward.voucher_types)
         total += reward.amount
-        usage.add(past.membership_id, past.tx.occurred_at, reward.amount)
         entry = by_member.setdefault(past.membership_id, [past.membership_number, 0, 0])
         entry[1] += reward.amount
         entry[2] += 1
     precision = precisions.get(own.point_type, 0)
     result.points = to_points(total, precision)
+    result.extra = to_points(result.extra_minor, precision)
+    result.extra_per_day = dict(extra_per_day)
     top = sorted(by_member.values(), key=lambda e: (-e[1], e[0]))[:10]
     result.top_members = [MemberTotal(number, to_points(points, precision), count) for number, points, count in top]
     return result

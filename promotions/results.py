@@ -72,3 +72,45 @@ def promotion_results(promotion: Promotion, period: Period) -> dict[str, Any]:
         "budget": budget_note,
         "charts": charts,
     }
+
+
+def backtest_report(result: Any) -> dict[str, Any]:
+    """A backtest in the manager's terms: the window in the program's days, why it was narrowed, the extra
+    points against the promotions live now per day (a chart), and the extra liability in money when the
+    program says what a point is worth."""
+    from loyalty.models import Program
+    from loyalty.rollups import program_zone
+
+    program = Program.current()
+    zone = program_zone()
+    first = result.since.astimezone(zone).date()
+    last = (result.until or result.since).astimezone(zone).date()
+    days = [first.fromordinal(n) for n in range(first.toordinal(), last.toordinal() + 1)] if first <= last else []
+    point_type = PointType.objects.filter(key=result.point_type).first()
+    precision = point_type.precision if point_type else 0
+    name = point_type.name if point_type else result.point_type
+
+    def axis(value: float) -> str:
+        return f"{Decimal(value).scaleb(-precision):,.0f}" if precision else f"{value:,.0f}"
+
+    extra = [result.extra_per_day.get(d, 0) for d in days]
+    chart = (
+        line_chart(
+            [f"{d.day} {d:%b}" for d in days], [Series("Extra points", extra)], title="Extra points per day", fmt=axis
+        )
+        if days
+        else ""
+    )
+    start, end = result.since.astimezone(zone), (result.until or result.since).astimezone(zone)
+    money = ""
+    if program.point_value is not None and point_type is not None and point_type.is_main:
+        worth = Decimal(result.extra_minor).scaleb(-precision) * program.point_value
+        money = f"{worth:,.2f} {program.currency}"
+    return {
+        "window": f"{start:%-d %b %Y %H:%M} – {end:%-d %b %Y %H:%M} ({zone.key})",
+        "clipped": result.clipped,
+        "point_type": name,
+        "extra": show_points(result.extra_minor, precision),
+        "money": money,
+        "chart": chart,
+    }

@@ -76,6 +76,17 @@ class Program(models.Model):
         default="qualify",
         help_text="What a transaction line with a product the catalog does not know earns.",
     )
+    point_value = models.DecimalField(
+        max_digits=12,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal(0))],
+        help_text=(
+            "What one point of the main point type is worth in the program's currency (e.g. 0.01), for "
+            "figures in money such as a promotion backtest's extra liability. Empty: shown in points only."
+        ),
+    )
     support_adjustment_limit = models.DecimalField(
         max_digits=19,
         decimal_places=4,
