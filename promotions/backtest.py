@@ -181,28 +181,26 @@ class _Usage:
         self.budget: dict[str, int] = defaultdict(int)
         self.member: dict[tuple[str, int, str, str], int] = defaultdict(int)
 
-    def periods(self, at: datetime) -> dict[str, str]:
+    def periods(self, at: datetime) -> tuple[tuple[str, str], ...]:
         local = at.astimezone(self.zone)
-        return {"day": local.strftime("%Y-%m-%d"), "month": local.strftime("%Y-%m"), "lifetime": "all"}
+        return (("day", local.strftime("%Y-%m-%d")), ("month", local.strftime("%Y-%m")), ("lifetime", "all"))
 
-    def before(self, membership_id: int, at: datetime, promotions: list[CompiledPromotion]) -> CapUsage:
-        periods = self.periods(at)
+    def before(self, membership_id: int, periods: tuple, capped: list[CompiledPromotion]) -> CapUsage:
+        """What the capped promotions gave so far (the others need no usage)."""
         return CapUsage(
-            budget={p.key: self.budget[p.key] for p in promotions if p.cap_limits},
+            budget={p.key: self.budget[p.key] for p in capped},
             member={
                 (p.key, period): self.member[(p.key, membership_id, period, key)]
-                for p in promotions
-                if p.cap_limits
-                for period, key in periods.items()
+                for p in capped
+                for period, key in periods
             },
         )
 
-    def add(self, membership_id: int, at: datetime, rewards: list) -> None:
-        periods = self.periods(at)
+    def add(self, membership_id: int, periods: tuple, rewards: list) -> None:
         for reward in rewards:
             if reward.amount:
                 self.budget[reward.promotion] += reward.amount
-                for period, key in periods.items():
+                for period, key in periods:
                     self.member[(reward.promotion, membership_id, period, key)] += reward.amount
 
 
@@ -232,14 +230,17 @@ def backtest(promotion: Promotion, *, days: int = 30, now: datetime | None = Non
     total = 0
     by_member: dict[int, list] = {}  # membership id -> [number, points, transactions]
     extra_per_day: dict[date, int] = defaultdict(int)
+    capped_draft = [p for p in draft if p.cap_limits]
+    capped_live = [p for p in live if p.cap_limits]
     for past in past_transactions(result.since, result.until, unknown_products=program.unknown_products):
         result.scanned += 1
         at = past.tx.occurred_at
+        periods = usage.periods(at)
         with_draft = evaluate(
             past.tx,
             past.member,
             draft,
-            usage.before(past.membership_id, at, draft),
+            usage.before(past.membership_id, periods, capped_draft),
             rounding=program.rounding,
             time_zone=program.time_zone,
         )
@@ -247,12 +248,12 @@ def backtest(promotion: Promotion, *, days: int = 30, now: datetime | None = Non
             past.tx,
             past.member,
             live,
-            live_usage.before(past.membership_id, at, live),
+            live_usage.before(past.membership_id, periods, capped_live),
             rounding=program.rounding,
             time_zone=program.time_zone,
         )
-        usage.add(past.membership_id, at, with_draft.rewards)
-        live_usage.add(past.membership_id, at, as_live.rewards)
+        usage.add(past.membership_id, periods, with_draft.rewards)
+        live_usage.add(past.membership_id, periods, as_live.rewards)
         change = with_draft.points().get(own.point_type, 0) - as_live.points().get(own.point_type, 0)
         if change:
             result.affected += 1
