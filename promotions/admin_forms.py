@@ -522,8 +522,26 @@ class SampleForm(forms.Form):
         help_text='Optional, as JSON: {"store": "north"} (the facts tx.properties.<name>).',
     )
 
+    member_tier = forms.ChoiceField(required=False, label="Or a member in tier")
+    member_type = forms.ChoiceField(required=False, label="Membership type")
+    member_days = forms.IntegerField(
+        required=False, min_value=0, label="Days since enrollment", help_text="For a member described here."
+    )
+    member_birthday = forms.BooleanField(required=False, label="Birthday that day")
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["member_tier"].choices = [
+            ("", "no tier"),
+            *Tier.objects.order_by("rank").values_list("key", "name"),
+        ]
+        self.fields["member_type"].choices = [
+            ("", "---------"),
+            *MembershipType.objects.order_by("name").values_list("key", "name"),
+        ]
+        self.fields[
+            "member_tier"
+        ].help_text = "Without a membership key: a member described by these four fields (else an anonymous buyer)."
         self.program_zone = Program.current().time_zone
         self.fields["occurred_at"].help_text = f"Time in {self.program_zone}."
         now = datetime.now(ZoneInfo(self.program_zone)).replace(tzinfo=None, second=0, microsecond=0)
@@ -543,6 +561,23 @@ class SampleForm(forms.Form):
 
     def moment(self) -> datetime:
         return self.cleaned_data["occurred_at"].replace(tzinfo=ZoneInfo(self.program_zone))
+
+    def described_member(self) -> dict[str, Any] | None:
+        """The member the four member fields describe, as the engine's member facts; None when none is
+        described (or a membership key is given, whose real member is used)."""
+        data = self.cleaned_data
+        if data.get("membership", "").strip():
+            return None
+        fields = ("member_tier", "member_type", "member_days", "member_birthday")
+        if not any(data.get(name) not in (None, "", False) for name in fields):
+            return None
+        return {
+            "tier": data.get("member_tier") or "",
+            "type": data.get("member_type") or "",
+            "days_since_enrollment": data.get("member_days"),
+            "is_birthday": bool(data.get("member_birthday")),
+            "status": "active",
+        }
 
 
 class SampleLineForm(forms.Form):

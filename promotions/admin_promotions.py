@@ -254,7 +254,9 @@ class PromotionAdmin(admin.ModelAdmin):
         text, one entry per product key (rules name a product by its key in every channel)."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        return JsonResponse({"products": product_choices(request.GET.get("q", ""))})
+        return JsonResponse(
+            {"products": product_choices(request.GET.get("q", ""), channel=request.GET.get("channel", "")[:40])}
+        )
 
     def _promotion(self, request, object_id: str) -> Promotion:
         promotion = self.get_object(request, unquote(object_id))
@@ -386,6 +388,7 @@ class PromotionAdmin(admin.ModelAdmin):
                         membership_key=form.cleaned_data["membership"].strip(),
                         payment_method=form.cleaned_data["payment_method"],
                         properties=form.cleaned_data["properties"],
+                        member=form.described_member(),
                     )
                     result = try_sample(promotion, sample)
                 except ItemsDoNotAddUp as exc:
@@ -397,7 +400,8 @@ class PromotionAdmin(admin.ModelAdmin):
                     names = dict(Promotion.objects.values_list("key", "name"))
                     answer = {
                         **present(result.evaluation, result.show),
-                        "member": result.membership_number or "anonymous",
+                        "member": result.membership_number
+                        or ("the member described" if sample.member else "anonymous"),
                         "unknown": result.unknown_products,
                         "points": [
                             f"{result.show(a, pt)} {pt}" for pt, a in sorted(result.evaluation.points().items())

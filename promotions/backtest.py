@@ -22,7 +22,7 @@ from promotions.context import Item, anonymous_context, build_lines, member_cont
 from promotions.engine import CapUsage, CompiledPromotion, Evaluation, compile_promotion, evaluate
 from promotions.hooks import past_transactions
 from promotions.models import Promotion
-from promotions.rules import Tx
+from promotions.rules import Member, Tx
 from promotions.selectors import active_promotions
 
 MAX_DAYS = 365
@@ -67,6 +67,7 @@ class Sample:
     membership_key: str = ""
     payment_method: str = ""
     properties: dict[str, Any] = field(default_factory=dict)
+    member: dict[str, Any] | None = None  # a described member's facts, when no membership is named
 
 
 @dataclass
@@ -93,7 +94,10 @@ def try_sample(promotion: Promotion, sample: Sample) -> TryResult:
     channel = channel_by_key(sample.channel)
     sponsor = channel.sponsor if channel.sponsor_id else sponsor_by_key(None)
     membership = resolve_membership(sample.membership_key) if sample.membership_key else None
-    member = member_context(membership, sample.occurred_at) if membership else anonymous_context()
+    if membership is not None:
+        member = member_context(membership, sample.occurred_at)
+    else:
+        member = Member(**sample.member) if sample.member else anonymous_context()
     facts = product_facts(channel.key, [item.product_key for item in sample.items])
     lines, unknown = build_lines(sample.items, facts, unknown=program.unknown_products)
     tx = Tx(
@@ -288,6 +292,7 @@ def sample_to_json(sample: Sample) -> dict[str, Any]:
         "membershipKey": sample.membership_key,
         "paymentMethod": sample.payment_method,
         "properties": sample.properties,
+        "member": sample.member,
         "items": [
             {
                 "productKey": i.product_key,
@@ -311,6 +316,7 @@ def sample_from_json(data: dict[str, Any]) -> Sample:
         membership_key=data.get("membershipKey", ""),
         payment_method=data.get("paymentMethod", ""),
         properties=data.get("properties") or {},
+        member=data.get("member"),
     )
 
 

@@ -104,8 +104,9 @@ def builder_config(currency: str, errors: list[dict[str, str]] | None = None) ->
     }
 
 
-def product_choices(text: str, limit: int = 20) -> list[dict[str, str]]:
-    """Products whose key or name contains `text` (any case), one per key, with the channels that sell it."""
+def product_choices(text: str, limit: int = 20, channel: str = "") -> list[dict[str, str]]:
+    """Products whose key or name contains `text` (any case), one per key, with the channels that sell it;
+    with a channel key, its products only, each with its price there (the simulator fills it in)."""
     from django.db.models import Q
 
     from promotions.models import Product
@@ -114,14 +115,19 @@ def product_choices(text: str, limit: int = 20) -> list[dict[str, str]]:
     if not text:
         return []
     found: dict[str, dict[str, str]] = {}
-    rows = (
-        Product.objects.filter(Q(key__icontains=text) | Q(name__icontains=text))
-        .order_by("key", "channel__name")
-        .values_list("key", "name", "channel__name")[: limit * 4]
-    )
-    for key, name, channel in rows:
+    rows = Product.objects.filter(Q(key__icontains=text) | Q(name__icontains=text))
+    if channel:
+        rows = rows.filter(channel__key=channel)
+    for key, name, channel_name, price in rows.order_by("key", "channel__name").values_list(
+        "key", "name", "channel__name", "price"
+    )[: limit * 4]:
         if key in found:
-            found[key]["channels"] += f", {channel}"
+            found[key]["channels"] += f", {channel_name}"
         elif len(found) < limit:
-            found[key] = {"key": key, "name": name, "channels": channel}
+            found[key] = {
+                "key": key,
+                "name": name,
+                "channels": channel_name,
+                "price": f"{price:.2f}" if price is not None and channel else "",
+            }
     return list(found.values())

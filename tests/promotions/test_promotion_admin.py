@@ -546,3 +546,34 @@ def test_a_test_basket_needs_a_name(staff_client, tx_program):
     response = staff_client.post(f"{ADMIN}/{promotion.pk}/try/", {**sample(), "basket_name": " ", "_save_basket": "1"})
     assert "Give the test basket a name." in response.content.decode()
     assert not TestBasket.objects.exists()
+
+
+def test_the_simulator_takes_a_described_member_instead_of_a_real_one(staff_client, tx_program):
+    from loyalty.models import Tier
+    from promotions.services import save_promotion
+    from tests.promotions.conftest import ACTOR
+
+    Tier.objects.create(key="gold", name="Gold", rank=2)
+    gold_only = {
+        "pointType": "points",
+        "condition": {"fact": "member.tier", "op": "eq", "value": "gold"},
+        "effects": [{"type": "fixed", "points": "50"}],
+    }
+    draft = save_promotion(key="gold-bonus", name="Gold bonus", definition=gold_only, active=False, actor=ACTOR)
+    url = f"{ADMIN}/{draft.pk}/try/"
+    described = staff_client.post(url, sample(member_tier="gold", member_days="400")).context["answer"]
+    assert described["member"] == "the member described"
+    assert any(r["promotion"] == "gold-bonus" for r in described["rewards"])
+    anonymous = staff_client.post(url, sample()).context["answer"]
+    assert anonymous["member"] == "anonymous"
+    assert not any(r["promotion"] == "gold-bonus" for r in anonymous["rewards"])
+
+
+def test_the_product_search_finds_by_key_or_name_with_the_channels_price(staff_client, tx_program):
+    url = f"{ADMIN}/products/"
+    found = staff_client.get(url, {"q": "espresso"}).json()["products"]
+    assert [p["key"] for p in found] == ["COF-001"] and found[0]["price"] == ""
+    assert "Web shop" in found[0]["channels"]
+    priced = staff_client.get(url, {"q": "cof", "channel": "webshop"}).json()["products"]
+    assert priced == [{"key": "COF-001", "name": priced[0]["name"], "channels": "Web shop", "price": "6.49"}]
+    assert staff_client.get(url, {"q": ""}).json() == {"products": []}

@@ -66,9 +66,12 @@ def test_a_manager_writes_a_coffee_promotion_with_clicks_and_simulates_it(admin_
     page.goto(f"/admin/promotions/promotion/{draft.pk}/try/")
     page.fill("#id_membership", number)
     page.select_option("#id_channel", "webshop")
+    page.fill("#id_lines-0-product_key", "espr")  # the product picker suggests from the catalog
+    expect(page.locator("#simulator-products option[value='COF-001']")).to_have_count(1)
     page.fill("#id_lines-0-product_key", "COF-001")
+    page.press("#id_lines-0-product_key", "Tab")
+    expect(page.locator("#id_lines-0-unit_price")).to_have_value("6.49")  # the catalog price, filled in
     page.fill("#id_lines-0-quantity", "2")
-    page.fill("#id_lines-0-unit_price", "6.49")
     page.get_by_role("button", name="Evaluate").click()
     expect(page.locator("#stacking")).to_contain_text("Also applies: Double on coffee (coffee-double) on line 1.")
     expect(page.locator("#stacking")).to_contain_text("×3 the base earning")
