@@ -17,6 +17,7 @@ from playwright.sync_api import expect
 from promotions.admin_forms import CONDITION_EXAMPLES
 from promotions.models import Promotion
 from tests.promotions.conftest import points, purchase
+from transactions.demo import PROMOTIONS as DEMO_PROMOTIONS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 COFFEE = {"lines": "any", "where": {"fact": "line.category.department", "op": "eq", "value": "coffee"}}
@@ -149,6 +150,10 @@ def test_any_rule_comes_out_of_the_builder_as_it_went_in(admin_page, tx_program)
 
     for _, example in CONDITION_EXAMPLES:
         round_trip(example)
+    for key, _, _, definition in DEMO_PROMOTIONS:  # every demo promotion's condition, shown in full
+        if "condition" in definition:
+            round_trip(definition["condition"])
+            assert page.locator("#condition-builder .cb-unknown").count() == 0, key
 
     @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     @given(conditions())
