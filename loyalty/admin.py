@@ -95,7 +95,7 @@ class ProgramAdmin(ServiceAdminMixin, admin.ModelAdmin):
             "Points",
             {"fields": ["points_precision", "rounding", "unknown_products", "expiry_forecast_days", "point_value"]},
         ),
-        ("Roles", {"fields": ["support_adjustment_limit"]}),
+        ("Roles", {"fields": ["support_adjustment_limit", "promotion_approval"]}),
         ("Members", {"fields": ["unique_email", "anonymous_on_unknown_card"]}),
         ("Tiers", {"fields": ["tier_window", "tier_grace_days"]}),
     ]

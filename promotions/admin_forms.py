@@ -145,6 +145,17 @@ class PromotionForm(forms.ModelForm):
         if self.instance.pk:
             self.fields.pop("key")  # what rules, API answers and booked rewards name: fixed
             self.initial.update(initial_from_definition(self.instance.definition, self.program_zone))
+            if self.instance.approval_requested_at is not None:
+                # Asked for and awaiting a second person: ticked, so saving other changes keeps asking
+                # (unticking withdraws the request).
+                self.initial["active"] = True
+                self.fields["active"].help_text = "Awaiting a second person's approval; untick to withdraw."
+        if Program.current().promotion_approval:
+            self.fields["active"].help_text = (
+                self.fields["active"].help_text
+                if self.instance.approval_requested_at is not None
+                else "Ticking it asks for activation: a second person approves (two-person approval is on)."
+            )
         self.original = self.instance.definition if self.instance.pk else {}
 
     def clean_condition(self) -> dict | None:

@@ -49,7 +49,9 @@ from promotions.results import backtest_report, promotion_results
 from promotions.selectors import budget_in_words, dates_in_words, list_context, scope_names
 from promotions.services import (
     InvalidPromotion,
+    approve_activation,
     clone_promotion,
+    decline_activation,
     delete_test_basket,
     save_promotion,
     save_test_basket,
@@ -205,12 +207,12 @@ class PromotionAdmin(admin.ModelAdmin):
         return False  # booked rewards name the versions: deactivate instead
 
     def _set_active(self, request, queryset, active: bool) -> None:
-        done = 0
+        done = asked = 0
         for promotion in queryset.select_related("current_version"):
             if promotion.active == active or promotion.current_version is None:
                 continue
             try:
-                save_promotion(
+                saved = save_promotion(
                     key=promotion.key,
                     name=promotion.name,
                     description=promotion.description,
@@ -218,11 +220,21 @@ class PromotionAdmin(admin.ModelAdmin):
                     active=active,
                     actor=admin_actor(request),
                 )
-                done += 1
             except DomainError as exc:
                 self.message_user(request, f"{promotion.key}: {exc.detail}", level=messages.ERROR)
+            else:
+                if saved.active == active:
+                    done += 1
+                else:
+                    asked += 1
         verb = "Activated" if active else "Deactivated"
         self.message_user(request, f"{verb} {done} promotion(s).", level=messages.SUCCESS)
+        if asked:
+            self.message_user(
+                request,
+                f"Asked to activate {asked} promotion(s): a second person approves each on its page.",
+                level=messages.WARNING,
+            )
 
     @admin.action(description="Activate the selected promotions", permissions=["change"])
     def activate(self, request, queryset):
@@ -241,6 +253,7 @@ class PromotionAdmin(admin.ModelAdmin):
             path("<path:object_id>/try/", view(self.try_view), name="promotions_promotion_try"),
             path("<path:object_id>/backtest/", view(self.backtest_view), name="promotions_promotion_backtest"),
             path("<path:object_id>/results/", view(self.results_view), name="promotions_promotion_results"),
+            path("<path:object_id>/approval/", view(self.approval_view), name="promotions_promotion_approval"),
             path(
                 "<path:object_id>/baskets/<int:basket_id>/delete/",
                 view(self.delete_basket_view),
@@ -326,11 +339,24 @@ class PromotionAdmin(admin.ModelAdmin):
             "builder": builder_config(Program.current().currency, condition_errors),
             "versions": self._versions(promotion),
             "baskets": check_baskets(promotion) if promotion else [],
+            "approval": self._approval(request, promotion),
             "can_save": can_save,
             "has_errors": bool(form.errors or effects.total_error_count() or per_member.total_error_count()),
             "media": self.media + form.media,
         }
         return TemplateResponse(request, "admin/promotions/promotion/editor.html", context)
+
+    def _approval(self, request, promotion: Promotion | None) -> dict | None:
+        """An activation waiting for a second person: who asked when, and whether this user may approve."""
+        if promotion is None or promotion.approval_requested_at is None:
+            return None
+        asked_by = promotion.approval_requested_by
+        return {
+            "asked_by": asked_by.get_username() if asked_by else "someone no longer here",
+            "asked_at": promotion.approval_requested_at,
+            "may_approve": self.has_change_permission(request, promotion)
+            and (asked_by is None or asked_by.pk != request.user.pk),
+        }
 
     def _versions(self, promotion: Promotion | None) -> list[dict]:
         if promotion is None:
@@ -359,6 +385,13 @@ class PromotionAdmin(admin.ModelAdmin):
         else:
             self.log_change(request, promotion, [{"changed": {"fields": ["definition"]}}])
         self.message_user(request, f"Saved {promotion.key} (version {version}).", level=messages.SUCCESS)
+        if promotion.approval_requested_at is not None and not promotion.active:
+            self.message_user(
+                request,
+                "Activation asked for: the program needs a second person's approval, so it stays inactive "
+                "until someone else approves it on this page.",
+                level=messages.WARNING,
+            )
         if "_continue" in request.POST:
             return HttpResponseRedirect(reverse("admin:promotions_promotion_change", args=[promotion.pk]))
         return HttpResponseRedirect(reverse("admin:promotions_promotion_changelist"))
@@ -447,6 +480,24 @@ class PromotionAdmin(admin.ModelAdmin):
         delete_test_basket(promotion=promotion, basket_id=basket_id, actor=admin_actor(request))
         self.message_user(request, "The test basket is deleted.")
         return HttpResponseRedirect(reverse("admin:promotions_promotion_change", args=[promotion.pk]) + "#baskets")
+
+    def approval_view(self, request, object_id: str):
+        """Two-person approval: another person approves (activates) or declines the activation asked for."""
+        promotion = self._promotion(request, object_id)
+        if request.method != "POST" or not self.has_change_permission(request, promotion):
+            raise PermissionDenied
+        try:
+            if "_approve" in request.POST:
+                approve_activation(promotion=promotion, actor=admin_actor(request))
+                self.message_user(request, f"Approved: {promotion.name} is active.", level=messages.SUCCESS)
+            else:
+                decline_activation(
+                    promotion=promotion, actor=admin_actor(request), reason=request.POST.get("reason", "")[:200]
+                )
+                self.message_user(request, f"Declined: {promotion.name} stays inactive.", level=messages.SUCCESS)
+        except DomainError as exc:
+            self.message_user(request, exc.detail, level=messages.ERROR)
+        return HttpResponseRedirect(reverse("admin:promotions_promotion_change", args=[promotion.pk]))
 
     def results_view(self, request, object_id: str):
         """What the promotion gave over a period, from the booked rewards."""

@@ -1,7 +1,7 @@
 """Refusals of the catalog and of the engine's input, each with its stable code (docs/catalog.md and
 docs/promotions.md list them)."""
 
-from loyalty.errors import InvalidInput, NotFound
+from loyalty.errors import DomainError, InvalidInput, NotFound
 
 
 class ChannelNotFound(NotFound):
@@ -57,3 +57,15 @@ class ItemsDoNotAddUp(InvalidInput):
 
     code = "items_do_not_add_up"
     default_detail = "The line items do not add up to the total."
+
+
+class ApprovalNotRequested(DomainError):
+    code = "approval_not_requested"
+    status = 409
+    default_detail = "Nobody has asked to activate this promotion."
+
+
+class ApprovalBySecondPerson(DomainError):
+    code = "approval_by_second_person"
+    status = 403
+    default_detail = "A second person must approve: you asked for this activation yourself."

@@ -12,6 +12,7 @@ STATUSES = {
     "scheduled": "Scheduled",  # active, starts later
     "active": "Active",  # active and within its dates: purchases earn by it
     "paused": "Paused",  # activated once, inactive now
+    "pending": "Awaiting approval",  # two-person approval: asked for, not yet approved
     "ended": "Ended",  # its last valid moment has passed
 }
 
@@ -20,7 +21,14 @@ def _moment(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def status_of(*, active: bool, activated_at: datetime | None, definition: dict[str, Any], now: datetime) -> str:
+def status_of(
+    *,
+    active: bool,
+    activated_at: datetime | None,
+    definition: dict[str, Any],
+    now: datetime,
+    approval_requested: bool = False,
+) -> str:
     """The promotion's status key at `now` (an aware datetime). An end in the past wins over the flag; a
     start in the future makes an active promotion scheduled. Weekdays and hours do not change the status:
     an active promotion outside its hours is still active."""
@@ -29,6 +37,8 @@ def status_of(*, active: bool, activated_at: datetime | None, definition: dict[s
     if until is not None and until <= now:
         return "ended"
     if not active:
+        if approval_requested:
+            return "pending"
         return "paused" if activated_at is not None else "draft"
     if start is not None and start > now:
         return "scheduled"

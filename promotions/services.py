@@ -11,7 +11,9 @@ from django.utils import timezone
 from loyalty.actors import Actor
 from loyalty.audit import record_audit
 from loyalty.errors import InvalidInput
+from loyalty.models import Program
 from loyalty.outbox import emit_event
+from promotions.errors import ApprovalBySecondPerson, ApprovalNotRequested
 from promotions.hooks import voucher_types
 from promotions.models import Promotion, PromotionVersion
 from promotions.rules import RuleErrors, validate_definition
@@ -80,7 +82,20 @@ def save_promotion(
     creating = promotion is None
     if creating:
         promotion = Promotion(key=key)
-    before = {"name": promotion.name, "description": promotion.description, "active": promotion.active}
+    was_active = promotion.active and not creating
+    before = {"name": promotion.name, "description": promotion.description, "active": was_active}
+    rules_change = creating or promotion.current_version is None or promotion.current_version.definition != cleaned
+    requested = withdrawn = False
+    if active and not was_active and Program.current().promotion_approval:
+        # Two-person approval: asking is all one person can do; it stays inactive until another approves.
+        # Changed rules ask again (the approver approves what they see).
+        requested = promotion.approval_requested_at is None or rules_change
+        if requested:
+            promotion.approval_requested_at, promotion.approval_requested_by = timezone.now(), actor.user
+        active = False
+    elif not active and promotion.approval_requested_at is not None:
+        promotion.approval_requested_at, promotion.approval_requested_by = None, None
+        withdrawn = True
     promotion.name, promotion.description, promotion.active = name, description, active
     if active and promotion.activated_at is None:
         promotion.activated_at = timezone.now()  # no longer a draft (promotions.lifecycle)
@@ -101,6 +116,10 @@ def save_promotion(
     changes: dict[str, Any] = {
         k: [before[k], getattr(promotion, k)] for k in before if creating or before[k] != getattr(promotion, k)
     }
+    if requested:
+        changes["activation"] = "asked for; a second person must approve"
+    elif withdrawn:
+        changes["activation"] = "request withdrawn"
     current = promotion.current_version
     if current is None or current.definition != cleaned:
         number = (current.number if current else 0) + 1
@@ -174,3 +193,38 @@ def delete_test_basket(*, promotion: Promotion, basket_id: int, actor: Actor) ->
             return
         basket.delete()
         record_audit(actor, "promotion.test_basket_deleted", promotion, changes={"test basket": basket.name})
+
+
+@transaction.atomic
+def approve_activation(*, promotion: Promotion, actor: Actor) -> Promotion:
+    """Two-person approval: another person than the one who asked activates the promotion."""
+    promotion = Promotion.objects.select_for_update().get(pk=promotion.pk)
+    if promotion.approval_requested_at is None:
+        raise ApprovalNotRequested()
+    if actor.user is None or actor.user.pk == promotion.approval_requested_by_id:
+        raise ApprovalBySecondPerson()
+    asked_by = promotion.approval_requested_by
+    promotion.active = True
+    promotion.activated_at = promotion.activated_at or timezone.now()
+    promotion.approval_requested_at, promotion.approval_requested_by = None, None
+    promotion.save()
+    record_audit(
+        actor,
+        "promotion.approved",
+        promotion,
+        changes={"active": [False, True], "asked by": str(asked_by) if asked_by else "(removed user)"},
+    )
+    emit_event("promotion.updated", payload={"key": promotion.key, "version": promotion.current_version.number})
+    return promotion
+
+
+@transaction.atomic
+def decline_activation(*, promotion: Promotion, actor: Actor, reason: str = "") -> Promotion:
+    """Turn an activation request down: the promotion stays inactive, the request is gone."""
+    promotion = Promotion.objects.select_for_update().get(pk=promotion.pk)
+    if promotion.approval_requested_at is None:
+        raise ApprovalNotRequested()
+    promotion.approval_requested_at, promotion.approval_requested_by = None, None
+    promotion.save()
+    record_audit(actor, "promotion.declined", promotion, changes={"reason": reason or "(none given)"})
+    return promotion

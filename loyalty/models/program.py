@@ -87,6 +87,14 @@ class Program(models.Model):
             "figures in money such as a promotion backtest's extra liability. Empty: shown in points only."
         ),
     )
+    promotion_approval = models.BooleanField(
+        default=False,
+        verbose_name="two-person approval of promotions",
+        help_text=(
+            "Activating a promotion needs a second person's approval: the first asks, another approves "
+            "(in the admin); until then the promotion stays inactive."
+        ),
+    )
     support_adjustment_limit = models.DecimalField(
         max_digits=19,
         decimal_places=4,

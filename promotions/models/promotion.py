@@ -1,5 +1,6 @@
 """Promotions as data: a promotion and its immutable versions; cap usage counted under lock."""
 
+from django.conf import settings
 from django.db import models
 
 from loyalty.models.program import key_validator
@@ -17,6 +18,17 @@ class Promotion(models.Model):
     )
     activated_at = models.DateTimeField(
         null=True, blank=True, help_text="When it was first activated. Never activated: a draft."
+    )
+    approval_requested_at = models.DateTimeField(
+        null=True, blank=True, help_text="With two-person approval: when its activation was asked for."
+    )
+    approval_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who asked: another person must approve.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -162,3 +162,10 @@ def test_a_copy_needs_the_permission_to_add(tx_program, django_user_model):
     original = Promotion.objects.get(key="coffee-double")
     client.post(ADMIN, {"action": "clone", "_selected_action": [original.pk]})
     assert not Promotion.objects.filter(key__startswith="coffee-double-copy").exists()
+
+
+def test_an_activation_asked_for_reads_as_awaiting_approval_until_it_ends():
+    now = at(2026, 12, 10)
+    pending = {"active": False, "activated_at": None, "now": now, "approval_requested": True}
+    assert status_of(definition={"validity": DECEMBER}, **pending) == "pending"
+    assert status_of(definition={"validity": DECEMBER}, **{**pending, "now": at(2027, 1, 2)}) == "ended"
