@@ -49,6 +49,11 @@ def test_a_manager_writes_a_coffee_promotion_with_clicks_and_simulates_it(admin_
     page.select_option("#id_effects-0-type", label="Multiply the base earning")
     page.fill("#id_effects-0-factor", "2")
     page.locator("fieldset:has(h2:text('Condition'))").screenshot(path=screens / "promotion-condition-builder.png")
+    # A second test of the same line makes the line's tests a group; removing it again leaves the one test.
+    builder.locator(".cb-scope > .cb-add").get_by_role("button", name="+ Test").click()
+    expect(builder.locator(".cb-scope .cb-group .cb-test")).to_have_count(2)
+    builder.locator(".cb-scope .cb-test").nth(1).get_by_role("button", name="Remove").click()
+    expect(builder.locator(".cb-scope .cb-test")).to_have_count(1)
     page.get_by_role("button", name="Advanced: JSON").click()
     assert json.loads(page.locator("textarea[name=condition]").input_value()) == COFFEE
     page.get_by_role("button", name="Back to the builder").click()

@@ -173,7 +173,11 @@
       const childPath = `${path}.${kind}[${index}]`;
       put(list, renderNode(child, childPath, inLine,
         (value) => { children[index] = value; },
-        () => { children.splice(index, 1); if (!children.length) remove ? remove() : replace(null); }));
+        () => {
+          children.splice(index, 1);
+          if (!children.length) remove ? remove() : replace(null);
+          else if (children.length === 1) replace(children[0]);  // a group of one is that one test
+        }));
     });
     put(box, list, adders((value) => children.push(value), inLine));
     return box;
@@ -192,6 +196,10 @@
       select(Object.entries(SCOPES), node.lines, (value) => change(() => { node.lines = value; }), { "aria-label": "Lines" }),
       tools(node, path, replace, remove)), errorList(errorsAt(path, false)));
     put(box, renderNode(node.where, `${path}.where`, true, (value) => { node.where = value; }, remove));
+    if (node.where && typeof node.where === "object" && !("all" in node.where || "any" in node.where)) {
+      // A second test of the same line: the line's tests become a group (all of them must hold).
+      put(box, adders((value) => { node.where = { all: [node.where, value] }; }, true));
+    }
     return box;
   }
 
