@@ -6,6 +6,7 @@ Promotions are never deleted (booked rewards name their versions): deactivate th
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from decimal import Decimal
 
 from django.contrib import admin, messages
@@ -13,16 +14,19 @@ from django.contrib.admin.options import csrf_protect_m
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.http import urlencode
 
 from loyalty.admin import admin_actor
 from loyalty.errors import DomainError
 from loyalty.models import Program
 from loyalty.rollups import PERIODS, period_of, program_zone
+from promotions import backtest as backtest_module
 from promotions.admin_forms import (
     BacktestForm,
     EffectFormSet,
@@ -38,13 +42,22 @@ from promotions.admin_forms import (
     per_member_initial,
     sample_items,
 )
-from promotions.backtest import Sample, backtest, check_baskets, points_of, sample_to_json, try_sample
+from promotions.backtest import (
+    Sample,
+    backtest,
+    check_baskets,
+    points_of,
+    result_from_json,
+    sample_to_json,
+    try_sample,
+)
 from promotions.builder import builder_config, product_choices
 from promotions.context import check_items
 from promotions.errors import ItemsDoNotAddUp
 from promotions.explain import definition_changes, present, stacking_warnings
+from promotions.hooks import past_transaction_count
 from promotions.lifecycle import STATUSES, caps_in_words, scope_in_words, status_of
-from promotions.models import Promotion
+from promotions.models import BacktestRun, Promotion
 from promotions.results import backtest_report, promotion_results
 from promotions.selectors import budget_in_words, dates_in_words, list_context, scope_names
 from promotions.services import (
@@ -56,6 +69,7 @@ from promotions.services import (
     save_promotion,
     save_test_basket,
 )
+from promotions.tasks import run_backtest as run_backtest_task
 
 FIELDSETS = [
     (None, ["key", "name", "description", "active"], ""),
@@ -515,10 +529,25 @@ class PromotionAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/promotions/promotion/results.html", context)
 
     def backtest_view(self, request, object_id: str):
-        """The current definition over the stored transactions of the last days. Writes nothing."""
+        """The current definition over the stored transactions of the last days. Writes nothing but, for a
+        window of many purchases, the run that a worker carries out while the page shows its progress."""
         promotion = self._promotion(request, object_id)
         form = BacktestForm(request.GET if "days" in request.GET else None)
-        result = backtest(promotion, days=form.cleaned_data["days"]) if form.is_valid() else None
+        run = promotion.backtest_runs.filter(pk=request.GET.get("run") or 0).first()
+        result = None
+        if run is not None and run.result:
+            result = result_from_json(run.result)
+        elif run is None and form.is_valid():
+            days, now = form.cleaned_data["days"], timezone.now()
+            expected = past_transaction_count(now - timedelta(days=days), now)
+            if expected > backtest_module.INLINE_LIMIT:
+                run = BacktestRun.objects.create(
+                    promotion=promotion, days=days, until=now, expected=expected, created_by=admin_actor(request).label
+                )
+                transaction.on_commit(lambda: run_backtest_task.delay(run.pk))
+                url = reverse("admin:promotions_promotion_backtest", args=[promotion.pk])
+                return HttpResponseRedirect(f"{url}?{urlencode({'run': run.pk})}")
+            result = backtest(promotion, days=days, now=now)
         report = backtest_report(result) if result is not None else None
         context = {
             **self.admin_site.each_context(request),
@@ -528,5 +557,7 @@ class PromotionAdmin(admin.ModelAdmin):
             "form": form,
             "result": result,
             "report": report,
+            "run": run,
+            "percent": min(100, round(100 * run.scanned / run.expected)) if run and run.expected else 0,
         }
         return TemplateResponse(request, "admin/promotions/promotion/backtest.html", context)

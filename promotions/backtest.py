@@ -7,6 +7,7 @@ earning to multiply), and without the other promotions (so the answer is about t
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -26,6 +27,8 @@ from promotions.rules import Member, Tx
 from promotions.selectors import active_promotions
 
 MAX_DAYS = 365
+PROGRESS_EVERY = 2_000  # purchases between two progress reports of a backtest run
+INLINE_LIMIT = 20_000  # more purchases than this: the backtest runs on a worker, the page shows its progress
 
 
 def _precisions() -> dict[str, int]:
@@ -208,7 +211,13 @@ class _Usage:
                     self.member[(reward.promotion, membership_id, period, key)] += reward.amount
 
 
-def backtest(promotion: Promotion, *, days: int = 30, now: datetime | None = None) -> BacktestResult:
+def backtest(
+    promotion: Promotion,
+    *,
+    days: int = 30,
+    now: datetime | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> BacktestResult:
     """Run the promotion's current definition over the transactions booked in the last `days` days (clipped to
     the promotion's own dates), oldest first, as booked (before returns), twice: with the promotions live now
     and with this version in place of its live one, so the result says what this version changes (purchases
@@ -238,6 +247,8 @@ def backtest(promotion: Promotion, *, days: int = 30, now: datetime | None = Non
     capped_live = [p for p in live if p.cap_limits]
     for past in past_transactions(result.since, result.until, unknown_products=program.unknown_products):
         result.scanned += 1
+        if progress is not None and result.scanned % PROGRESS_EVERY == 0:
+            progress(result.scanned)
         at = past.tx.occurred_at
         periods = usage.periods(at)
         with_draft = evaluate(
@@ -357,3 +368,55 @@ def check_baskets(promotion: Promotion) -> list[BasketCheck]:
         else:
             checks.append(BasketCheck(basket.pk, basket.name, summary, basket.expected, now))
     return checks
+
+
+# Backtest runs on a worker ----------------------------------------------------------------------------
+
+
+def result_to_json(result: BacktestResult) -> dict[str, Any]:
+    return {
+        **{k: v for k, v in result.__dict__.items() if k not in ("since", "until", "top_members", "extra_per_day")},
+        "since": result.since.isoformat(),
+        "until": result.until.isoformat() if result.until else None,
+        "top_members": [m.__dict__ for m in result.top_members],
+        "extra_per_day": {day.isoformat(): amount for day, amount in result.extra_per_day.items()},
+    }
+
+
+def result_from_json(data: dict[str, Any]) -> BacktestResult:
+    return BacktestResult(
+        **{
+            **data,
+            "since": datetime.fromisoformat(data["since"]),
+            "until": datetime.fromisoformat(data["until"]) if data.get("until") else None,
+            "top_members": [MemberTotal(**m) for m in data["top_members"]],
+            "extra_per_day": {date.fromisoformat(d): amount for d, amount in data["extra_per_day"].items()},
+        }
+    )
+
+
+def run_backtest(run_id: int) -> None:
+    """A queued backtest run: its progress written as it goes, its report when done (the worker's task)."""
+    from promotions.models import BacktestRun
+
+    run = BacktestRun.objects.select_related("promotion__current_version").get(pk=run_id)
+    if run.status not in (BacktestRun.Status.QUEUED, BacktestRun.Status.RUNNING):
+        return
+    BacktestRun.objects.filter(pk=run.pk).update(status=BacktestRun.Status.RUNNING)
+
+    def report(scanned: int) -> None:
+        BacktestRun.objects.filter(pk=run.pk).update(scanned=scanned)
+
+    try:
+        result = backtest(run.promotion, days=run.days, now=run.until, progress=report)
+    except Exception as exc:
+        BacktestRun.objects.filter(pk=run.pk).update(
+            status=BacktestRun.Status.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
+        )
+        raise
+    BacktestRun.objects.filter(pk=run.pk).update(
+        status=BacktestRun.Status.DONE,
+        scanned=result.scanned,
+        result=result_to_json(result),
+        finished_at=timezone.now(),
+    )

@@ -108,3 +108,18 @@ def register_rewards_per_day(fn: RewardsPerDay) -> RewardsPerDay:
 
 def rewards_per_day(key: str, first: date, last: date) -> list[dict[str, Any]]:
     return _rewards_per_day(key, first, last) if _rewards_per_day is not None else []
+
+
+HistoryCount = Callable[[datetime, datetime], int]
+_history_count: HistoryCount | None = None
+
+
+def register_history_count(fn: HistoryCount) -> HistoryCount:
+    """fn(since, until) -> how many stored purchases a backtest of that window reads."""
+    global _history_count
+    _history_count = fn
+    return fn
+
+
+def past_transaction_count(since: datetime, until: datetime) -> int:
+    return _history_count(since, until) if _history_count is not None else 0

@@ -10,12 +10,24 @@ class TransactionsConfig(AppConfig):
         from loyalty.hooks import register_program_change_notes
         from loyalty.rollups import register_rollup, register_snapshot
         from memberships.hooks import MemberColumns, MemberPanel, register_member_columns, register_member_panel
-        from promotions.hooks import register_history_source, register_points_given, register_rewards_per_day
+        from promotions.hooks import (
+            register_history_count,
+            register_history_source,
+            register_points_given,
+            register_rewards_per_day,
+        )
         from transactions.back_office import program_change_notes, purchase_columns, transactions_panel
         from transactions.rollups import DAILY_REWARDS, DAILY_SALES
-        from transactions.selectors import BUYERS, booked_between, points_by_promotion, promotion_rewards_per_day
+        from transactions.selectors import (
+            BUYERS,
+            booked_between,
+            booked_count,
+            points_by_promotion,
+            promotion_rewards_per_day,
+        )
 
         register_history_source(booked_between)  # the promotions' backtest replays these
+        register_history_count(booked_count)
         register_points_given(lambda first, last: points_by_promotion(first, last))  # the promotion list
         register_rewards_per_day(promotion_rewards_per_day)  # a promotion's results
         register_rollup(DAILY_SALES)

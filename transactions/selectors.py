@@ -105,6 +105,11 @@ def booked_between(since: datetime, until: datetime, unknown_products: str) -> I
         yield from _past_transactions(chunk, sponsors, unknown_products)
 
 
+def booked_count(since: datetime, until: datetime) -> int:
+    """How many transactions booked_between reads for this window."""
+    return Transaction.objects.filter(occurred_at__gte=since, occurred_at__lte=until).count()
+
+
 def _past_transactions(chunk: list[tuple], sponsors: dict[int, str], unknown: str) -> Iterator[PastTransaction]:
     lines: dict[int, list] = defaultdict(list)
     stored = (

@@ -1,7 +1,8 @@
 from .catalog import CategoryValue, Channel, CustomCategory, MasterCategory, Product, ProductCategory
-from .promotion import Promotion, PromotionBudget, PromotionMemberUsage, PromotionVersion, TestBasket
+from .promotion import BacktestRun, Promotion, PromotionBudget, PromotionMemberUsage, PromotionVersion, TestBasket
 
 __all__ = [
+    "BacktestRun",
     "CategoryValue",
     "Channel",
     "CustomCategory",

@@ -110,3 +110,28 @@ class TestBasket(models.Model):
 
     def __str__(self) -> str:
         return f"{self.promotion.key}: {self.name}"
+
+
+class BacktestRun(models.Model):
+    """A backtest of many purchases, run by a worker: the page shows its progress, then its report."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting for a worker"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    promotion = models.ForeignKey(Promotion, on_delete=models.CASCADE, related_name="backtest_runs")
+    days = models.PositiveSmallIntegerField()
+    until = models.DateTimeField(help_text="The end of the window: when it was asked for.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    expected = models.PositiveIntegerField(default=0, help_text="Purchases in the window when it was asked for.")
+    scanned = models.PositiveIntegerField(default=0)
+    result = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.promotion.key}: {self.days} days ({self.status})"

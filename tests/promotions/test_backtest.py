@@ -71,3 +71,49 @@ def test_the_page_states_the_window_and_the_extra_liability_in_money(tx_program)
     assert '<td class="affected">1</td>' in page and "12.98 points" in page
     assert '<td class="money">0.13 EUR</td>' in page  # 12.98 points at 0.01 EUR
     assert "Extra points per day" in page and "<svg" in page
+
+
+@pytest.fixture
+def eager(settings):
+    from config.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
+
+
+def test_a_long_window_runs_on_a_worker_and_the_page_follows_it(
+    tx_program, monkeypatch, eager, django_capture_on_commit_callbacks
+):
+    from promotions import backtest as module
+    from promotions.models import BacktestRun
+
+    for days_ago in (1, 2, 3):
+        buy(new_member(), [("COF-001", "1", "6.49")], days_ago=days_ago)
+    monkeypatch.setattr(module, "INLINE_LIMIT", 2)  # three purchases are "many" here
+    monkeypatch.setattr(module, "PROGRESS_EVERY", 1)
+    coffee = Promotion.objects.get(key="coffee-double")
+    client = Client()
+    client.force_login(StaffUserFactory())
+    url = f"/admin/promotions/promotion/{coffee.pk}/backtest/"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.get(url, {"days": "30"})
+    run = BacktestRun.objects.get()
+    assert response.status_code == 302 and response["Location"].endswith(f"?run={run.pk}")
+    assert (run.status, run.expected, run.scanned) == ("done", 3, 3)
+    page = client.get(response["Location"]).content.decode()
+    inline = backtest(coffee, days=30, now=run.until)
+    assert f'<td class="scanned">{inline.scanned}</td>' in page and f"{inline.points} points" in page
+
+    waiting = BacktestRun.objects.create(promotion=coffee, days=30, until=run.until, expected=10, scanned=4)
+    page = client.get(url, {"run": waiting.pk}).content.decode()
+    assert "4 of about 10 purchases (40 %)" in page and 'http-equiv="refresh"' in page
+
+
+def test_a_run_result_reads_back_as_it_was(tx_program):
+    from promotions.backtest import result_from_json, result_to_json
+
+    buy(new_member(), [("COF-001", "2", "6.49")], days_ago=2)
+    result = backtest(Promotion.objects.get(key="coffee-double"), days=30)
+    assert result_from_json(result_to_json(result)) == result
