@@ -123,3 +123,18 @@ def register_history_count(fn: HistoryCount) -> HistoryCount:
 
 def past_transaction_count(since: datetime, until: datetime) -> int:
     return _history_count(since, until) if _history_count is not None else 0
+
+
+MembersReached = Callable[[str, Any, datetime], tuple[int, datetime]]
+_members_reached: MembersReached | None = None
+
+
+def register_members_reached(fn: MembersReached) -> MembersReached:
+    """fn(promotion key, period, now) -> (members it rewarded in the period, as of when)."""
+    global _members_reached
+    _members_reached = fn
+    return fn
+
+
+def members_reached(key: str, period: Any, now: datetime) -> tuple[int, datetime] | None:
+    return _members_reached(key, period, now) if _members_reached is not None else None

@@ -8,11 +8,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.utils import timezone
+
 from ledger.amounts import show_points
 from ledger.models import PointType
 from loyalty.charts import Series, line_chart
 from loyalty.rollups import Period
-from promotions.hooks import rewards_per_day
+from promotions.hooks import members_reached, rewards_per_day
 from promotions.models import Promotion
 
 
@@ -65,7 +67,10 @@ def promotion_results(promotion: Promotion, period: Period) -> dict[str, Any]:
         if budget:
             used, whole = show_points(used_now, precision), show_points(budget, precision)
             budget_note = f"{used} of {whole} used ({100 * used_now / budget:.1f} %)"
+    reached = members_reached(promotion.key, period, timezone.now())
     return {
+        "reached": f"{reached[0]:,}" if reached else "",
+        "reached_as_of": reached[1] if reached else None,
         "point_type": name,
         "given": show_points(sum(given), precision),
         "rewards": f"{sum(rewards.values()):,}",

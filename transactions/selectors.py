@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from ledger.services.core import sponsor_by_key
 from loyalty import rollups
@@ -220,3 +220,50 @@ def promotion_rewards_per_day(key: str, start: date, end: date, tz: ZoneInfo | N
 
 
 BUYERS = rollups.HourlySnapshot(name="transactions.buyers", take=buyers_now)
+
+REACHED_PERIODS = ("30d", "90d", "12m")  # the periods of a promotion's results page
+
+
+def _reached_between(periods: list[rollups.Period], key: str | None = None) -> dict[str, dict[str, int]]:
+    """Members each promotion gave a reward to in purchases booked in each period: one scan of the rewards
+    of the longest period, a distinct count per period ({"first/last": {promotion key: members}})."""
+    rows = TransactionReward.objects.filter(
+        transaction__created_at__gte=min(p.start_at for p in periods),
+        transaction__created_at__lt=max(p.end_at for p in periods),
+    )
+    if key is not None:
+        rows = rows.filter(promotion_key=key)
+    counts = {
+        f"p{i}": Count(
+            "transaction__membership_id",
+            distinct=True,
+            filter=Q(transaction__created_at__gte=p.start_at, transaction__created_at__lt=p.end_at),
+        )
+        for i, p in enumerate(periods)
+    }
+    reached: dict[str, dict[str, int]] = {f"{p.first.isoformat()}/{p.last.isoformat()}": {} for p in periods}
+    for row in rows.values("promotion_key").annotate(**counts).order_by():
+        for i, p in enumerate(periods):
+            reached[f"{p.first.isoformat()}/{p.last.isoformat()}"][row["promotion_key"]] = row[f"p{i}"]
+    return reached
+
+
+def members_reached_now(now: datetime) -> dict[str, dict[str, int]]:
+    """The hourly snapshot MEMBERS_REACHED: per results period ending today, members per promotion."""
+    tz = rollups.program_zone()
+    return _reached_between([rollups.period_of(key, now, tz) for key in REACHED_PERIODS])
+
+
+MEMBERS_REACHED = rollups.HourlySnapshot(name="transactions.members_reached", take=members_reached_now)
+
+
+def members_reached(key: str, period: rollups.Period, now: datetime) -> tuple[int, datetime]:
+    """How many members a promotion rewarded in purchases booked in the period, and as of when: from the
+    hourly snapshot for the results page's periods (a distinct count over a year of rewards takes seconds on
+    a large program); counted now for this promotion when there is none."""
+    stored = rollups.stored_snapshot(MEMBERS_REACHED, now)
+    window = stored[0].get(f"{period.first.isoformat()}/{period.last.isoformat()}") if stored else None
+    if window is None:
+        counted = _reached_between([period], key)
+        return next(iter(counted.values())).get(key, 0), now
+    return window.get(key, 0), stored[1]

@@ -66,3 +66,23 @@ def test_a_promotion_that_gave_nothing_reads_zero(manager, tx_program):
     )
     page = manager.get(f"/admin/promotions/promotion/{weekend.pk}/results/").content.decode()
     assert re.search(r"Points given</div><div class=\"value\">0.00<", page)
+
+
+def test_members_reached_count_each_member_once_from_the_hourly_snapshot(manager, tx_program):
+    from loyalty import rollups
+    from transactions.selectors import MEMBERS_REACHED
+
+    coffee = Promotion.objects.get(key="coffee-double")
+    anna, bert = new_member(), new_member()
+    buy(anna, [("COF-001", "1", "6.49")], days_ago=0.01)
+    buy(anna, [("COF-001", "2", "6.49")], days_ago=0.01)
+    buy(bert, [("COF-001", "1", "6.49")], days_ago=0.01)
+    buy(new_member(), [("TEA-001", "1", "2.89")], days_ago=0.01)  # no coffee: not reached
+    url = f"/admin/promotions/promotion/{coffee.pk}/results/"
+    live = manager.get(url).content.decode()
+    assert re.search(r"Members reached</div><div class=\"value\">2<", live)
+    rollups.take_snapshot(MEMBERS_REACHED, timezone.now() - timedelta(minutes=20))
+    buy(new_member(), [("COF-001", "1", "6.49")], days_ago=0.01)  # after the snapshot
+    stored = manager.get(url, {"period": "90d"}).content.decode()
+    assert re.search(r"Members reached</div><div class=\"value\">2<", stored)  # as of the snapshot
+    assert "as of " in stored
