@@ -539,6 +539,12 @@ class SampleForm(forms.Form):
         required=False, min_value=0, label="Days since enrollment", help_text="For a member described here."
     )
     member_birthday = forms.BooleanField(required=False, label="Birthday that day")
+    member_properties = forms.CharField(
+        required=False,
+        label="Member properties",
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+        help_text='Optional, as JSON: {"favoriteStore": "north"} (the facts member.properties.<name>).',
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -558,8 +564,14 @@ class SampleForm(forms.Form):
         now = datetime.now(ZoneInfo(self.program_zone)).replace(tzinfo=None, second=0, microsecond=0)
         self.fields["occurred_at"].initial = now
 
+    def clean_member_properties(self) -> dict[str, Any]:
+        return self._json_object("member_properties")
+
     def clean_properties(self) -> dict[str, Any]:
-        text = self.cleaned_data.get("properties", "").strip()
+        return self._json_object("properties")
+
+    def _json_object(self, name: str) -> dict[str, Any]:
+        text = self.cleaned_data.get(name, "").strip()
         if not text:
             return {}
         try:
@@ -579,8 +591,8 @@ class SampleForm(forms.Form):
         data = self.cleaned_data
         if data.get("membership", "").strip():
             return None
-        fields = ("member_tier", "member_type", "member_days", "member_birthday")
-        if not any(data.get(name) not in (None, "", False) for name in fields):
+        fields = ("member_tier", "member_type", "member_days", "member_birthday", "member_properties")
+        if not any(data.get(name) not in (None, "", False, {}) for name in fields):
             return None
         return {
             "tier": data.get("member_tier") or "",
@@ -588,6 +600,7 @@ class SampleForm(forms.Form):
             "days_since_enrollment": data.get("member_days"),
             "is_birthday": bool(data.get("member_birthday")),
             "status": "active",
+            "properties": data.get("member_properties") or {},
         }
 
 

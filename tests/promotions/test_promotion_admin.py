@@ -564,6 +564,15 @@ def test_the_simulator_takes_a_described_member_instead_of_a_real_one(staff_clie
     described = staff_client.post(url, sample(member_tier="gold", member_days="400")).context["answer"]
     assert described["member"] == "the member described"
     assert any(r["promotion"] == "gold-bonus" for r in described["rewards"])
+    by_property = {
+        "pointType": "points",
+        "condition": {"fact": "member.properties.favoriteStore", "op": "eq", "value": "north"},
+        "effects": [{"type": "fixed", "points": "5"}],
+    }
+    north = save_promotion(key="north", name="North store", definition=by_property, active=False, actor=ACTOR)
+    fan = sample(member_properties='{"favoriteStore": "north"}')
+    answer = staff_client.post(f"{ADMIN}/{north.pk}/try/", fan).context["answer"]
+    assert any(r["promotion"] == "north" for r in answer["rewards"])
     anonymous = staff_client.post(url, sample()).context["answer"]
     assert anonymous["member"] == "anonymous"
     assert not any(r["promotion"] == "gold-bonus" for r in anonymous["rewards"])
