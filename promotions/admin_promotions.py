@@ -167,6 +167,9 @@ class PromotionAdmin(admin.ModelAdmin):
     def get_changelist(self, request, **kwargs):
         return PromotionChangeList
 
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {"title": "Promotions", **(extra_context or {})})
+
     # The list ------------------------------------------------------------------------------
 
     @admin.display(description="promotion", ordering="name")

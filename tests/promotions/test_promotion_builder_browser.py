@@ -97,6 +97,16 @@ def test_a_manager_writes_a_coffee_promotion_with_clicks_and_simulates_it(admin_
     dry_run = api.post("/api/v1/tx", purchase(number, items=items), format="json").json()
     assert f"Total: {points(dry_run)} points" in total  # 12.98 base, twice more from the two coffee promotions
 
+    page.goto("/admin/promotions/promotion/")
+    row = page.locator("#result_list tbody tr").filter(has_text="coffee-week")
+    expect(row).to_contain_text("Active")
+    expect(row).to_contain_text("Sponsors: Northwind")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1366
+    page.screenshot(path=screens / "promotions-list.png")
+    page.goto(f"/admin/promotions/promotion/{draft.pk}/results/")
+    expect(page.locator(".results-figures")).to_contain_text("Rewards")
+    page.screenshot(path=screens / "promotion-results.png")
+
 
 def test_a_refused_condition_is_shown_at_its_test(admin_page, tx_program):
     page = admin_page
