@@ -26,7 +26,7 @@ from imports.exports import (
 from imports.models import ExportJob, ExportStatus
 from imports.views import ImportsView, _NoQuery
 from loyalty.api.errors import ErrorSerializer
-from loyalty.api.serializers import parse_query
+from loyalty.api.serializers import StrictInputSerializer, parse_query
 
 TAGS = ["exports"]
 API_ROOT = "/api/v1"
@@ -63,15 +63,45 @@ def _filter_parameters() -> list[OpenApiParameter]:
     return list(seen.values())
 
 
+class ExportTemplatesQuery(StrictInputSerializer):
+    q = drf_serializers.CharField(
+        required=False, max_length=100, help_text="Text in the key, title or description (any case)."
+    )
+    format = drf_serializers.ChoiceField(
+        choices=list(FORMATS), required=False, help_text="Only templates that export in this format."
+    )
+    ordering = drf_serializers.ChoiceField(
+        choices=["key", "-key", "title", "-title"],
+        required=False,
+        help_text="Sort field, `-` for descending. Default `key`.",
+    )
+
+
 class ExportTemplatesView(ImportsView):
     @extend_schema(
         tags=TAGS,
         summary="The export templates, with their filters and sort options",
+        description="Optionally narrowed by `q` (text in the key, title or description) and `format`, and sorted "
+        "by `ordering` (`key`, `title`, `-` for descending). An unknown parameter or value is 400.",
+        parameters=[ExportTemplatesQuery],
         responses={200: serializers.ExportTemplateOutput(many=True)},
     )
     def get(self, request):
-        parse_query(_NoQuery, request)
-        return Response(serializers.ExportTemplateOutput([t.describe() for t in all_templates()], many=True).data)
+        query = parse_query(ExportTemplatesQuery, request)
+        return Response(serializers.ExportTemplateOutput(find_templates(**query), many=True).data)
+
+
+def find_templates(q: str = "", format: str = "", ordering: str = "key") -> list[dict]:
+    """The templates' descriptions matching the text and format, sorted (templates are few: in memory)."""
+    text = q.strip().lower()
+    found = [
+        d
+        for d in (t.describe() for t in all_templates())
+        if (not text or text in f"{d['key']} {d['title']} {d['description']}".lower())
+        and (not format or format in d["formats"])
+    ]
+    field = ordering.lstrip("-")
+    return sorted(found, key=lambda d: (str(d[field]).lower(), d["key"]), reverse=ordering.startswith("-"))
 
 
 class ExportView(ImportsView):

@@ -151,6 +151,12 @@ class ConvertInput(StrictInputSerializer):
 
 class RevokeInput(StrictInputSerializer):
     reason = serializers.CharField(max_length=500, help_text="Why it is withdrawn (kept in its history).")
+    recipient = serializers.CharField(
+        max_length=100,
+        required=False,
+        help_text="Optional: the member it is revoked from (a membership key); another member's voucher is "
+        "refused with `wrong_recipient`.",
+    )
 
 
 # Output ---------------------------------------------------------------------------------------

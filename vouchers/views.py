@@ -280,13 +280,15 @@ class VoucherRevokeView(ApiView):
         tags=TAGS,
         summary="Revoke a voucher",
         description="Only an unused voucher; points paid for it are refunded by a reversal booking "
-        "(`refundReceiptId`). Refused with `voucher_not_found` (404), `voucher_used`, `voucher_revoked`, "
-        "`voucher_expired` (409), `reason_required` (400).",
+        "(`refundReceiptId`). With `recipient`, only that member's voucher (merges followed). Refused with "
+        "`voucher_not_found`, `membership_not_found` (404), `voucher_used`, `voucher_revoked`, `voucher_expired`, "
+        "`wrong_recipient`, `ambiguous_key` (409), `reason_required` (400).",
         parameters=[TOKEN],
         request=RevokeInput,
         responses={200: VoucherInfoOutput},
     )
     def post(self, request, token):
         data = parse(RevokeInput, request.data)
-        voucher = services.revoke_by_token(token=token, reason=data["reason"], actor=request.actor)
+        recipient = resolve_membership(data["recipient"]) if data.get("recipient") else None
+        voucher = services.revoke_by_token(token=token, reason=data["reason"], actor=request.actor, recipient=recipient)
         return info_response(voucher)

@@ -194,3 +194,16 @@ def test_negative_points_stay_numbers(api, program, member, earn):
     )
     rows = list(csv.DictReader(io.StringIO(content(api.get(f"{EXPORTS}/bookings")).decode("utf-8-sig"))))
     assert sorted(r["points"] for r in rows) == ["-2.00", "5.00"]
+
+
+def test_templates_are_found_by_text_and_format_and_sorted(api, program):
+    found = api.get(f"{EXPORTS}/templates", {"q": "VOUCH"}).json()
+    assert [t["key"] for t in found] == ["vouchers"]
+    every = api.get(f"{EXPORTS}/templates", {"format": "xlsx", "ordering": "-key"}).json()
+    keys = [t["key"] for t in every]
+    assert keys == sorted(keys, key=str.lower, reverse=True) and len(keys) >= 6
+    by_title = [t["title"] for t in api.get(f"{EXPORTS}/templates", {"ordering": "title"}).json()]
+    assert by_title == sorted(by_title, key=str.lower)
+    for bad in ({"format": "pdf"}, {"ordering": "size"}, {"sort": "key"}):
+        response = api.get(f"{EXPORTS}/templates", bad)
+        assert response.status_code == 400 and response.json()["code"] == "validation_error"

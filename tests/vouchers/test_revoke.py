@@ -110,3 +110,18 @@ def test_a_repeated_revocation_with_the_same_idempotency_key_answers_alike(api, 
     again = revoke(api, token, HTTP_IDEMPOTENCY_KEY="rv-1")
     assert first.status_code == again.status_code == 200 and first.json() == again.json()
     assert Booking.objects.filter(kind="reversal").count() == 1
+
+
+def test_a_revoke_naming_the_recipient_takes_only_their_voucher(api, ten_off, member, make_member):
+    other = make_member()
+    voucher = issue(ten_off, member)
+    before = counts()
+    refused = api.post(
+        f"{BASE}/{voucher.token}/revoke", {"reason": "mistake", "recipient": other.number}, format="json"
+    )
+    assert_refused(refused, 409, "wrong_recipient")
+    assert counts() == before  # nothing revoked
+    missing = api.post(f"{BASE}/{voucher.token}/revoke", {"reason": "mistake", "recipient": "nobody"}, format="json")
+    assert_refused(missing, 404, "membership_not_found")
+    done = api.post(f"{BASE}/{voucher.token}/revoke", {"reason": "mistake", "recipient": member.number}, format="json")
+    assert done.status_code == 200 and done.json()["status"] == "revoked"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import F
 from django.utils import timezone
 
@@ -96,9 +98,10 @@ def convert_voucher(
 
 
 @voucher_transaction
-def revoke_voucher(*, voucher: Voucher, reason: str, actor: Actor) -> Voucher:
+def revoke_voucher(*, voucher: Voucher, reason: str, actor: Actor, recipient: Any = None) -> Voucher:
     """Withdraw an unused voucher. Points paid for it come back by a reversal of the redemption, and
-    its place in the stock is free again. A voucher used at least once is refused (`voucher_used`)."""
+    its place in the stock is free again. A voucher used at least once is refused (`voucher_used`); with a
+    `recipient` (a membership, merges followed), one that is not theirs is refused (`wrong_recipient`)."""
     reason = (reason or "").strip()
     if not reason:
         raise ReasonRequired()
@@ -117,6 +120,8 @@ def revoke_voucher(*, voucher: Voucher, reason: str, actor: Actor) -> Voucher:
     else:  # pragma: no cover - three merges of one member within one revoke
         raise Conflict("The voucher is changing hands; try again.", code="voucher_busy")
 
+    if recipient is not None and locked.recipient_id != recipient.pk:
+        raise WrongRecipient(f"Voucher {locked.token} does not belong to membership {recipient.number}.")
     moment = timezone.now()
     status = effective_status(locked, moment)
     if status == VoucherStatus.REVOKED:
@@ -170,8 +175,8 @@ def _refund(voucher: Voucher, actor: Actor) -> Booking:
     return refund
 
 
-def revoke_by_token(*, token: str, reason: str, actor: Actor) -> Voucher:
+def revoke_by_token(*, token: str, reason: str, actor: Actor, recipient: Any = None) -> Voucher:
     voucher = Voucher.objects.filter(token=normalize(token)).first()
     if voucher is None:
         raise VoucherNotFound(f"No voucher has the code {token!r}.")
-    return revoke_voucher(voucher=voucher, reason=reason, actor=actor)
+    return revoke_voucher(voucher=voucher, reason=reason, actor=actor, recipient=recipient)
