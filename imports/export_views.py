@@ -48,6 +48,14 @@ def present_job(job: ExportJob) -> dict:
     return serializers.ExportJobOutput(body).data
 
 
+# What a download is, per format (FORMATS): the schema names the media type the server sends.
+DOWNLOAD_RESPONSES = {
+    (200, "text/csv"): OpenApiTypes.STR,
+    (200, "application/x-ndjson"): OpenApiTypes.STR,
+    (200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"): OpenApiTypes.BINARY,
+}
+
+
 def _filter_parameters() -> list[OpenApiParameter]:
     """Every template's filters, for the schema (each template accepts only its own)."""
     seen: dict[str, OpenApiParameter] = {}
@@ -120,12 +128,7 @@ class ExportView(ImportsView):
             OpenApiParameter("sort", str, OpenApiParameter.QUERY, description="A sort option of the template."),
             *_filter_parameters(),
         ],
-        responses={
-            (200, "text/csv"): OpenApiTypes.STR,
-            (200, "application/x-ndjson"): OpenApiTypes.STR,
-            (200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"): OpenApiTypes.BINARY,
-            (202, "application/json"): serializers.ExportJobOutput,
-        },
+        responses={**DOWNLOAD_RESPONSES, (202, "application/json"): serializers.ExportJobOutput},
     )
     def get(self, request, template):
         export = get_template(template)
@@ -180,7 +183,7 @@ class ExportJobDownloadView(ImportsView):
         summary="Download a finished background export",
         parameters=[JOB_KEY],
         responses={
-            200: OpenApiResponse(OpenApiTypes.BINARY, description="The file."),
+            **DOWNLOAD_RESPONSES,
             409: OpenApiResponse(ErrorSerializer, description="`export_not_ready`"),
         },
     )

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from imports import conf, selectors, serializers
 from imports.errors import InvalidImportFile
+from imports.models import RecordStatus
 from imports.parsers import CsvBodyParser, JsonImportParser
 from imports.parsing import CsvUpload, json_records
 from imports.registry import all_types, get_type
@@ -67,6 +68,13 @@ class ImportTypesView(ImportsView):
         return Response(serializers.ImportTypeOutput([t.describe() for t in all_types()], many=True).data)
 
 
+def records_csv_response(batch, status: str) -> StreamingHttpResponse:
+    rows = selectors.records_csv(batch, status)
+    response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{batch.import_type}-{batch.key}-{status}.csv"'
+    return response
+
+
 class ImportBatchView(ImportsView):
     """GET /imports/{key}: one batch. POST /imports/{importType}: queue a JSON import."""
 
@@ -84,19 +92,15 @@ class ImportBatchView(ImportsView):
             serializers.BatchQuery,
         ],
         responses={
-            200: OpenApiResponse(
-                serializers.ImportBatchDetailOutput, description="JSON; with format=csv a text/csv file."
-            )
+            (200, "application/json"): serializers.ImportBatchDetailOutput,
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="With `format=csv`."),
         },
     )
     def get(self, request, key):
         query = parse_query(serializers.BatchQuery, request)
         batch = selectors.batch_by_key(key)
         if query["format"] == "csv":
-            rows = selectors.records_csv(batch, query.get("status") or "failed")
-            response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
-            response["Content-Disposition"] = f'attachment; filename="{batch.import_type}-{batch.key}-failed.csv"'
-            return response
+            return records_csv_response(batch, query.get("status") or "failed")
         records = selectors.records_of(batch, query.get("status", ""))
         offset, limit = query["offset"], query["limit"]
         page = list(records[offset : offset + limit])
@@ -133,6 +137,29 @@ class ImportBatchView(ImportsView):
         return present_queued(batch)
 
 
+class BatchCsvQuery(StrictInputSerializer):
+    status = drf_serializers.ChoiceField(
+        choices=RecordStatus.choices, required=False, default=RecordStatus.FAILED, help_text="Default failed."
+    )
+
+
+class ImportBatchCsvView(ImportsView):
+    """GET /imports/{key}/csv: a batch's records as the CSV to fix and upload again."""
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Download a batch's records as CSV",
+        description="The records of one status (default: the failed ones) with the upload's columns plus "
+        "`line`, `errorCode` and `errorMessage`, streamed as `text/csv`. Fix the rows and upload the file "
+        "again with POST /csvimports/{importType}: the three added columns are ignored on upload.",
+        parameters=[OpenApiParameter("key", str, OpenApiParameter.PATH, description="The batch key."), BatchCsvQuery],
+        responses={(200, "text/csv"): OpenApiTypes.STR},
+    )
+    def get(self, request, key):
+        query = parse_query(BatchCsvQuery, request)
+        return records_csv_response(selectors.batch_by_key(key), query["status"])
+
+
 class CsvImportView(ImportsView):
     parser_classes = [MultiPartParser, CsvBodyParser]
 
@@ -148,7 +175,7 @@ class CsvImportView(ImportsView):
             "multipart/form-data": inline_serializer(
                 "CsvImportUpload", fields={"file": drf_serializers.FileField(help_text="The CSV file.")}
             ),
-            "text/csv": OpenApiTypes.STR,
+            "text/csv": OpenApiTypes.BINARY,
         },
         responses={202: serializers.ImportQueuedOutput},
     )
