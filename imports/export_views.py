@@ -88,6 +88,7 @@ class ExportTemplatesQuery(StrictInputSerializer):
 class ExportTemplatesView(ImportsView):
     @extend_schema(
         tags=TAGS,
+        operation_id="listExportTemplates",
         summary="The export templates, with their filters and sort options",
         description="Optionally narrowed by `q` (text in the key, title or description) and `format`, and sorted "
         "by `ordering` (`key`, `title`, `-` for descending). An unknown parameter or value is 400.",
@@ -115,6 +116,7 @@ def find_templates(q: str = "", format: str = "", ordering: str = "key") -> list
 class ExportView(ImportsView):
     @extend_schema(
         tags=TAGS,
+        operation_id="runExport",
         summary="Export a template as csv, json (lines) or xlsx",
         description="Streams the rows (csv and json lines straight from a database cursor; xlsx built in "
         "write-only mode), so memory stays flat whatever the size. With `async=true`, or above the "
@@ -168,7 +170,11 @@ JOB_KEY = OpenApiParameter("key", str, OpenApiParameter.PATH, description="The e
 class ExportJobView(ImportsView):
     @extend_schema(
         tags=TAGS,
+        operation_id="getExportJob",
         summary="A background export job: poll it",
+        description="The job `GET /exports/{template}` answered with 202: its template, format, `status` "
+        "(queued, running, completed or failed), the rows written and any error. Poll it until `status` is "
+        "`completed`, then fetch `downloadUrl`. 404 `export_job_not_found` for an unknown key.",
         parameters=[JOB_KEY],
         responses={200: serializers.ExportJobOutput},
     )
@@ -180,7 +186,11 @@ class ExportJobView(ImportsView):
 class ExportJobDownloadView(ImportsView):
     @extend_schema(
         tags=TAGS,
+        operation_id="downloadExportJob",
         summary="Download a finished background export",
+        description="The file of a completed job, in the format it was asked for (csv, json lines or xlsx), as "
+        "an attachment named after the template. 409 `export_not_ready` while the job is queued or running (or "
+        "failed); 404 `export_job_not_found` for an unknown key.",
         parameters=[JOB_KEY],
         responses={
             **DOWNLOAD_RESPONSES,

@@ -60,7 +60,12 @@ def present_batch(batch) -> dict:
 class ImportTypesView(ImportsView):
     @extend_schema(
         tags=TAGS,
+        operation_id="listImportTypes",
         summary="The import types, with the fields each record takes",
+        description="Each type's `key` (the `importType` of `POST /imports/{importType}` and "
+        "`POST /csvimports/{importType}`), what it does, the fields a record takes (type, whether required, "
+        "choices, an example), an example record and the CSV header. A record is validated and applied as the "
+        "matching API operation would.",
         responses={200: serializers.ImportTypeOutput(many=True)},
     )
     def get(self, request):
@@ -82,6 +87,7 @@ class ImportBatchView(ImportsView):
 
     @extend_schema(
         tags=TAGS,
+        operation_id="getImportBatch",
         summary="One batch with its records",
         description="Records filtered by `status` (e.g. `failed`, with their error code and message), a page "
         "at a time. `format=csv` returns the records (default: the failed ones) as a CSV with the upload's "
@@ -113,6 +119,7 @@ class ImportBatchView(ImportsView):
 
     @extend_schema(
         tags=TAGS,
+        operation_id="queueImport",
         summary="Queue a JSON import",
         description="The body is a JSON array of records of the type (GET /imports/importtypes). The batch is "
         "stored and answered at once (202) with its key; a worker applies the records. A body that is not an "
@@ -165,6 +172,7 @@ class CsvImportView(ImportsView):
 
     @extend_schema(
         tags=TAGS,
+        operation_id="queueCsvImport",
         summary="Queue a CSV import",
         description="A CSV file as multipart field `file` (or a `text/csv` body): a header row naming the "
         "fields (camelCase or snake_case), UTF-8 with or without BOM, `,` or `;` between cells. Refused at "
@@ -210,7 +218,11 @@ class ReportView(ApiGenericView):
 
     @extend_schema(
         tags=TAGS,
+        operation_id="listImportBatches",
         summary="All import batches with their status and counts",
+        description="Newest first, by `limit` and `offset`, filtered by `type`, `status`, `since` and `until` "
+        "(creation time). Each batch has its status (queued, running, cancelled, completed or failed), `total`, "
+        "`ok`, `failed`, `pending`, `percent`, `rate` and `etaSeconds`; `GET /imports/{key}` shows its records.",
         parameters=[serializers.ReportQuery],
         responses={200: serializers.ImportBatchOutput(many=True)},
     )
@@ -240,23 +252,37 @@ class _ControlView(ImportsView):
     parser_classes = [JSONParser]
 
 
-def _control_schema(summary: str, description: str, query, response):
-    return extend_schema(
-        tags=TAGS,
-        summary=summary,
-        description=description + " Answers GET and POST alike (POST recommended; on POST the parameter may "
-        "come in a JSON body instead).",
-        parameters=[query],
-        request=None,
-        responses={
-            200: response,
-            404: OpenApiResponse(ErrorSerializer, description="`batch_not_found` or `unknown_import_type`."),
-            409: OpenApiResponse(ErrorSerializer, description="`batch_not_cancellable` or `batch_not_resumable`."),
-        },
-    )
+def _control_schema(operation_id: str, summary: str, description: str, query, response):
+    """The schema of a control action's POST and of its GET form, each with an operationId of its own."""
+
+    def decorate(method):
+        by_get = method.__name__ == "get"
+        note = (
+            f" The GET form of `{operation_id}`, kept because integrators call it so: it changes state all the "
+            "same. Prefer POST, which may also take the parameter in a JSON body."
+            if by_get
+            else " Answers GET and POST alike (POST recommended; on POST the parameter may come in a JSON body "
+            "instead)."
+        )
+        return extend_schema(
+            tags=TAGS,
+            operation_id=f"{operation_id}ByGet" if by_get else operation_id,
+            summary=summary,
+            description=description + note,
+            parameters=[query],
+            request=None,
+            responses={
+                200: response,
+                404: OpenApiResponse(ErrorSerializer, description="`batch_not_found` or `unknown_import_type`."),
+                409: OpenApiResponse(ErrorSerializer, description="`batch_not_cancellable` or `batch_not_resumable`."),
+            },
+        )(method)
+
+    return decorate
 
 
 CANCEL = _control_schema(
+    "cancelImportBatch",
     "Cancel a queued or running batch",
     "The worker stops after the chunk in hand; records already processed stay processed. Cancelling a "
     "cancelled batch changes nothing; a completed or failed one is 409 `batch_not_cancellable`.",
@@ -264,6 +290,7 @@ CANCEL = _control_schema(
     serializers.ImportBatchOutput,
 )
 RESUME = _control_schema(
+    "resumeImportBatch",
     "Resume a cancelled or failed batch",
     "Continues with the records not yet processed; no record is processed twice. A completed batch is "
     "409 `batch_not_resumable`; a queued or running one gets another worker.",
@@ -271,6 +298,7 @@ RESUME = _control_schema(
     serializers.ImportBatchOutput,
 )
 RESUME_TYPE = _control_schema(
+    "resumeImportBatchesOfType",
     "Resume every cancelled or failed batch of a type",
     "Each resumed batch continues with its unprocessed records.",
     serializers.ImportTypeQuery,
