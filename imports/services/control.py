@@ -9,6 +9,7 @@ from django.utils import timezone
 from imports import events
 from imports.errors import BatchNotCancellable, BatchNotResumable
 from imports.models import BatchStatus, ImportBatch, ImportRecord, RecordStatus
+from imports.services.processing import skip_locked
 from imports.services.queueing import enqueue
 from loyalty.actors import Actor
 from loyalty.audit import record_audit
@@ -53,8 +54,11 @@ def resume_batch(*, batch: ImportBatch, actor: Actor) -> ImportBatch:
         batch.save(update_fields=["status", "error", "cancelled_at", "finished_at", "updated_at"])
     # Chunks claimed by a worker that died go back to pending now instead of after the claim
     # timeout. Safe beside a live worker: it applies only records it re-locks still holding its
-    # token, and a record it has locked is not reset until its outcome is committed.
-    released = ImportRecord.objects.filter(batch_id=batch.pk, status=RecordStatus.CLAIMED).update(
+    # token. Records a worker has locked are skipped, not waited for: that worker holds them while it
+    # waits for the batch row locked here (to count its outcomes), and waiting would deadlock.
+    claimed = ImportRecord.objects.filter(batch_id=batch.pk, status=RecordStatus.CLAIMED).order_by("pk")
+    free = list(skip_locked(claimed).values_list("pk", flat=True))
+    released = ImportRecord.objects.filter(pk__in=free, status=RecordStatus.CLAIMED).update(
         status=RecordStatus.PENDING, claim_token="", claimed_at=None
     )
     record_audit(

@@ -49,7 +49,7 @@ RETRYABLE_PG_CODES = {"40001", "40P01"}  # serialization failure, deadlock
 OUTCOME_FIELDS = ["status", "processed_at", "error_code", "error_message", "errors", "result"]
 
 
-def _skip_locked(qs):
+def skip_locked(qs):
     if connection.features.has_select_for_update_skip_locked:
         return qs.select_for_update(skip_locked=True)
     return qs  # SQLite: a write transaction holds the whole database
@@ -62,12 +62,12 @@ def claim_chunk(batch: ImportBatch, size: int) -> tuple[str, list[int]]:
     with transaction.atomic():
         base = ImportRecord.objects.filter(batch_id=batch.pk)
         ids = list(
-            _skip_locked(base.filter(status=RecordStatus.PENDING).order_by("line")).values_list("pk", flat=True)[:size]
+            skip_locked(base.filter(status=RecordStatus.PENDING).order_by("line")).values_list("pk", flat=True)[:size]
         )
         if not ids:
             stale = now - timedelta(seconds=conf.claim_timeout())
             ids = list(
-                _skip_locked(
+                skip_locked(
                     base.filter(status=RecordStatus.CLAIMED, claimed_at__lt=stale).order_by("line")
                 ).values_list("pk", flat=True)[:size]
             )

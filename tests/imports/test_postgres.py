@@ -194,3 +194,61 @@ def test_a_worker_looks_again_from_the_start_for_records_freed_behind_it(program
     monkeypatch.setattr(processing, "_lock_and_apply", first_the_other_worker_dies)
     assert process_batch(batch.pk) == {"processed": 4, "status": BatchStatus.COMPLETED}
     assert Membership.objects.count() == 4
+
+
+def test_resuming_beside_a_worker_that_holds_claimed_records_does_not_deadlock(program, make_member, monkeypatch):
+    """A worker holds its claimed records locked and then counts its outcomes on the batch row; a resume
+    locks the batch row and releases claimed records. It skips the records a live worker holds instead
+    of waiting for them (waiting was a lock cycle: PostgreSQL's deadlock error, a 500 to the caller)."""
+    from django.db import transaction
+
+    from imports.services import cancel_batch, resume_batch
+    from imports.services.processing import claim_chunk
+
+    monkeypatch.setattr("imports.services.control.enqueue", lambda batch: None)
+    member = make_member()
+    records = [{"membershipKey": member.number, "points": "1.00", "reason": f"r{i}"} for i in range(6)]
+    batch = queue("pointAdjustments", records)
+    ImportBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.RUNNING)
+    _, held = claim_chunk(batch, 3)
+    _, dead = claim_chunk(batch, 3)  # a chunk a dead worker claimed
+    cancel_batch(batch=batch, actor=ACTOR)
+    locked, resumed = threading.Event(), threading.Event()
+    outcome = {}
+
+    def worker():
+        try:
+            with transaction.atomic():
+                list(ImportRecord.objects.select_for_update().filter(pk__in=held).order_by("line"))  # as _apply_chunk
+                locked.set()
+                resumed.wait(10)
+                ImportBatch.objects.filter(pk=batch.pk).update(ok_count=3)  # as _count does
+            outcome["worker"] = "ok"
+        except Exception as exc:  # the test reports what happened
+            outcome["worker"] = repr(exc)
+        finally:
+            connections.close_all()
+
+    def resume():
+        locked.wait(10)
+        try:
+            with transaction.atomic():
+                resume_batch(batch=batch, actor=ACTOR)
+                resumed.set()
+                # the worker now waits for the batch row this transaction holds; the resume commits
+            outcome["resume"] = "ok"
+        except Exception as exc:
+            resumed.set()
+            outcome["resume"] = repr(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker), threading.Thread(target=resume)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert outcome == {"worker": "ok", "resume": "ok"}
+    statuses = dict(ImportRecord.objects.filter(batch_id=batch.pk).values_list("pk", "status"))
+    assert {statuses[pk] for pk in held} == {RecordStatus.CLAIMED}  # the live worker's records stay its own
+    assert {statuses[pk] for pk in dead} == {RecordStatus.PENDING}  # the dead worker's go back
