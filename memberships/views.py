@@ -161,9 +161,17 @@ class MembershipAccountsView(ApiView):
 
 
 class MembershipDetailsView(ApiView):
-    @extend_schema(tags=TAGS, summary="Membership details", parameters=[KEY], responses={200: MembershipDetailsOutput})
+    @extend_schema(
+        tags=TAGS,
+        summary="Membership details",
+        description="A merged membership's number shows that membership itself: `status` `merged` and "
+        "`mergedInto`, the number of the membership it was merged into (every other call with that number "
+        "acts on the survivor).",
+        parameters=[KEY],
+        responses={200: MembershipDetailsOutput},
+    )
     def get(self, request, key):
-        return details_response(request, selectors.resolve_membership(key))
+        return details_response(request, selectors.resolve_membership(key, follow_merges=False))
 
     @extend_schema(
         tags=TAGS,
