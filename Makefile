@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1:8000
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-dev lint format schema screens ci clean
+.PHONY: run test install install-dev lint format schema client screens ci clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -52,8 +52,12 @@ format: $(VENV)/.dev-installed
 schema: $(VENV)/.installed
 	$(PY) manage.py spectacular --validate --fail-on-warn --format openapi-json --file schema.json
 
+## The Python client of the API, generated from the schema with openapi-python-client (docs/integrators.md).
+client: $(VENV)/.dev-installed
+	$(PY) clients/generate.py --output build/loyalty-client
+
 ci:
 	bash .ci/run
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles
+	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles build

@@ -48,6 +48,14 @@ def present_job(job: ExportJob) -> dict:
     return serializers.ExportJobOutput(body).data
 
 
+# What a download is, per format (FORMATS): the schema names the media type the server sends.
+DOWNLOAD_RESPONSES = {
+    (200, "text/csv"): OpenApiTypes.STR,
+    (200, "application/x-ndjson"): OpenApiTypes.STR,
+    (200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"): OpenApiTypes.BINARY,
+}
+
+
 def _filter_parameters() -> list[OpenApiParameter]:
     """Every template's filters, for the schema (each template accepts only its own)."""
     seen: dict[str, OpenApiParameter] = {}
@@ -80,6 +88,7 @@ class ExportTemplatesQuery(StrictInputSerializer):
 class ExportTemplatesView(ImportsView):
     @extend_schema(
         tags=TAGS,
+        operation_id="listExportTemplates",
         summary="The export templates, with their filters and sort options",
         description="Optionally narrowed by `q` (text in the key, title or description) and `format`, and sorted "
         "by `ordering` (`key`, `title`, `-` for descending). An unknown parameter or value is 400.",
@@ -107,12 +116,14 @@ def find_templates(q: str = "", format: str = "", ordering: str = "key") -> list
 class ExportView(ImportsView):
     @extend_schema(
         tags=TAGS,
+        operation_id="runExport",
         summary="Export a template as csv, json (lines) or xlsx",
         description="Streams the rows (csv and json lines straight from a database cursor; xlsx built in "
         "write-only mode), so memory stays flat whatever the size. With `async=true`, or above the "
         "server's row threshold, answers 202 with a job: poll `GET /exports/jobs/{key}` until `status` is "
         "`completed`, then download `GET /exports/jobs/{key}/download`. Each template takes only its own "
-        "filters (GET /exports/templates lists them).",
+        "filters (GET /exports/templates lists them). Times are ISO 8601 with `T` and the offset, as the API "
+        "writes them (`2026-03-01T09:30:15Z`); in xlsx they are date-time cells in UTC.",
         parameters=[
             OpenApiParameter("template", str, OpenApiParameter.PATH, description="An export template key."),
             OpenApiParameter("format", str, OpenApiParameter.QUERY, enum=list(FORMATS), description="Default csv."),
@@ -120,12 +131,7 @@ class ExportView(ImportsView):
             OpenApiParameter("sort", str, OpenApiParameter.QUERY, description="A sort option of the template."),
             *_filter_parameters(),
         ],
-        responses={
-            (200, "text/csv"): OpenApiTypes.STR,
-            (200, "application/x-ndjson"): OpenApiTypes.STR,
-            (200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"): OpenApiTypes.BINARY,
-            (202, "application/json"): serializers.ExportJobOutput,
-        },
+        responses={**DOWNLOAD_RESPONSES, (202, "application/json"): serializers.ExportJobOutput},
     )
     def get(self, request, template):
         export = get_template(template)
@@ -165,7 +171,11 @@ JOB_KEY = OpenApiParameter("key", str, OpenApiParameter.PATH, description="The e
 class ExportJobView(ImportsView):
     @extend_schema(
         tags=TAGS,
+        operation_id="getExportJob",
         summary="A background export job: poll it",
+        description="The job `GET /exports/{template}` answered with 202: its template, format, `status` "
+        "(queued, running, completed or failed), the rows written and any error. Poll it until `status` is "
+        "`completed`, then fetch `downloadUrl`. 404 `export_job_not_found` for an unknown key.",
         parameters=[JOB_KEY],
         responses={200: serializers.ExportJobOutput},
     )
@@ -177,10 +187,14 @@ class ExportJobView(ImportsView):
 class ExportJobDownloadView(ImportsView):
     @extend_schema(
         tags=TAGS,
+        operation_id="downloadExportJob",
         summary="Download a finished background export",
+        description="The file of a completed job, in the format it was asked for (csv, json lines or xlsx), as "
+        "an attachment named after the template. 409 `export_not_ready` while the job is queued or running (or "
+        "failed); 404 `export_job_not_found` for an unknown key.",
         parameters=[JOB_KEY],
         responses={
-            200: OpenApiResponse(OpenApiTypes.BINARY, description="The file."),
+            **DOWNLOAD_RESPONSES,
             409: OpenApiResponse(ErrorSerializer, description="`export_not_ready`"),
         },
     )

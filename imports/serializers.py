@@ -104,7 +104,8 @@ class BatchQuery(StrictInputSerializer):
         choices=["json", "csv"],
         required=False,
         default="json",
-        help_text="csv: the records (default: the failed ones) as a CSV to fix and upload again.",
+        help_text="csv: the records (default: the failed ones) as a CSV to fix and upload again; the same "
+        "file as GET /imports/{key}/csv, which a generated client should use.",
     )
 
 

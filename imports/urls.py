@@ -9,6 +9,7 @@ urlpatterns = [
     path("imports/queuebatch", views.QueueBatchView.as_view(), name="imports-queuebatch"),
     path("imports/queuetype", views.QueueTypeView.as_view(), name="imports-queuetype"),
     path("imports/<str:key>", views.ImportBatchView.as_view(), name="imports-batch"),
+    path("imports/<str:key>/csv", views.ImportBatchCsvView.as_view(), name="imports-batch-csv"),
     path("csvimports/<str:importType>", views.CsvImportView.as_view(), name="csvimports"),
     path("exports/templates", export_views.ExportTemplatesView.as_view(), name="exports-templates"),
     path("exports/jobs/<str:key>", export_views.ExportJobView.as_view(), name="exports-job"),

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from imports import conf, selectors, serializers
 from imports.errors import InvalidImportFile
+from imports.models import RecordStatus
 from imports.parsers import CsvBodyParser, JsonImportParser
 from imports.parsing import CsvUpload, json_records
 from imports.registry import all_types, get_type
@@ -59,12 +60,24 @@ def present_batch(batch) -> dict:
 class ImportTypesView(ImportsView):
     @extend_schema(
         tags=TAGS,
+        operation_id="listImportTypes",
         summary="The import types, with the fields each record takes",
+        description="Each type's `key` (the `importType` of `POST /imports/{importType}` and "
+        "`POST /csvimports/{importType}`), what it does, the fields a record takes (type, whether required, "
+        "choices, an example), an example record and the CSV header. A record is validated and applied as the "
+        "matching API operation would.",
         responses={200: serializers.ImportTypeOutput(many=True)},
     )
     def get(self, request):
         parse_query(_NoQuery, request)
         return Response(serializers.ImportTypeOutput([t.describe() for t in all_types()], many=True).data)
+
+
+def records_csv_response(batch, status: str) -> StreamingHttpResponse:
+    rows = selectors.records_csv(batch, status)
+    response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{batch.import_type}-{batch.key}-{status}.csv"'
+    return response
 
 
 class ImportBatchView(ImportsView):
@@ -74,6 +87,7 @@ class ImportBatchView(ImportsView):
 
     @extend_schema(
         tags=TAGS,
+        operation_id="getImportBatch",
         summary="One batch with its records",
         description="Records filtered by `status` (e.g. `failed`, with their error code and message), a page "
         "at a time. `format=csv` returns the records (default: the failed ones) as a CSV with the upload's "
@@ -84,19 +98,15 @@ class ImportBatchView(ImportsView):
             serializers.BatchQuery,
         ],
         responses={
-            200: OpenApiResponse(
-                serializers.ImportBatchDetailOutput, description="JSON; with format=csv a text/csv file."
-            )
+            (200, "application/json"): serializers.ImportBatchDetailOutput,
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="With `format=csv`."),
         },
     )
     def get(self, request, key):
         query = parse_query(serializers.BatchQuery, request)
         batch = selectors.batch_by_key(key)
         if query["format"] == "csv":
-            rows = selectors.records_csv(batch, query.get("status") or "failed")
-            response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
-            response["Content-Disposition"] = f'attachment; filename="{batch.import_type}-{batch.key}-failed.csv"'
-            return response
+            return records_csv_response(batch, query.get("status") or "failed")
         records = selectors.records_of(batch, query.get("status", ""))
         offset, limit = query["offset"], query["limit"]
         page = list(records[offset : offset + limit])
@@ -109,6 +119,7 @@ class ImportBatchView(ImportsView):
 
     @extend_schema(
         tags=TAGS,
+        operation_id="queueImport",
         summary="Queue a JSON import",
         description="The body is a JSON array of records of the type (GET /imports/importtypes). The batch is "
         "stored and answered at once (202) with its key; a worker applies the records. A body that is not an "
@@ -133,11 +144,35 @@ class ImportBatchView(ImportsView):
         return present_queued(batch)
 
 
+class BatchCsvQuery(StrictInputSerializer):
+    status = drf_serializers.ChoiceField(
+        choices=RecordStatus.choices, required=False, default=RecordStatus.FAILED, help_text="Default failed."
+    )
+
+
+class ImportBatchCsvView(ImportsView):
+    """GET /imports/{key}/csv: a batch's records as the CSV to fix and upload again."""
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Download a batch's records as CSV",
+        description="The records of one status (default: the failed ones) with the upload's columns plus "
+        "`line`, `errorCode` and `errorMessage`, streamed as `text/csv`. Fix the rows and upload the file "
+        "again with POST /csvimports/{importType}: the three added columns are ignored on upload.",
+        parameters=[OpenApiParameter("key", str, OpenApiParameter.PATH, description="The batch key."), BatchCsvQuery],
+        responses={(200, "text/csv"): OpenApiTypes.STR},
+    )
+    def get(self, request, key):
+        query = parse_query(BatchCsvQuery, request)
+        return records_csv_response(selectors.batch_by_key(key), query["status"])
+
+
 class CsvImportView(ImportsView):
     parser_classes = [MultiPartParser, CsvBodyParser]
 
     @extend_schema(
         tags=TAGS,
+        operation_id="queueCsvImport",
         summary="Queue a CSV import",
         description="A CSV file as multipart field `file` (or a `text/csv` body): a header row naming the "
         "fields (camelCase or snake_case), UTF-8 with or without BOM, `,` or `;` between cells. Refused at "
@@ -148,7 +183,7 @@ class CsvImportView(ImportsView):
             "multipart/form-data": inline_serializer(
                 "CsvImportUpload", fields={"file": drf_serializers.FileField(help_text="The CSV file.")}
             ),
-            "text/csv": OpenApiTypes.STR,
+            "text/csv": OpenApiTypes.BINARY,
         },
         responses={202: serializers.ImportQueuedOutput},
     )
@@ -183,7 +218,11 @@ class ReportView(ApiGenericView):
 
     @extend_schema(
         tags=TAGS,
+        operation_id="listImportBatches",
         summary="All import batches with their status and counts",
+        description="Newest first, by `limit` and `offset`, filtered by `type`, `status`, `since` and `until` "
+        "(creation time). Each batch has its status (queued, running, cancelled, completed or failed), `total`, "
+        "`ok`, `failed`, `pending`, `percent`, `rate` and `etaSeconds`; `GET /imports/{key}` shows its records.",
         parameters=[serializers.ReportQuery],
         responses={200: serializers.ImportBatchOutput(many=True)},
     )
@@ -213,23 +252,37 @@ class _ControlView(ImportsView):
     parser_classes = [JSONParser]
 
 
-def _control_schema(summary: str, description: str, query, response):
-    return extend_schema(
-        tags=TAGS,
-        summary=summary,
-        description=description + " Answers GET and POST alike (POST recommended; on POST the parameter may "
-        "come in a JSON body instead).",
-        parameters=[query],
-        request=None,
-        responses={
-            200: response,
-            404: OpenApiResponse(ErrorSerializer, description="`batch_not_found` or `unknown_import_type`."),
-            409: OpenApiResponse(ErrorSerializer, description="`batch_not_cancellable` or `batch_not_resumable`."),
-        },
-    )
+def _control_schema(operation_id: str, summary: str, description: str, query, response):
+    """The schema of a control action's POST and of its GET form, each with an operationId of its own."""
+
+    def decorate(method):
+        by_get = method.__name__ == "get"
+        note = (
+            f" The GET form of `{operation_id}`, kept because integrators call it so: it changes state all the "
+            "same. Prefer POST, which may also take the parameter in a JSON body."
+            if by_get
+            else " Answers GET and POST alike (POST recommended; on POST the parameter may come in a JSON body "
+            "instead)."
+        )
+        return extend_schema(
+            tags=TAGS,
+            operation_id=f"{operation_id}ByGet" if by_get else operation_id,
+            summary=summary,
+            description=description + note,
+            parameters=[query],
+            request=None,
+            responses={
+                200: response,
+                404: OpenApiResponse(ErrorSerializer, description="`batch_not_found` or `unknown_import_type`."),
+                409: OpenApiResponse(ErrorSerializer, description="`batch_not_cancellable` or `batch_not_resumable`."),
+            },
+        )(method)
+
+    return decorate
 
 
 CANCEL = _control_schema(
+    "cancelImportBatch",
     "Cancel a queued or running batch",
     "The worker stops after the chunk in hand; records already processed stay processed. Cancelling a "
     "cancelled batch changes nothing; a completed or failed one is 409 `batch_not_cancellable`.",
@@ -237,6 +290,7 @@ CANCEL = _control_schema(
     serializers.ImportBatchOutput,
 )
 RESUME = _control_schema(
+    "resumeImportBatch",
     "Resume a cancelled or failed batch",
     "Continues with the records not yet processed; no record is processed twice. A completed batch is "
     "409 `batch_not_resumable`; a queued or running one gets another worker.",
@@ -244,6 +298,7 @@ RESUME = _control_schema(
     serializers.ImportBatchOutput,
 )
 RESUME_TYPE = _control_schema(
+    "resumeImportBatchesOfType",
     "Resume every cancelled or failed batch of a type",
     "Each resumed batch continues with its unprocessed records.",
     serializers.ImportTypeQuery,

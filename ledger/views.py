@@ -55,7 +55,14 @@ def _decode(cursor: str) -> int:
 @extend_schema(tags=["deposits"])
 class DepositViewSet(ApiViewSet):
     @extend_schema(
+        operation_id="getStatement",
         summary="Account statement for a period",
+        description="The membership's account for `pointType` (default: the main point type) from `since` to "
+        "`until` (default: from the beginning to now): opening balance, every booking with its running balance, "
+        "closing balance, the points still blocked (not yet matured) and the points expiring per month over the next "
+        "`expiringMonths` months. History of memberships merged into this one is included. Entries come "
+        "`limit` at a time, oldest first; pass `next` as `cursor` for the following ones (any other cursor is "
+        "400 with the field code `invalid_cursor`).",
         parameters=[KEY, serializers.StatementQuerySerializer],
         responses={200: serializers.StatementSerializer},
     )
@@ -123,7 +130,11 @@ class DepositViewSet(ApiViewSet):
         return Response(serializers.StatementSerializer(body).data)
 
     @extend_schema(
+        operation_id="getRedeemableBalance",
         summary="Redeemable balance",
+        description="For `pointType` (default: the main point type): the balance, the blocked points (earned "
+        "but not yet matured) and what can be spent now. `redeemable` is 0 for a type that cannot be redeemed, "
+        "such as status points.",
         parameters=[KEY, serializers.BalanceQuerySerializer],
         responses={200: serializers.RedeemableSerializer},
     )
@@ -144,7 +155,12 @@ class DepositViewSet(ApiViewSet):
         )
 
     @extend_schema(
+        operation_id="redeemPoints",
         summary="Redeem points",
+        description="Spends matured points of an active membership at `sponsor` (default: the default sponsor), "
+        "the points that expire first going first. Never overdraws: more than the redeemable balance is 409 "
+        "`insufficient_points`, nothing booked. Answers 201 with the booking's `receiptId` (keep it to reverse "
+        "the redemption) and the new balance.",
         parameters=[KEY],
         request=serializers.RedeemInputSerializer,
         responses={201: serializers.BookingResultSerializer},
@@ -168,7 +184,12 @@ class DepositViewSet(ApiViewSet):
         )
 
     @extend_schema(
+        operation_id="adjustPoints",
         summary="Adjust points (credit or debit) with a reason",
+        description="A manual correction booked against `sponsor` (default: the default sponsor): positive "
+        "`points` credit the membership, negative ones debit it. A credit can be spent at once and expires by "
+        "the point type's policy; a debit takes redeemable points like a redemption and never overdraws. "
+        "`reason` is required and recorded.",
         parameters=[KEY],
         request=serializers.AdjustInputSerializer,
         responses={201: serializers.BookingResultSerializer},
@@ -192,7 +213,12 @@ class DepositViewSet(ApiViewSet):
         )
 
     @extend_schema(
+        operation_id="reverseRedemption",
         summary="Reverse a redemption by its receipt",
+        description="Gives the points of the redemption with `receiptId` back to the lots they came from "
+        "(to the surviving membership after a merge). A share whose lot has expired since comes back with its "
+        "old expiry, so it expires again at once. A receipt is reversed at most once: again is 409 "
+        "`already_reversed`.",
         request=serializers.RedemptionReversalInputSerializer,
         responses={201: serializers.RedemptionReversalResultSerializer},
     )
@@ -209,7 +235,12 @@ class DepositViewSet(ApiViewSet):
         return Response(serializers.RedemptionReversalResultSerializer(result).data, status=201)
 
     @extend_schema(
+        operation_id="transferPoints",
         summary="Transfer points to another membership",
+        description="Moves redeemable points of `pointType` from the source membership (which must be active) to "
+        "the target, in one booking; each share keeps its issuing sponsor, maturity and expiry. Never overdraws "
+        "the source (`insufficient_points`); a type that cannot be transferred is `not_transferable`. Answers "
+        "201 with both new balances.",
         parameters=[
             OpenApiParameter("sourceKey", str, OpenApiParameter.PATH, description="The membership giving points."),
             OpenApiParameter("targetKey", str, OpenApiParameter.PATH, description="The membership receiving them."),

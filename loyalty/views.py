@@ -26,7 +26,17 @@ class AboutView(ApiView):
     permission_classes = [AllowAny]
     public_endpoint = True
 
-    @extend_schema(tags=["about"], summary="Version and health", responses={200: AboutSerializer})
+    @extend_schema(
+        tags=["about"],
+        operation_id="getAbout",
+        summary="Version and health",
+        description=(
+            "The product and API version, the git revision of the build, the server's time and whether the "
+            "database and the message broker answer (`ok`, `unavailable` or `not_configured`). The only "
+            "operation that needs no API key, so a monitor can call it."
+        ),
+        responses={200: AboutSerializer},
+    )
     def get(self, request):
         return Response(AboutSerializer(about()).data)
 
@@ -40,7 +50,16 @@ class AuditViewSet(mixins.ListModelMixin, ApiGenericViewSet):
     def get_queryset(self):
         return audit_entries()
 
-    @extend_schema(summary="The audit log, newest first")
+    @extend_schema(
+        operation_id="listAuditEntries",
+        summary="The audit log, newest first",
+        description=(
+            "Who (`user:<name>`, `client:<name>` or `system:<job>`) did what (`sponsor.updated`, ...) to which "
+            "object, when, with the changed fields as `{field: [before, after]}`, the request id and the remote "
+            "address. Filters: `actor`, `actorType`, `objectType`, `objectId`, `action`, `since`, `until`. "
+            "Newest first, `limit` entries a page (default 50, at most 500); follow `next` for the older ones."
+        ),
+    )
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
@@ -56,7 +75,14 @@ class EventViewSet(ApiGenericViewSet):
         return events()
 
     @extend_schema(
+        operation_id="listEvents",
         summary="Filtered list of events, acknowledged or not",
+        description=(
+            "Every event, filtered by `type`, `membership` (a membership number), `since`, `until` and "
+            "`acknowledged` (by the calling client). Reading the list acknowledges nothing: the feed to "
+            "consume is `GET /loyaltyops/events/acknowledge`. Newest first, `limit` events a page (default 50, "
+            "at most 500); follow `next` for the older ones."
+        ),
         responses={200: EventSerializer(many=True)},
     )
     def list(self, request):
@@ -64,6 +90,7 @@ class EventViewSet(ApiGenericViewSet):
         return self.get_paginated_response(EventSerializer(page, many=True).data)
 
     @extend_schema(
+        operation_id="acknowledgeEvents",
         summary="Acknowledge received events and get the next ones",
         description=(
             "At-least-once delivery with a cursor per API client. Pass the `ack` value of your previous "

@@ -110,6 +110,7 @@ class MembershipListView(ApiGenericView):
 
     @extend_schema(
         tags=TAGS,
+        operation_id="listMembers",
         summary="Search memberships",
         description="Filters combine with AND. Newest enrollment first unless `ordering` says otherwise. "
         "Personal data is null for staff without the personal-data permission.",
@@ -124,6 +125,7 @@ class MembershipListView(ApiGenericView):
 
     @extend_schema(
         tags=TAGS,
+        operation_id="enrollMember",
         summary="Enroll a new membership",
         description="Optionally with a card, alternate ids and consents. Refused with `card_taken`, "
         "`alternate_id_taken`, `email_taken` (when the program requires unique e-mail addresses), "
@@ -151,8 +153,10 @@ class MembershipListView(ApiGenericView):
 class MembershipAccountsView(ApiView):
     @extend_schema(
         tags=TAGS,
+        operation_id="listMemberAccounts",
         summary="The membership's point accounts with balances",
-        description="Provided by the ledger; an empty list until the ledger is installed.",
+        description="One entry per point type: balance, blocked (not yet matured) and redeemable points, as "
+        "decimal strings. Provided by the ledger; an empty list until the ledger is installed.",
         parameters=[KEY],
         responses={200: MembershipAccountOutput(many=True)},
     )
@@ -164,10 +168,14 @@ class MembershipAccountsView(ApiView):
 class MembershipDetailsView(ApiView):
     @extend_schema(
         tags=TAGS,
+        operation_id="getMemberDetails",
         summary="Membership details",
-        description="A merged membership's number shows that membership itself: `status` `merged` and "
-        "`mergedInto`, the number of the membership it was merged into (every other call with that number "
-        "acts on the survivor).",
+        description="`membershipNumber`, `status`, type, tier and tier standing, personal data, address, "
+        "consents, properties, how the member joined, the legal entity, alternate ids and the lifecycle times. "
+        "A merged membership's number shows that membership itself, with `status` `merged` and `mergedInto`, "
+        "the number of the membership it was merged into (every other call with that number acts on the "
+        "survivor; its cards and alternate ids lead there). Personal data is null for staff without the "
+        "personal-data permission.",
         parameters=[KEY],
         responses={200: MembershipDetailsOutput},
     )
@@ -176,6 +184,7 @@ class MembershipDetailsView(ApiView):
 
     @extend_schema(
         tags=TAGS,
+        operation_id="updateMemberDetails",
         summary="Update membership details",
         description="Partial: only the fields given change, validated as at enrollment. Refused for a "
         "cancelled membership (`membership_not_active`) and an anonymous one (`membership_anonymous`: "
@@ -203,6 +212,7 @@ class MembershipDetailsView(ApiView):
 class MembershipMergeView(ApiView):
     @extend_schema(
         tags=TAGS,
+        operation_id="mergeMemberships",
         summary="Merge two memberships",
         description="Cards, alternate ids, remarks (and, through the ledger, balances and lots) move from "
         "the source to the target; the source becomes `merged` and its number leads to the target. "
@@ -221,6 +231,7 @@ class MembershipMergeView(ApiView):
 class MembershipClaimView(ApiView):
     @extend_schema(
         tags=TAGS,
+        operation_id="claimMembership",
         summary="Claim an anonymous membership",
         description="With personal data: the anonymous membership becomes the claimant's and active. With "
         "`membershipKey`: it is merged into the claimant's existing membership. Answers with the "
@@ -246,6 +257,7 @@ class MembershipClaimView(ApiView):
 class MembershipCancelView(ApiView):
     @extend_schema(
         tags=TAGS,
+        operation_id="cancelMembership",
         summary="Cancel a membership",
         description="Cards are deactivated and the points forfeited by a booking; nothing is deleted. "
         "Only reactivation in the admin opens it again.",
@@ -263,8 +275,10 @@ class MembershipCancelView(ApiView):
 class AlternateIdListView(ApiView):
     @extend_schema(
         tags=TAGS,
+        operation_id="addAlternateId",
         summary="Add an alternate id",
-        description="A type and value, unique per type (`alternate_id_taken`).",
+        description="Links another system's id for the member (`type`, such as `crm`, and `value`), which then "
+        "works as `{key}`. A type and value, unique per type (`alternate_id_taken`). Answers 201.",
         parameters=[KEY],
         request=AlternateIdInput,
         responses={201: AlternateIdOutput},
@@ -281,7 +295,12 @@ class AlternateIdListView(ApiView):
 class AlternateIdDetailView(ApiView):
     @extend_schema(
         tags=TAGS,
+        operation_id="removeAlternateId",
         summary="Remove an alternate id",
+        description="Unlinks the alternate id with this value from the membership; it no longer leads to the "
+        "member. When the membership has the value under several types, name the type with `type` "
+        "(otherwise 409 `ambiguous_alternate_id`); 404 `alternate_id_not_found` when it has no such value. "
+        "Answers 204 without a body.",
         parameters=[
             KEY,
             ALTERNATE_ID,
@@ -304,8 +323,9 @@ class MembershipCardsView(ApiGenericView):
 
     @extend_schema(
         tags=TAGS,
+        operation_id="listMemberCards",
         summary="The membership's cards",
-        description="Active and deactivated, newest first.",
+        description="Every card of the membership, active and deactivated, newest first, by `limit` and `offset`.",
         parameters=[KEY],
         responses={200: CardOutput(many=True)},
     )
@@ -318,6 +338,7 @@ class MembershipCardsView(ApiGenericView):
 class CardDeleteView(ApiView):
     @extend_schema(
         tags=TAGS,
+        operation_id="deleteCard",
         summary="Delete (deactivate) a card",
         description="The card stops identifying its holder; it and its history stay, and its number is never "
         "issued again. Deleting a card that is already inactive changes nothing.",
@@ -335,8 +356,9 @@ class MembershipRemarksView(ApiGenericView):
 
     @extend_schema(
         tags=TAGS,
+        operation_id="listRemarks",
         summary="Customer-service remarks on a membership",
-        description="Newest first.",
+        description="The notes with their author and time, newest first, by `limit` and `offset`.",
         parameters=[KEY],
         responses={200: RemarkOutput(many=True)},
     )
@@ -347,7 +369,11 @@ class MembershipRemarksView(ApiGenericView):
 
     @extend_schema(
         tags=TAGS,
+        operation_id="addRemark",
         summary="Add a customer-service remark",
+        description="A note (`text`, at most 4000 characters) recorded with its author (the API client or "
+        "staff user calling) and time. Every membership takes remarks, a cancelled one too. Answers 201 with "
+        "the remark.",
         parameters=[KEY],
         request=RemarkInput,
         responses={201: RemarkOutput},
@@ -362,8 +388,11 @@ class MembershipRemarksView(ApiGenericView):
 class UserLegalEntityView(ApiView):
     @extend_schema(
         tags=TAGS,
+        operation_id="getLegalEntity",
         summary="The legal entity this member user belongs to",
-        description="`legal_entity_not_found` when the member belongs to none.",
+        description="The company the member user `userId` belongs to: registration number, name, VAT number, "
+        "membership type, status, address and the numbers of its member users. 404 `legal_entity_not_found` when "
+        "the member belongs to none.",
         parameters=[USER_ID],
         responses={200: LegalEntityOutput},
     )
@@ -375,6 +404,7 @@ class UserLegalEntityView(ApiView):
 class TypeLegalEntityView(ApiView):
     @extend_schema(
         tags=TAGS,
+        operation_id="saveLegalEntity",
         summary="Create or update a legal entity of a membership type",
         description="The registration number identifies the company: 201 when it is new, 200 when an existing "
         "one was updated. `name` is always given; every other section left out stays as it is: `vatNumber`, "
@@ -405,8 +435,10 @@ class TypeLegalEntityView(ApiView):
 class LegalEntityCancelView(ApiView):
     @extend_schema(
         tags=TAGS,
+        operation_id="cancelLegalEntity",
         summary="Cancel a legal entity",
-        description="Its cards are deactivated; its users keep their own memberships.",
+        description="With a `reason`. Its cards are deactivated; its users keep their own memberships. A "
+        "cancelled entity takes no changes (`legal_entity_not_active`).",
         parameters=[USER_ID],
         request=CancelMembershipInput,
         responses={200: LegalEntityOutput},
@@ -424,7 +456,11 @@ class LegalEntityCardsView(ApiGenericView):
 
     @extend_schema(
         tags=TAGS,
+        operation_id="listLegalEntityCards",
         summary="The cards issued to the user's legal entity",
+        description="The cards of the legal entity (company) that the member user `userId` belongs to, active "
+        "and deactivated, newest first, by `limit` and `offset`. These cards belong to the company, not to any "
+        "member user. 404 `legal_entity_not_found` when the member belongs to none.",
         parameters=[USER_ID],
         responses={200: CardOutput(many=True)},
     )
@@ -437,6 +473,7 @@ class LegalEntityCardsView(ApiGenericView):
 class LegalEntityCardView(ApiView):
     @extend_schema(
         tags=TAGS,
+        operation_id="saveLegalEntityCard",
         summary="Create or update a card of the legal entity",
         description="201 for a new card, 200 when the entity's card with this number was updated (a "
         "deactivated one comes back active). A number held by anyone else is `card_taken`.",

@@ -45,6 +45,7 @@ class ChannelListView(ApiGenericView):
 
     @extend_schema(
         tags=TAGS,
+        operation_id="listChannels",
         summary="The channels (stores, web shops, partners)",
         description="By key. Each channel names the sponsor that issues the points earned there; "
         "`POST /tx` takes the channel's `key`.",
@@ -61,6 +62,7 @@ class ProductSearchView(ApiGenericView):
 
     @extend_schema(
         tags=TAGS,
+        operation_id="searchProducts",
         summary="Search products",
         description="Filters combine with AND. Each product comes with its category values "
         "(`categories`: {master category: value}) and its custom categories, the facts promotion "
@@ -75,8 +77,11 @@ class ProductSearchView(ApiGenericView):
 class ProductDetailsView(ApiView):
     @extend_schema(
         tags=TAGS,
+        operation_id="getProduct",
         summary="One product's details",
-        description="404 `channel_not_found` or `product_not_found`.",
+        description="The product `productKey` of the channel `channelKey`, with its channel, its category values "
+        "per master category and its custom categories: the facts promotion rules test. 404 `channel_not_found` "
+        "or `product_not_found`.",
         parameters=[
             CHANNEL_KEY,
             OpenApiParameter("productKey", str, OpenApiParameter.PATH, description="The product's key in the channel."),
@@ -92,6 +97,7 @@ class ProductDetailsView(ApiView):
 class ProgramView(ApiView):
     @extend_schema(
         tags=TAGS,
+        operation_id="getProgram",
         summary="The program: sponsors, point types, tiers, channels and earning basics",
         description="What an integrator discovers first. Where a request leaves `sponsor` or `pointType` out, "
         "the sponsor with `isDefault` and the point type with `isMain` apply.",
@@ -108,6 +114,7 @@ class MasterCategoryListView(ApiGenericView):
 
     @extend_schema(
         tags=TAGS,
+        operation_id="listCategories",
         summary="Filtered list of master categories",
         description="The dimensions products are classified along (department, brand, season, ...). "
         "Rules refer to a product's value as `line.category.<key>`.",
@@ -124,8 +131,11 @@ class CategoryValueListView(ApiGenericView):
 
     @extend_schema(
         tags=TAGS,
+        operation_id="listCategoryValues",
         summary="Filtered list of a master category's values in a channel",
-        description="404 `channel_not_found` or `category_not_found` (no such master category).",
+        description="The values of the master category `key` in the channel `channelKey` (for example the brands "
+        "a store sells), each with the number of the channel's products that have it. 404 `channel_not_found` or "
+        "`category_not_found` (no such master category).",
         parameters=[
             CHANNEL_KEY,
             OpenApiParameter("key", str, OpenApiParameter.PATH, description="The master category's key."),
@@ -142,6 +152,7 @@ class CategoryValueListView(ApiGenericView):
 class CustomCategoryView(ApiView):
     @extend_schema(
         tags=TAGS,
+        operation_id="setCustomCategory",
         summary="Set a custom category and assign products to it",
         description="Creates the custom category when its key is new (201), else updates it (200). "
         "With `replace` it holds exactly the given products afterwards; without, they are added. "

@@ -5,7 +5,9 @@ added. A failure names the operations at fault.
 """
 
 import json
+import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +19,10 @@ from drf_spectacular.validation import validate_schema
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 PUBLIC = {("GET", "/api/v1/about")}
 ERROR_REF = "#/components/schemas/Error"
+API_ROOT = "/api/v1"
+OPERATION_IDS_DOC = Path(__file__).resolve().parent.parent / "docs" / "api.md"
+# A verb and at least one more word, camelCase: `redeemPoints`, never drf-spectacular's `deposits_redeem_create`.
+OPERATION_ID = re.compile(r"[a-z]+(?:[A-Z][a-z0-9]*)+")
 
 
 def generate() -> tuple[dict[str, Any], dict[str, int], dict[str, int]]:
@@ -118,11 +124,51 @@ def test_only_about_is_public(schema):
     assert public == PUBLIC
 
 
+def test_every_operation_has_a_description(schema):
+    """A description beyond the summary, and not just the route restated."""
+    missing = [
+        name(m, p)
+        for m, p, op in operations(schema)
+        if not op.get("description", "").strip()
+        or re.fullmatch(r"(GET|POST|PUT|DELETE|PATCH) /\S*\.?", op["description"].strip())
+    ]
+    assert not missing, f"operations without a description: {missing}"
+
+
 def test_operation_ids_are_unique(schema):
     ids = [op.get("operationId") for _, _, op in operations(schema)]
     assert None not in ids
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     assert not duplicates, f"duplicate operationIds: {duplicates}"
+
+
+def test_operation_ids_are_chosen_camel_case_names(schema):
+    """A generated client names its methods after them: a chosen name, not the generated `path_action`."""
+    generated = [
+        f"{name(m, p)}: {op.get('operationId')}"
+        for m, p, op in operations(schema)
+        if not OPERATION_ID.fullmatch(op.get("operationId") or "")
+    ]
+    assert not generated, "operationIds that are not chosen camelCase names:\n" + "\n".join(generated)
+
+
+def documented_operation_ids() -> dict[tuple[str, str], str]:
+    """The table of docs/api.md's "Operation ids" section: (method, path) -> operationId."""
+    section = OPERATION_IDS_DOC.read_text().split("## Operation ids", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `(\w+)` \| ([A-Z]+) \| `(/[^`]*)` \|$", section, re.MULTILINE)
+    return {(method, API_ROOT + path): operation_id for operation_id, method, path in rows}
+
+
+def test_operation_ids_are_the_documented_ones(schema):
+    """Integrators code against these names: renaming, adding or removing one changes the docs too."""
+    found = {(m, p): op.get("operationId") for m, p, op in operations(schema)}
+    documented = documented_operation_ids()
+    differ = sorted(
+        f"{name(*route)}: schema {found.get(route)!r}, docs/api.md {documented.get(route)!r}"
+        for route in found.keys() | documented.keys()
+        if found.get(route) != documented.get(route)
+    )
+    assert not differ, "operationIds differ from docs/api.md:\n" + "\n".join(differ)
 
 
 def test_every_post_takes_an_idempotency_key(schema):

@@ -38,11 +38,20 @@ class TransactionViewSet(mixins.ListModelMixin, ApiGenericViewSet):
             raise TransactionNotFound(f"No transaction {tx_id!r}.")
         return found
 
-    @extend_schema(summary="Transaction history", responses={200: serializers.TransactionSerializer(many=True)})
+    @extend_schema(
+        operation_id="listTransactions",
+        summary="Transaction history",
+        description="Booked transactions, newest purchase first. Filters: `membership` (number, card or "
+        "alternate id; includes memberships merged into it), `since` and `until` (purchase time), `channel`, "
+        "`sponsor`, `status` (`booked`, `partially_returned`, `returned`). Pages by `limit` and `offset`. "
+        "Dry runs are not stored, so they never appear.",
+        responses={200: serializers.TransactionSerializer(many=True)},
+    )
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
     @extend_schema(
+        operation_id="bookTransaction",
         summary="Evaluate a transaction; with txId, book it once",
         description=(
             "Without `txId`: a dry run that returns what the transaction would earn, with the trace of every "
@@ -61,7 +70,14 @@ class TransactionViewSet(mixins.ListModelMixin, ApiGenericViewSet):
         return Response(answer, status=201)
 
     @extend_schema(
+        operation_id="reverseTransaction",
         summary="Return a transaction, whole or some items",
+        description="Names the booked transaction by `receiptId` (and `sponsor` when two sponsors booked that "
+        "receipt id). Without `items` everything left is returned; with `items` (`line` or `productKey`, and a "
+        "`quantity`, which may be partial) only those. The points the returned items earned are taken back, "
+        "recomputed with the promotions the purchase used, never more than was earned; unused vouchers the kept "
+        "items no longer earn are revoked. Each quantity returns at most once (`return_exceeds_quantity`, "
+        "`already_returned`).",
         request=serializers.TxReversalInputSerializer,
         responses={201: serializers.TxReversalResultSerializer},
     )
@@ -80,7 +96,11 @@ class TransactionViewSet(mixins.ListModelMixin, ApiGenericViewSet):
         return Response(answer, status=201)
 
     @extend_schema(
+        operation_id="getTransaction",
         summary="One transaction with its lines",
+        description="The booked transaction with this `txId`: the membership, channel, amounts, status, "
+        "properties and each line item with its returned quantity and whether the catalog knows the product. "
+        "404 `transaction_not_found` for an unknown `txId` (a dry run is never stored).",
         parameters=[TX_ID],
         responses={200: serializers.TransactionDetailSerializer},
     )
@@ -88,7 +108,12 @@ class TransactionViewSet(mixins.ListModelMixin, ApiGenericViewSet):
         return Response(serializers.TransactionDetailSerializer(self._one(txId)).data)
 
     @extend_schema(
+        operation_id="listRewardsHistory",
         summary="Transactions with the rewards they earned",
+        description="The transaction history (same filters and order as `GET /tx`) with, for each transaction, "
+        "the points per point type and the rewards archived at booking: promotion and version, amount, the lines "
+        "that earned it, caps and vouchers; after returns, what they took back and what is left (`returnedPoints`, "
+        "`netPoints`; per reward `returnedAmount`, `netAmount`). Pages by `limit` and `offset`.",
         responses={200: serializers.TransactionRewardsSerializer(many=True)},
     )
     def rewards_history(self, request):
@@ -97,7 +122,13 @@ class TransactionViewSet(mixins.ListModelMixin, ApiGenericViewSet):
         return self.get_paginated_response(data)
 
     @extend_schema(
+        operation_id="getTransactionRewards",
         summary="One transaction with its rewards and why",
+        description="The booked transaction with this `txId` and each reward it earned: which promotion "
+        "(and version) gave how many points of which type, for which lines, whether a cap cut it, the vouchers it "
+        "issued and the trace of its conditions. After returns, each reward also says what they took back and what "
+        "it still gives (`returnedAmount`, `netAmount`), and the transaction the same per point type "
+        "(`returnedPoints`, `netPoints`). 404 `transaction_not_found` for an unknown `txId`.",
         parameters=[TX_ID],
         responses={200: serializers.TransactionRewardsSerializer},
     )

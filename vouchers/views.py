@@ -137,6 +137,7 @@ class VoucherTypeListView(ApiGenericView):
 
     @extend_schema(
         tags=TAGS,
+        operation_id="listVoucherTypes",
         summary="List voucher types",
         description="By key. Filters: `active`, `sponsor`, `purchasable` (bought with points), `pointType`, `kind`.",
         responses={200: VoucherTypeOutput(many=True)},
@@ -152,6 +153,7 @@ class VoucherTypeCreateView(ApiView):
 
     @extend_schema(
         tags=TAGS,
+        operation_id="createVoucherType",
         summary="Create a voucher type",
         description="Refused with `voucher_type_exists` (409), `invalid_voucher_type` (400, with the fields at "
         "fault), `unknown_sponsor` or `unknown_point_type` (400).",
@@ -187,6 +189,7 @@ class VoucherListView(ApiGenericView):
 
     @extend_schema(
         tags=TAGS,
+        operation_id="listVouchers",
         summary="List vouchers",
         description="Newest first. Filters: `type`, `recipient`, `status`, `validAt`, `expiresAfter`, "
         "`expiresBefore`, `issuedSince`, `issuedUntil`, `reference`, `source`.",
@@ -205,7 +208,11 @@ class VoucherInfoView(ApiView):
 
     @extend_schema(
         tags=TAGS,
+        operation_id="getVoucher",
         summary="One voucher, with its history",
+        description="The voucher with this code: its type, value, `status` (an issued voucher past its end "
+        "shows `expired`), `usesLeft`, recipient, validity, points paid, the channels it may be used in and its "
+        "history (issued, each conversion, revoked or expired). 404 `voucher_not_found` for an unknown code.",
         parameters=[TOKEN],
         responses={200: VoucherInfoOutput},
     )
@@ -218,6 +225,7 @@ class VoucherIssueView(ApiView):
 
     @extend_schema(
         tags=TAGS,
+        operation_id="issueVoucher",
         summary="Issue vouchers of a type",
         description="To `recipient` (a membership key) or to nobody (then any member may convert it); `count` "
         "issues N codes at once. A type with a price in points redeems it from the recipient in the same step. "
@@ -251,6 +259,7 @@ class VoucherConvertView(ApiView):
 
     @extend_schema(
         tags=TAGS,
+        operation_id="convertVoucher",
         summary="Convert (use) a voucher",
         description="Valid only if issued, within its validity, with uses left, for the right member (or "
         "anyone) and in an allowed channel. Refused with `voucher_not_found` (404), `voucher_expired`, "
@@ -278,6 +287,7 @@ class VoucherRevokeView(ApiView):
 
     @extend_schema(
         tags=TAGS,
+        operation_id="revokeVoucher",
         summary="Revoke a voucher",
         description="Only an unused voucher; points paid for it are refunded by a reversal booking "
         "(`refundReceiptId`). With `recipient`, only that member's voucher (merges followed). Refused with "

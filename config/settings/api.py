@@ -1,5 +1,11 @@
 """REST API conventions: camelCase JSON, one error shape, API keys, pagination, OpenAPI schema."""
 
+from .env import env
+
+# The site's address for a schema written by `manage.py spectacular` (a served schema names the host it was
+# read from).
+API_PUBLIC_URL = env.str("API_PUBLIC_URL", default="http://127.0.0.1:8000")
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "loyalty.api.authentication.ApiKeyAuthentication",
@@ -7,11 +13,9 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["loyalty.api.permissions.HasScope"],
     "DEFAULT_RENDERER_CLASSES": ["loyalty.api.camel.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": [
-        "loyalty.api.camel.JSONParser",
-        "djangorestframework_camel_case.parser.CamelCaseMultiPartParser",
-        "djangorestframework_camel_case.parser.CamelCaseFormParser",
-    ],
+    # JSON bodies only: an operation that takes a file (CSV imports) names its own parsers, so the
+    # schema declares exactly what the server reads and generated clients send JSON.
+    "DEFAULT_PARSER_CLASSES": ["loyalty.api.camel.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["loyalty.api.filters.StrictFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "loyalty.api.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
@@ -52,6 +56,7 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "drf_spectacular.contrib.djangorestframework_camel_case.camelize_serializer_fields",
         "loyalty.api.schema.camelize_query_parameters",
+        "loyalty.api.schema.add_servers",
     ],
     "ENUM_NAME_OVERRIDES": {
         "MembershipStatusEnum": "memberships.models.MembershipStatus",

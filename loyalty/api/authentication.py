@@ -85,7 +85,11 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
             "type": "apiKey",
             "in": "header",
             "name": "Authorization",
-            "description": "`Api-Key <key>`; create one with `manage.py create_api_key NAME` or in the admin.",
+            "description": (
+                "Send the header `Authorization: Api-Key <key>`: the word `Api-Key`, one space, then the key "
+                "(`<prefix>.<secret>`). A generated client takes it as the token with the prefix `Api-Key`. "
+                "Create a key with `manage.py create_api_key NAME` or in the admin (API clients)."
+            ),
         }
 
 

@@ -69,6 +69,16 @@ class LoyaltyAutoSchema(AutoSchema):
         return super().get_auth() if self._authenticated() else []
 
 
+def add_servers(result, generator, request, public):
+    """The server the schema was read from (or API_PUBLIC_URL for a schema written by the command line):
+    the paths start with /api/v1, so the server is the site's root."""
+    from django.conf import settings
+
+    url = request.build_absolute_uri("/").rstrip("/") if request is not None else settings.API_PUBLIC_URL
+    result["servers"] = [{"url": url, "description": "This loyalty platform"}]
+    return result
+
+
 def camelize_query_parameters(result, generator, request, public):
     """Query parameters declared by snake_case serializers appear in camelCase, as the API reads them."""
     from loyalty.api.errors import camel

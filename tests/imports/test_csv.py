@@ -164,3 +164,21 @@ def test_failed_records_download_as_a_csv_that_goes_straight_back_in(api, progra
     again = import_csv("memberships", csv_bytes(rows))
     assert again.status_code == 202, again.json()
     assert Membership.objects.get(email="bad@example.com").birth_date.isoformat() == "1990-12-31"
+
+
+def test_the_failed_records_download_is_an_operation_of_its_own(api, program, import_csv):
+    """GET /imports/{key}/csv: text/csv only, so a generated client reads it as a file, not as JSON."""
+    batch = import_csv(
+        "memberships", b"firstName,lastName,email\nAda,Lovelace,not-an-email\nAlan,Turing,alan@example.com\n"
+    )
+    key = batch.json()["key"]
+    response = api.get(f"/api/v1/imports/{key}/csv")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    body = b"".join(response.streaming_content).decode()
+    assert "not-an-email" in body and "alan@example.com" not in body
+    assert body == b"".join(api.get(f"/api/v1/imports/{key}?format=csv").streaming_content).decode()
+    ok = b"".join(api.get(f"/api/v1/imports/{key}/csv?status=ok").streaming_content).decode()
+    assert "alan@example.com" in ok
+    assert api.get(f"/api/v1/imports/{key}/csv?status=nope").json()["code"] == "validation_error"
+    assert api.get("/api/v1/imports/nosuchbatch/csv").status_code == 404
