@@ -39,17 +39,19 @@ def unexpected(warnings: str) -> str:
     return warnings.strip()
 
 
-def generate(output: Path) -> Path:
-    """Write the schema beside `output`, generate the client into `output`; raise on an unexpected warning."""
+def generate(output: Path, schema: Path | None = None) -> Path:
+    """Generate the client into `output` from `schema` (by default the document this code describes, written
+    beside `output`); raise on an unexpected warning."""
     output = output.resolve()
     output.parent.mkdir(parents=True, exist_ok=True)
-    schema = output.parent / "loyalty-openapi.json"
+    if schema is None:
+        schema = output.parent / "loyalty-openapi.json"
+        subprocess.run(
+            [*MANAGE, "spectacular", "--validate", "--fail-on-warn", "--format", "openapi-json", "--file", str(schema)],
+            cwd=ROOT,
+            check=True,
+        )
     bin_dir = Path(sys.executable).parent
-    subprocess.run(
-        [*MANAGE, "spectacular", "--validate", "--fail-on-warn", "--format", "openapi-json", "--file", str(schema)],
-        cwd=ROOT,
-        check=True,
-    )
     result = subprocess.run(
         [
             str(bin_dir / "openapi-python-client"),

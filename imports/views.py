@@ -155,6 +155,7 @@ class ImportBatchCsvView(ImportsView):
 
     @extend_schema(
         tags=TAGS,
+        operation_id="downloadImportRecords",
         summary="Download a batch's records as CSV",
         description="The records of one status (default: the failed ones) with the upload's columns plus "
         "`line`, `errorCode` and `errorMessage`, streamed as `text/csv`. Fix the rows and upload the file "

@@ -64,6 +64,7 @@ SPECTACULAR_SETTINGS = {
         "CardTypeEnum": "memberships.models.CardType",
         "LegalEntityStatusEnum": "memberships.models.LegalEntityStatus",
         "TransactionStatusEnum": "transactions.models.Transaction.Status",
+        "ChannelKindEnum": "promotions.models.catalog.Channel.Kind",
     },
     "SWAGGER_UI_SETTINGS": {
         "persistAuthorization": True,
