@@ -141,11 +141,11 @@ def test_a_partial_return_recomputes_and_takes_back_the_difference(api, member):
     assert response.json()["points"] == [{"pointType": "points", "amount": "-12.98"}]
     assert balance_of(member, account_type).balance == 2885 - 1298
     # the rest, then nothing is left to return
-    rest = api.post("/api/v1/tx/reversal", {"receiptId": "R-8"})
+    rest = api.post("/api/v1/tx/reversal", {"receiptId": "R-8"}, format="json")
     assert rest.status_code == 201, rest.content
     assert balance_of(member, account_type).balance == 0
     assert Transaction.objects.get(tx_id="T-8").status == "returned"
-    assert_refused(api.post("/api/v1/tx/reversal", {"receiptId": "R-8"}), 409, "already_returned")
+    assert_refused(api.post("/api/v1/tx/reversal", {"receiptId": "R-8"}, format="json"), 409, "already_returned")
     assert verify() == []
 
 
@@ -238,7 +238,9 @@ def test_bad_returns_are_refused_and_change_nothing(api, member, items, status, 
     api.post("/api/v1/tx", purchase(member, tx_id="T-10", receipt_id="R-10"), format="json")
     assert_refused(api.post("/api/v1/tx/reversal", {"receiptId": "R-10", "items": items}, format="json"), status, code)
     assert Booking.objects.filter(kind="reversal").count() == 0
-    assert_refused(api.post("/api/v1/tx/reversal", {"receiptId": "R-none"}), 404, "transaction_not_found")
+    assert_refused(
+        api.post("/api/v1/tx/reversal", {"receiptId": "R-none"}, format="json"), 404, "transaction_not_found"
+    )
 
 
 def test_a_budget_cap_cuts_the_reward_and_is_given_back_by_a_return(api, member):
@@ -258,7 +260,7 @@ def test_a_budget_cap_cuts_the_reward_and_is_given_back_by_a_return(api, member)
     stored = next(r for r in api.get("/api/v1/tx/T-12/rewardsDetails").json()["rewards"] if r["promotion"] == "launch")
     assert stored["capped"] == {"cap": "budget", "limit": "50.00", "used": "30.00", "before": "30.00", "after": "20.00"}
     assert stored["capped"] == launch[1]["capped"]
-    api.post("/api/v1/tx/reversal", {"receiptId": "R-12"})
+    api.post("/api/v1/tx/reversal", {"receiptId": "R-12"}, format="json")
     assert PromotionBudget.objects.get().used == 3000
 
 
