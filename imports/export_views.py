@@ -122,7 +122,8 @@ class ExportView(ImportsView):
         "write-only mode), so memory stays flat whatever the size. With `async=true`, or above the "
         "server's row threshold, answers 202 with a job: poll `GET /exports/jobs/{key}` until `status` is "
         "`completed`, then download `GET /exports/jobs/{key}/download`. Each template takes only its own "
-        "filters (GET /exports/templates lists them).",
+        "filters (GET /exports/templates lists them). Times are ISO 8601 with `T` and the offset, as the API "
+        "writes them (`2026-03-01T09:30:15Z`); in xlsx they are date-time cells in UTC.",
         parameters=[
             OpenApiParameter("template", str, OpenApiParameter.PATH, description="An export template key."),
             OpenApiParameter("format", str, OpenApiParameter.QUERY, enum=list(FORMATS), description="Default csv."),

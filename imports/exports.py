@@ -160,17 +160,34 @@ def safe_text(value: str) -> str:
     return value
 
 
+_API_TIME = serializers.DateTimeField()
+# A time in a spreadsheet cell: a real date-time (UTC, as Excel cells carry no offset) shown as ISO 8601.
+XLSX_TIME_FORMAT = 'yyyy-mm-dd"T"hh:mm:ss"Z"'
+
+
+def api_time(value: datetime) -> str:
+    """A time as the API writes it: ISO 8601 with `T` and the offset, in the server's zone (UTC: `Z`)."""
+    return _API_TIME.to_representation(value)
+
+
+def text_value(value: Any) -> Any:
+    """The JSON fallback of the text formats: times as the API writes them, dates ISO, the rest as text."""
+    if isinstance(value, datetime):
+        return api_time(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
 def cell(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, str):
         return safe_text(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, date | Decimal):
-        return str(value) if isinstance(value, Decimal) else value.isoformat()
+    if isinstance(value, datetime | date | Decimal):
+        return text_value(value)
     if isinstance(value, dict | list):
-        return json.dumps(value, default=str)
+        return json.dumps(value, default=text_value)
     return value
 
 
@@ -188,30 +205,40 @@ def csv_stream(columns: list[str], rows: Iterable[Sequence[Any]]) -> Iterator[st
 
 def jsonl_stream(columns: list[str], rows: Iterable[Sequence[Any]]) -> Iterator[str]:
     for row in rows:
-        yield json.dumps(dict(zip(columns, row, strict=False)), default=str) + "\n"
+        yield json.dumps(dict(zip(columns, row, strict=False)), default=text_value) + "\n"
 
 
-def _xlsx_value(value: Any) -> Any:
+def _xlsx_value(value: Any, time_cell: Callable[[datetime], Any]) -> Any:
     if isinstance(value, str):
         return safe_text(value)
     if isinstance(value, datetime):
-        return value.astimezone(UTC).replace(tzinfo=None) if timezone.is_aware(value) else value
+        return time_cell(value)
     if isinstance(value, Decimal):
         return float(value)
     if isinstance(value, dict | list):
-        return json.dumps(value, default=str)
+        return json.dumps(value, default=text_value)
     return value
 
 
 def write_xlsx(columns: list[str], rows: Iterable[Sequence[Any]], target: IO[bytes]) -> int:
+    """Times are date-time cells in UTC (a spreadsheet cell has no offset), shown as
+    2026-01-31T09:30:00Z; dates are date cells; points and money are numbers."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("export")
+
+    def time_cell(value: datetime) -> WriteOnlyCell:
+        utc = value.astimezone(UTC) if timezone.is_aware(value) else timezone.make_aware(value).astimezone(UTC)
+        moment = WriteOnlyCell(sheet, value=utc.replace(tzinfo=None))
+        moment.number_format = XLSX_TIME_FORMAT
+        return moment
+
     sheet.append(columns)
     count = 0
     for row in rows:
-        sheet.append([_xlsx_value(v) for v in row])
+        sheet.append([_xlsx_value(v, time_cell) for v in row])
         count += 1
     workbook.save(target)
     return count

@@ -148,8 +148,11 @@ class BookingAdmin(MemberKeySearchMixin, ReadOnlyAdmin):
 
     @admin.display(description="Details")
     def details(self, booking: Booking) -> str:
-        """The booking's metadata (what the service recorded with it) as a table, not as JSON."""
-        return readable(booking.metadata)
+        """The booking's metadata (what the service recorded with it) as a table, not as JSON; amounts
+        in points with the point type's name."""
+        from ledger.back_office import metadata_in_points
+
+        return readable(metadata_in_points(booking.metadata))
 
     def get_urls(self):
         return [

@@ -44,6 +44,28 @@ def describe(booking: Booking) -> str:
     return f"{what}: {detail}" if detail else what
 
 
+def metadata_in_points(metadata: dict[str, Any]) -> dict[str, Any]:
+    """A booking's metadata as the booking page shows it: the earn's `lines` (stored as point type ids
+    and minor units, which the reversal reads) named and in points ("2,554.53 Points"); the rest as stored."""
+    lines = metadata.get("lines")
+    if not isinstance(lines, list) or not lines:
+        return metadata
+    types = PointType.objects.in_bulk({line.get("point_type") for line in lines if isinstance(line, dict)})
+    shown = []
+    for line in lines:
+        point_type = types.get(line.get("point_type")) if isinstance(line, dict) else None
+        if point_type is None or not isinstance(line.get("amount"), int):
+            shown.append(line)
+            continue
+        shown.append(
+            {
+                "line": line.get("line_ref") or "the whole purchase",
+                "points": f"{show_points(line['amount'], point_type.precision)} {point_type.name}",
+            }
+        )
+    return {**metadata, "lines": shown}
+
+
 def _member_accounts(membership: Any) -> dict[int, Account]:
     return {
         a.pk: a

@@ -14,6 +14,7 @@ from ledger.amounts import to_minor, to_points
 from ledger.models import Booking
 from ledger.services import adjust_points, redeem_points, reverse_redemption, transfer_points
 from ledger.services.core import point_type_by_key, sponsor_by_key
+from loyalty.api.pagination import invalid_cursor, position_of
 from loyalty.api.serializers import parse_query
 from loyalty.api.views import ApiViewSet
 from loyalty.models import Program
@@ -41,10 +42,14 @@ def _encode(posting_id: int) -> str:
 
 
 def _decode(cursor: str) -> int:
+    """The posting id a `next` value names; anything else is `invalid_cursor`, as on the logs."""
     try:
-        return int(base64.urlsafe_b64decode(cursor.encode()).decode())
+        position = position_of(base64.urlsafe_b64decode(cursor.encode()).decode())
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise ValidationError({"cursor": ["Invalid cursor: pass one this API returned."]}) from exc
+        raise invalid_cursor() from exc
+    if position is None:
+        raise invalid_cursor()
+    return position
 
 
 @extend_schema(tags=["deposits"])
@@ -56,7 +61,8 @@ class DepositViewSet(ApiViewSet):
         "`until` (default: from the beginning to now): opening balance, every booking with its running balance, "
         "closing balance, the points still blocked (not yet matured) and the points expiring per month over the next "
         "`expiringMonths` months. History of memberships merged into this one is included. Entries come "
-        "`limit` at a time, oldest first; pass `next` as `cursor` for the following ones.",
+        "`limit` at a time, oldest first; pass `next` as `cursor` for the following ones (any other cursor is "
+        "400 with the field code `invalid_cursor`).",
         parameters=[KEY, serializers.StatementQuerySerializer],
         responses={200: serializers.StatementSerializer},
     )

@@ -24,6 +24,7 @@ from memberships.serializers import (
     EnrollMembershipInput,
     LegalEntityInput,
     identity_values,
+    legal_entity_values,
 )
 from memberships.services.common import membership_type_for_enrollment, sponsor_for_enrollment
 
@@ -366,7 +367,10 @@ class LegalEntityRecord(StrictInputSerializer):
     city = serializers.CharField(max_length=100, required=False, allow_blank=True)
     country = serializers.CharField(max_length=2, required=False, allow_blank=True)
     users = serializers.CharField(
-        required=False, help_text="Membership keys of its member users, separated by `|`; given: exactly these."
+        required=False,
+        allow_null=True,
+        help_text="Membership keys of its member users, separated by `|`; given: exactly these. Left out (or an "
+        "empty CSV cell): unchanged; null (JSON): it has none.",
     )
 
     def validate(self, attrs):
@@ -375,7 +379,7 @@ class LegalEntityRecord(StrictInputSerializer):
         if address:
             data["address"] = address
         if "users" in attrs:
-            data["users"] = [key.strip() for key in attrs["users"].split("|") if key.strip()]
+            data["users"] = [key.strip() for key in (attrs["users"] or "").split("|") if key.strip()]
         validated = dict(_check(LegalEntityInput, data))
         validated["membership_type"] = attrs["membership_type"]
         return validated
@@ -384,15 +388,14 @@ class LegalEntityRecord(StrictInputSerializer):
 def apply_legal_entity(data: dict[str, Any], context: ApplyContext) -> dict[str, Any]:
     users = None
     if "users" in data:
-        users = [selectors.resolve_membership(key) for key in dict.fromkeys(data["users"])]
+        users = [selectors.resolve_membership(key) for key in dict.fromkeys(data["users"] or [])]
     legal_entity, created = services.save_legal_entity(
         membership_type=selectors.membership_type_by_key(data["membership_type"]),
         registration_number=data["registration_number"],
         name=data["name"],
-        vat_number=data.get("vat_number", ""),
         users=users,
         actor=context.actor,
-        **(data.get("address") or {}),
+        **legal_entity_values(data),
     )
     return {"registrationNumber": legal_entity.registration_number, "created": created}
 

@@ -97,8 +97,8 @@ def resolve_membership(key: str, *, follow_merges: bool = True, for_update: bool
     The three are searched together, in one query. When they point at different memberships the
     key is ambiguous (409 `ambiguous_key`); when none matches it is 404 `membership_not_found`. A
     merged membership resolves to the one it was merged into (unless `follow_merges=False`, which
-    the merge itself uses to refuse merging a membership twice). `for_update` locks the row; call
-    it inside a transaction.
+    the merge itself uses to refuse merging a membership twice, and the details use to show a merged
+    number with its `mergedInto`). `for_update` locks the row; call it inside a transaction.
     """
     key = key.strip() if isinstance(key, str) else ""
     if not _usable_key(key):

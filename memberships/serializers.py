@@ -198,13 +198,26 @@ class LegalEntityInput(StrictInputSerializer):
         max_length=40, help_text="Identifies the company: an existing one with this number is updated."
     )
     name = serializers.CharField(max_length=200)
-    vat_number = serializers.CharField(max_length=40, required=False, allow_blank=True)
-    address = AddressInput(required=False)
+    vat_number = serializers.CharField(
+        max_length=40,
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        help_text='Left out: unchanged. `""` or null: cleared.',
+    )
+    address = AddressInput(
+        required=False,
+        allow_null=True,
+        help_text="Given: the whole address is replaced (a part left out becomes empty). Left out: unchanged. "
+        "null or `{}`: cleared.",
+    )
     users = serializers.ListField(
         child=serializers.CharField(max_length=MAX_KEY_LENGTH),
         required=False,
+        allow_null=True,
         max_length=1000,
-        help_text="Membership keys of the company's member users. Given: exactly these are its users.",
+        help_text="Membership keys of the company's member users. Given: exactly these are its users. "
+        "Left out: unchanged. `[]` or null: it has none.",
     )
 
 
@@ -408,6 +421,19 @@ class LegalEntityOutput(serializers.ModelSerializer):
     @extend_schema_field({"type": "array", "items": {"type": "string"}, "description": "Membership numbers."})
     def get_users(self, instance: LegalEntity) -> list[str]:
         return [user.number for user in instance.users.all()]
+
+
+def legal_entity_values(data: dict[str, Any]) -> dict[str, Any]:
+    """The parsed legal entity sections as service keyword values, with one rule for all: a section
+    left out is not passed (unchanged); `vatNumber` given replaces it; `address` given replaces the
+    whole address (null or {} clears it). `users` is resolved by the caller (None: unchanged)."""
+    values: dict[str, Any] = {}
+    if "vat_number" in data:
+        values["vat_number"] = data["vat_number"] or ""
+    if "address" in data:
+        address = data["address"] or {}
+        values.update({name: address.get(name, "") for name in ("street", "postal_code", "city", "country")})
+    return values
 
 
 def identity_values(data: dict[str, Any]) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from memberships.serializers import (
     RemarkOutput,
     UpdateDetailsInput,
     identity_values,
+    legal_entity_values,
 )
 from memberships.services.common import membership_type_for_enrollment, sponsor_for_enrollment
 
@@ -171,13 +172,15 @@ class MembershipDetailsView(ApiView):
         summary="Membership details",
         description="`membershipNumber`, `status`, type, tier and tier standing, personal data, address, "
         "consents, properties, how the member joined, the legal entity, alternate ids and the lifecycle times. "
-        "The key of a merged membership leads to the membership it was merged into. Personal data is null for "
-        "staff without the personal-data permission.",
+        "A merged membership's number shows that membership itself, with `status` `merged` and `mergedInto`, "
+        "the number of the membership it was merged into (every other call with that number acts on the "
+        "survivor; its cards and alternate ids lead there). Personal data is null for staff without the "
+        "personal-data permission.",
         parameters=[KEY],
         responses={200: MembershipDetailsOutput},
     )
     def get(self, request, key):
-        return details_response(request, selectors.resolve_membership(key))
+        return details_response(request, selectors.resolve_membership(key, follow_merges=False))
 
     @extend_schema(
         tags=TAGS,
@@ -404,7 +407,9 @@ class TypeLegalEntityView(ApiView):
         operation_id="saveLegalEntity",
         summary="Create or update a legal entity of a membership type",
         description="The registration number identifies the company: 201 when it is new, 200 when an existing "
-        "one was updated. With `users`, exactly those memberships are its member users.",
+        "one was updated. `name` is always given; every other section left out stays as it is: `vatNumber`, "
+        "`address` (given, it is replaced whole; null or `{}` clears it) and `users` (given, exactly those "
+        "memberships are its member users; `[]` or null releases them all).",
         parameters=[TYPE_ID],
         request=LegalEntityInput,
         responses={200: LegalEntityOutput, 201: LegalEntityOutput},
@@ -414,15 +419,14 @@ class TypeLegalEntityView(ApiView):
         membership_type = selectors.membership_type_by_key(typeId)
         users = None
         if "users" in data:
-            users = [selectors.resolve_membership(key) for key in dict.fromkeys(data["users"])]
+            users = [selectors.resolve_membership(key) for key in dict.fromkeys(data["users"] or [])]
         legal_entity, created = services.save_legal_entity(
             membership_type=membership_type,
             registration_number=data["registration_number"],
             name=data["name"],
-            vat_number=data.get("vat_number", ""),
             users=users,
             actor=request.actor,
-            **(data.get("address") or {}),
+            **legal_entity_values(data),
         )
         legal_entity = selectors.legal_entities().get(pk=legal_entity.pk)
         return Response(LegalEntityOutput(legal_entity).data, status=201 if created else 200)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -19,7 +20,7 @@ from promotions.context import Item, anonymous_context, line_for, member_from_js
 from promotions.hooks import PastTransaction
 from promotions.rules import Tx
 from transactions import errors
-from transactions.models import Transaction, TransactionLine, TransactionReward
+from transactions.models import Transaction, TransactionLine, TransactionReturn, TransactionReward
 from transactions.rollups import DAILY_REWARDS, DAILY_SALES
 
 BACKTEST_CHUNK = 500
@@ -27,15 +28,39 @@ BACKTEST_CHUNK = 500
 
 def history(*, rewards: bool = False, lines: bool = False) -> QuerySet[Transaction]:
     """Transactions newest first with their member and sponsor; rewards (with their promotion
-    version) and lines prefetched when the answer shows them."""
+    version) and returns (to net them, `returned_points`), and lines, prefetched when the answer shows them."""
     qs = Transaction.objects.select_related("membership", "sponsor").order_by("-occurred_at", "-id")
     if rewards:
         qs = qs.prefetch_related(
-            Prefetch("rewards", TransactionReward.objects.select_related("promotion_version").order_by("id"))
+            Prefetch("rewards", TransactionReward.objects.select_related("promotion_version").order_by("id")),
+            Prefetch("returns", TransactionReturn.objects.only("transaction_id", "reversed_points")),
         )
     if lines:
         qs = qs.prefetch_related("lines")
     return qs
+
+
+@dataclass(frozen=True)
+class Returned:
+    """What the returns of a transaction took back, in minor units: per promotion key (each promotion
+    gives one reward per transaction) and per point type."""
+
+    by_promotion: dict[str, int]
+    by_point_type: dict[str, int]
+
+
+def returned_points(tx: Transaction) -> Returned:
+    """Summed over the transaction's returns (`tx.returns`, prefetched by `history(rewards=True)`)."""
+    by_promotion: dict[str, int] = defaultdict(int)
+    by_point_type: dict[str, int] = defaultdict(int)
+    for row in tx.returns.all():
+        for key, amount in row.reversed_points.items():
+            if key == "_by_promotion":
+                for promotion, back in amount.items():
+                    by_promotion[promotion] += back
+            else:
+                by_point_type[key] += amount
+    return Returned(dict(by_promotion), dict(by_point_type))
 
 
 def by_receipt(receipt_id: str, sponsor_key: str = "") -> Transaction:

@@ -2,10 +2,12 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from loyalty.api.serializers import StrictInputSerializer
 from transactions.models import Transaction, TransactionLine, TransactionReward
+from transactions.selectors import Returned, returned_points
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
@@ -154,40 +156,107 @@ class TransactionDetailSerializer(TransactionSerializer):
         fields = [*TransactionSerializer.Meta.fields, "properties", "lines"]
 
 
+def _returned(serializer: serializers.Serializer, tx: Transaction) -> Returned:
+    """What the returns of `tx` took back, read once per transaction for the whole answer."""
+    seen = serializer.context.setdefault("returned", {})
+    if tx.pk not in seen:
+        seen[tx.pk] = returned_points(tx)
+    return seen[tx.pk]
+
+
+CAPPED_AMOUNTS = ("limit", "used", "before", "after")
+
+
 class TransactionRewardSerializer(serializers.ModelSerializer):
     promotion = serializers.CharField(source="promotion_key")
     version = serializers.IntegerField(source="promotion_version.number")
-    amount = serializers.SerializerMethodField()
+    amount = serializers.SerializerMethodField(help_text="The points earned when the transaction was booked.")
+    returned_amount = serializers.SerializerMethodField(help_text="The points of this reward its returns took back.")
+    net_amount = serializers.SerializerMethodField(help_text="What the reward still gives: amount - returnedAmount.")
     lines = serializers.SerializerMethodField()
+    capped = serializers.SerializerMethodField(
+        help_text="Which cap cut the reward when it was booked: {cap, limit, used, before, after}, in points."
+    )
 
     class Meta:
         model = TransactionReward
-        fields = ["promotion", "version", "point_type", "amount", "lines", "capped", "vouchers", "trace"]
+        fields = [
+            "promotion",
+            "version",
+            "point_type",
+            "amount",
+            "returned_amount",
+            "net_amount",
+            "lines",
+            "capped",
+            "vouchers",
+            "trace",
+        ]
 
     def _show(self, obj, minor: int) -> str:
         from ledger.amounts import to_points
 
         return to_points(minor, self.context["precisions"].get(obj.point_type, 0))
 
+    def _returned_minor(self, obj) -> int:
+        return _returned(self, obj.transaction).by_promotion.get(obj.promotion_key, 0)
+
     def get_amount(self, obj) -> str:
         return self._show(obj, obj.amount)
 
+    def get_returned_amount(self, obj) -> str:
+        return self._show(obj, self._returned_minor(obj))
+
+    def get_net_amount(self, obj) -> str:
+        return self._show(obj, obj.amount - self._returned_minor(obj))
+
+    @extend_schema_field(LineAmountSerializer(many=True))
     def get_lines(self, obj) -> list[dict]:
         return [
             {"line": int(k), "amount": self._show(obj, v)}
             for k, v in sorted(obj.lines.items(), key=lambda i: int(i[0]))
         ]
 
+    @extend_schema_field({"type": "object", "nullable": True, "additionalProperties": {"type": "string"}})
+    def get_capped(self, obj) -> dict[str, Any] | None:
+        if not obj.capped:
+            return None
+        return {**obj.capped, **{k: self._show(obj, obj.capped[k]) for k in CAPPED_AMOUNTS if k in obj.capped}}
+
 
 class TransactionRewardsSerializer(TransactionSerializer):
     rewards = TransactionRewardSerializer(many=True)
-    points = serializers.SerializerMethodField()
+    points = serializers.SerializerMethodField(help_text="The points earned when the transaction was booked.")
+    returned_points = serializers.SerializerMethodField(help_text="What its returns took back, per point type.")
+    net_points = serializers.SerializerMethodField(help_text="What the transaction still gives: points - returned.")
 
     class Meta(TransactionSerializer.Meta):
-        fields = [*TransactionSerializer.Meta.fields, "points", "rewards"]
+        fields = [*TransactionSerializer.Meta.fields, "points", "returned_points", "net_points", "rewards"]
 
+    def _show(self, point_type: str, minor: int) -> str:
+        from ledger.amounts import to_points
+
+        return to_points(minor, self.context["precisions"].get(point_type, 0))
+
+    @extend_schema_field(PointsAmountSerializer(many=True))
     def get_points(self, obj) -> list[dict]:
         return (obj.response or {}).get("points", [])
+
+    @extend_schema_field(PointsAmountSerializer(many=True))
+    def get_returned_points(self, obj) -> list[dict]:
+        returned = _returned(self, obj).by_point_type
+        return [{"point_type": k, "amount": self._show(k, v)} for k, v in sorted(returned.items())]
+
+    @extend_schema_field(PointsAmountSerializer(many=True))
+    def get_net_points(self, obj) -> list[dict]:
+        """Earned (the stored rewards, which add up to `points`) less returned, per point type."""
+        returned = _returned(self, obj).by_point_type
+        earned: dict[str, int] = {}
+        for reward in obj.rewards.all():  # prefetched
+            if reward.amount:
+                earned[reward.point_type] = earned.get(reward.point_type, 0) + reward.amount
+        keys = sorted(earned.keys() | returned.keys())
+        return [{"point_type": k, "amount": self._show(k, earned.get(k, 0) - returned.get(k, 0))} for k in keys]
 
 
 # An item as TxItemInputSerializer accepts it without question: the four fields, a key of 1 to 100

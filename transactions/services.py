@@ -712,11 +712,7 @@ def _returning(lines: list[TransactionLine], items: list[ReturnItem] | None) -> 
 
 
 def _reversed_by_promotion(tx_row: Transaction) -> dict[str, int]:
-    totals: dict[str, int] = defaultdict(int)
-    for row in tx_row.returns.all():
-        for key, amount in (row.reversed_points.get("_by_promotion") or {}).items():
-            totals[key] += amount
-    return totals
+    return selectors.returned_points(tx_row).by_promotion
 
 
 def _revoke_vouchers(tx_row: Transaction, rewards, recomputed: dict[str, int], fully: bool, actor: Actor) -> list[str]:

@@ -112,7 +112,8 @@ class TransactionViewSet(mixins.ListModelMixin, ApiGenericViewSet):
         summary="Transactions with the rewards they earned",
         description="The transaction history (same filters and order as `GET /tx`) with, for each transaction, "
         "the points per point type and the rewards archived at booking: promotion and version, amount, the lines "
-        "that earned it, caps and vouchers. Pages by `limit` and `offset`.",
+        "that earned it, caps and vouchers; after returns, what they took back and what is left (`returnedPoints`, "
+        "`netPoints`; per reward `returnedAmount`, `netAmount`). Pages by `limit` and `offset`.",
         responses={200: serializers.TransactionRewardsSerializer(many=True)},
     )
     def rewards_history(self, request):
@@ -125,7 +126,9 @@ class TransactionViewSet(mixins.ListModelMixin, ApiGenericViewSet):
         summary="One transaction with its rewards and why",
         description="The booked transaction with this `txId` and each reward it earned: which promotion "
         "(and version) gave how many points of which type, for which lines, whether a cap cut it, the vouchers it "
-        "issued and the trace of its conditions. 404 `transaction_not_found` for an unknown `txId`.",
+        "issued and the trace of its conditions. After returns, each reward also says what they took back and what "
+        "it still gives (`returnedAmount`, `netAmount`), and the transaction the same per point type "
+        "(`returnedPoints`, `netPoints`). 404 `transaction_not_found` for an unknown `txId`.",
         parameters=[TX_ID],
         responses={200: serializers.TransactionRewardsSerializer},
     )

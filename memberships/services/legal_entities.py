@@ -22,9 +22,11 @@ from memberships.services.identifiers import clean_card_values
 from memberships.validation import clean_fields
 
 ENTITY_FIELDS = ("name", "vat_number", "street", "postal_code", "city", "country")
+ADDRESS_FIELDS = ("street", "postal_code", "city", "country")
 
 
 def _clean_entity(registration_number: str, values: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Clean the registration number and the fields given (`values` holds only those)."""
     errors = []
     registration_number = (registration_number or "").strip()
     if not registration_number or len(registration_number) > 40 or not registration_number.isprintable():
@@ -34,13 +36,15 @@ def _clean_entity(registration_number: str, values: dict[str, Any]) -> tuple[str
     name = (values.get("name") or "").strip()
     if not name or len(name) > 200:
         errors.append({"field": "name", "code": "invalid", "message": "Give a name of 1 to 200 characters."})
-    vat_number = (values.get("vat_number") or "").strip().upper().replace(" ", "")
-    if len(vat_number) > 40:
-        errors.append({"field": "vatNumber", "code": "max_length", "message": "Use at most 40 characters."})
+    cleaned: dict[str, Any] = {"name": name}
+    if "vat_number" in values:
+        cleaned["vat_number"] = (values["vat_number"] or "").strip().upper().replace(" ", "")
+        if len(cleaned["vat_number"]) > 40:
+            errors.append({"field": "vatNumber", "code": "max_length", "message": "Use at most 40 characters."})
     if errors:
         raise InvalidInput("; ".join(f"{e['field']}: {e['message']}" for e in errors), errors=errors)
-    address = clean_fields({k: values.get(k, "") for k in ("street", "postal_code", "city", "country")})
-    return registration_number, {"name": name, "vat_number": vat_number, **address}
+    address = clean_fields({k: values[k] or "" for k in ADDRESS_FIELDS if k in values})
+    return registration_number, {**cleaned, **address}
 
 
 def _snapshot(legal_entity: LegalEntity) -> dict[str, Any]:
@@ -57,27 +61,21 @@ def save_legal_entity(
     registration_number: str,
     actor: Actor,
     name: str,
-    vat_number: str = "",
-    street: str = "",
-    postal_code: str = "",
-    city: str = "",
-    country: str = "",
+    vat_number: str | None = None,
+    street: str | None = None,
+    postal_code: str | None = None,
+    city: str | None = None,
+    country: str | None = None,
     users: list[Membership] | None = None,
 ) -> tuple[LegalEntity, bool]:
-    """Create the legal entity with this registration number, or update it. With `users`, exactly
-    those memberships become its member users (others are released). Returns (entity, created)."""
+    """Create the legal entity with this registration number, or update it. A field left None keeps
+    its value (a new entity: empty), "" clears it; with `users`, exactly those memberships become
+    its member users (others are released), None keeps them. Returns (entity, created)."""
     if not membership_type.is_company:
         raise NotCompanyType(f"The membership type {membership_type.key!r} is not a company type.")
+    given = {"vat_number": vat_number, "street": street, "postal_code": postal_code, "city": city, "country": country}
     registration_number, values = _clean_entity(
-        registration_number,
-        {
-            "name": name,
-            "vat_number": vat_number,
-            "street": street,
-            "postal_code": postal_code,
-            "city": city,
-            "country": country,
-        },
+        registration_number, {"name": name, **{k: v for k, v in given.items() if v is not None}}
     )
     legal_entity = LegalEntity.objects.filter(registration_number=registration_number).first()
     created = legal_entity is None

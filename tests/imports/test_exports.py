@@ -70,6 +70,54 @@ def test_xlsx_export_opens_as_a_workbook(api, members):
     assert {r[0] for r in rows[1:]} == {m.number for m in members}
 
 
+def test_every_format_writes_times_as_the_api_does(api, members):
+    """csv and json lines: ISO 8601 with `T` and the offset, character for character the API's value;
+    xlsx: a real date-time cell in UTC, shown the same way."""
+    from datetime import UTC, datetime
+
+    member = members[0]
+    member.enrolled_at = datetime(2026, 3, 1, 9, 30, 15, 123456, tzinfo=UTC)
+    member.save(update_fields=["enrolled_at"])
+    shown = api.get(f"/api/v1/memberships/{member.number}/details").json()["enrolledAt"]
+    assert shown == "2026-03-01T09:30:15.123456Z"
+
+    lines = content(api.get(f"{EXPORTS}/memberships", {"format": "json"})).decode().splitlines()
+    by_number = {row["membershipNumber"]: row for row in map(json.loads, lines)}
+    assert by_number[member.number]["enrolledAt"] == shown
+    assert all("T" in row["enrolledAt"] and " " not in row["enrolledAt"] for row in by_number.values())
+    assert all(datetime.fromisoformat(row["enrolledAt"]).tzinfo for row in by_number.values())
+
+    text = content(api.get(f"{EXPORTS}/memberships", {"format": "csv"})).decode("utf-8-sig")
+    rows = {row["membershipNumber"]: row for row in csv.DictReader(io.StringIO(text))}
+    assert rows[member.number]["enrolledAt"] == shown
+
+    workbook = load_workbook(io.BytesIO(content(api.get(f"{EXPORTS}/memberships", {"format": "xlsx"}))))
+    sheet = workbook.active
+    column = [c.value for c in sheet[1]].index("enrolledAt") + 1
+    moment = next(
+        sheet.cell(row=r, column=column) for r in range(2, sheet.max_row + 1) if sheet.cell(r, 1).value == member.number
+    )
+    assert moment.is_date and moment.value == datetime(2026, 3, 1, 9, 30, 15, 123000)  # Excel keeps milliseconds
+    assert moment.number_format == 'yyyy-mm-dd"T"hh:mm:ss"Z"'
+
+
+def test_times_inside_json_values_are_written_as_the_api_does():
+    from datetime import UTC, date, datetime
+    from decimal import Decimal
+
+    from imports.exports import cell, jsonl_stream
+
+    moment = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+    row = [moment, {"at": moment, "day": date(2026, 3, 1), "points": Decimal("1.50")}]
+    line = json.loads(next(jsonl_stream(["at", "more"], [row])))
+    assert line == {
+        "at": "2026-03-01T09:30:00Z",
+        "more": {"at": "2026-03-01T09:30:00Z", "day": "2026-03-01", "points": "1.50"},
+    }
+    assert cell(moment) == "2026-03-01T09:30:00Z"
+    assert json.loads(cell(row[1]))["at"] == "2026-03-01T09:30:00Z"
+
+
 def test_filters_narrow_the_export(api, members):
     response = api.get(f"{EXPORTS}/memberships", {"format": "json", "status": "cancelled"})
     assert content(response) == b""

@@ -128,6 +128,22 @@ def test_legal_entities_are_saved_and_a_consumer_type_is_refused(program, member
     assert failure(batch, 2) == "not_company_type"
 
 
+def test_a_legal_entity_record_leaving_out_a_section_keeps_it_as_the_api_does(program, member, import_json):
+    first = {"membershipType": "business", "registrationNumber": "KVK-3", "name": "Northwind"}
+    import_json("legalEntities", [{**first, "vatNumber": "NL1", "city": "Delft", "users": member.number}])
+    _, batch = import_json("legalEntities", [{**first, "name": "Northwind BV"}])
+    assert outcome(batch) == (BatchStatus.COMPLETED, 1, 0)
+    entity = LegalEntity.objects.get(registration_number="KVK-3")
+    assert (entity.name, entity.vat_number, entity.city) == ("Northwind BV", "NL1", "Delft")
+    assert Membership.objects.get(pk=member.pk).legal_entity == entity
+    # Given, a section is replaced whole: a street alone leaves no city; null users releases them.
+    _, batch = import_json("legalEntities", [{**first, "name": "Northwind BV", "street": "Dam 1", "users": None}])
+    assert outcome(batch) == (BatchStatus.COMPLETED, 1, 0)
+    entity.refresh_from_db()
+    assert (entity.street, entity.city, entity.vat_number) == ("Dam 1", "", "NL1")
+    assert Membership.objects.get(pk=member.pk).legal_entity is None
+
+
 def test_point_adjustments_book_through_the_ledger_and_never_overdraw(program, member, import_json):
     _, batch = import_json(
         "pointAdjustments",

@@ -168,3 +168,6 @@ def test_a_bookings_page_shows_its_postings_in_words_and_points(staff_client, me
     assert f"Points of {member.number}" in postings and "Points issued by Fuel" in postings
     assert "2,554.53" in postings and "-2,554.53" in postings
     assert "issued:" not in postings and "255453" not in postings
+    # The details name the point type and show its points, not its id and minor units.
+    details = page[page.index("field-details") : page.index('id="postings-group"')]
+    assert "2,554.53 Points" in details and "255453" not in details

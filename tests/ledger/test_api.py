@@ -155,3 +155,21 @@ def test_the_statement_covers_a_period(api, member, earn):
     ).json()
     assert (body["openingBalance"], body["closingBalance"]) == ("10.00", "13.00")
     assert [e["amount"] for e in body["entries"]] == ["3.00"]
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "garbage!",
+        "aGVsbG8=",  # "hello"
+        "LTE=",  # "-1"
+        "MTE4MDU5MTYyMDcxNzQxMTMwMzQyNA==",  # 2**70, beyond any id: the database would overflow on it
+        "__4=",  # bytes that are not text
+    ],
+)
+def test_the_statement_refuses_a_cursor_it_did_not_hand_out_with_invalid_cursor_as_the_logs_do(api, member, cursor):
+    response = api.get(f"/api/v1/deposits/{member.number}/statement", {"cursor": cursor})
+    body = response.json()
+    assert response.status_code == 400, body
+    assert body["code"] == "validation_error"
+    assert [(e["field"], e["code"]) for e in body["errors"]] == [("cursor", "invalid_cursor")]

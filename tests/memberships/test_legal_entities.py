@@ -60,6 +60,61 @@ def test_an_update_without_users_leaves_them_alone_and_an_unchanged_put_records_
     assert counts() == before
 
 
+FULL = {
+    "registrationNumber": "KVK-9",
+    "name": "Acme",
+    "vatNumber": "NL001234567B01",
+    "address": {"street": "Dam 1", "postalCode": "1012 JS", "city": "Amsterdam", "country": "NL"},
+}
+FULL_ADDRESS = {"street": "Dam 1", "postalCode": "1012 JS", "city": "Amsterdam", "country": "NL"}
+NO_ADDRESS = {"street": "", "postalCode": "", "city": "", "country": ""}
+
+
+def test_a_put_leaving_out_address_vat_number_and_users_keeps_all_three_and_records_nothing(api, business_type):
+    alice = MembershipFactory()
+    put_entity(api, {**FULL, "users": [alice.number]})
+    before = counts()
+    body = put_entity(api, {"registrationNumber": "KVK-9", "name": "Acme"}).json()
+    assert (body["address"], body["vatNumber"], body["users"]) == (FULL_ADDRESS, "NL001234567B01", [alice.number])
+    assert counts() == before
+
+
+@pytest.mark.parametrize(
+    ("cleared", "expected"),
+    [
+        ({"address": None}, {"address": NO_ADDRESS}),
+        ({"address": {}}, {"address": NO_ADDRESS}),
+        ({"vatNumber": None}, {"vatNumber": ""}),
+        ({"vatNumber": ""}, {"vatNumber": ""}),
+        ({"users": []}, {"users": []}),
+        ({"users": None}, {"users": []}),
+    ],
+)
+def test_a_section_is_cleared_by_null_or_empty_and_the_others_stay(api, business_type, cleared, expected):
+    alice = MembershipFactory()
+    put_entity(api, {**FULL, "users": [alice.number]})
+    response = put_entity(api, {"registrationNumber": "KVK-9", "name": "Acme", **cleared})
+    assert response.status_code == 200, response.content
+    body = response.json()
+    kept = {"address": FULL_ADDRESS, "vatNumber": "NL001234567B01", "users": [alice.number]}
+    assert {k: body[k] for k in kept} == {**kept, **expected}
+    entry = AuditEntry.objects.filter(action="legal_entity.updated").get()
+    changed = {"address": {"street", "postal_code", "city", "country"}, "vatNumber": {"vat_number"}}
+    assert set(entry.changes) == changed.get(next(iter(cleared)), {"users"})
+
+
+def test_an_address_given_replaces_the_whole_address(api, business_type):
+    put_entity(api, FULL)
+    body = put_entity(api, {"registrationNumber": "KVK-9", "name": "Acme", "address": {"city": "Delft"}}).json()
+    assert body["address"] == {**NO_ADDRESS, "city": "Delft"}
+    assert body["vatNumber"] == "NL001234567B01"
+
+
+def test_a_new_entity_without_sections_starts_empty(api, business_type):
+    body = put_entity(api, {"registrationNumber": "KVK-10", "name": "Acme"}).json()
+    assert (body["address"], body["vatNumber"], body["users"]) == (NO_ADDRESS, "", [])
+
+
 def test_a_legal_entity_needs_a_company_type(api, business_type):
     before = counts()
     assert_refused(put_entity(api, {"registrationNumber": "K", "name": "X"}, "consumer"), 400, "not_company_type")

@@ -36,9 +36,21 @@ def test_a_merge_moves_cards_alternate_ids_and_remarks_and_the_source_leads_to_t
     assert "Note on the source" in texts
     assert f"Membership {source_number} was merged into this one." in texts
 
-    # The source's number, card and alternate id all lead to the target now.
-    for key in (source_number, "500000000001", "S-1"):
+    # The source's card and alternate id lead to the target now; its number shows the merged source,
+    # which names the target, and every other call with it acts on the target.
+    for key in ("500000000001", "S-1"):
         assert api.get(f"{BASE}/{key}/details").json()["membershipNumber"] == target_number
+    merged = api.get(f"{BASE}/{source_number}/details").json()
+    assert (merged["membershipNumber"], merged["status"], merged["mergedInto"]) == (
+        source_number,
+        "merged",
+        target_number,
+    )
+    assert merged["alternateIds"] == []
+    assert api.get(f"{BASE}/{source_number}/cards").json()["results"][0]["number"] in {
+        "500000000001",
+        "500000000002",
+    }
 
     event = Event.objects.get(type="membership.merged")
     assert event.membership_number == source_number
@@ -96,7 +108,14 @@ def test_a_merge_chain_stays_one_step_long(api, no_hooks):
     api.post(MERGE, {"sourceKey": a.number, "targetKey": b.number}, format="json")
     api.post(MERGE, {"sourceKey": b.number, "targetKey": c.number}, format="json")
     assert Membership.objects.get(pk=a.pk).merged_into_id == c.pk
-    assert api.get(f"{BASE}/{a.number}/details").json()["membershipNumber"] == c.number
+    for merged in (a, b):  # each merged number shows itself, naming the last survivor
+        body = api.get(f"{BASE}/{merged.number}/details").json()
+        assert (body["membershipNumber"], body["status"], body["mergedInto"]) == (merged.number, "merged", c.number)
+    survivor = api.get(f"{BASE}/{c.number}/details").json()
+    assert (survivor["status"], survivor["mergedInto"]) == ("active", None)
+    # Every other call with a merged number acts on the survivor (here: the details update).
+    updated = api.put(f"{BASE}/{a.number}/details", {"lastName": "Moved"}, format="json").json()
+    assert (updated["membershipNumber"], updated["lastName"]) == (c.number, "Moved")
 
 
 def test_merge_hooks_run_inside_the_merge_with_source_target_and_actor(api, no_hooks):

@@ -61,9 +61,12 @@ def test_matches_that_all_lead_to_one_membership_are_not_ambiguous():
 def test_a_merged_membership_resolves_to_its_survivor(api):
     survivor = MembershipFactory()
     merged = MembershipFactory(status="merged", merged_into=survivor)
-    response = api.get(f"{BASE}/{merged.number}/details")
-    assert response.json()["membershipNumber"] == survivor.number
+    assert resolve_membership(merged.number) == survivor
     assert resolve_membership(merged.number, follow_merges=False) == merged
+    assert api.get(f"{BASE}/{merged.number}/accounts").status_code == 200
+    # The details alone show the merged membership itself, naming its survivor.
+    body = api.get(f"{BASE}/{merged.number}/details").json()
+    assert (body["membershipNumber"], body["mergedInto"]) == (merged.number, survivor.number)
 
 
 @pytest.mark.parametrize("key", ["a" * 101, "tab\tkey", " "])

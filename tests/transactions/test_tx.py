@@ -141,12 +141,55 @@ def test_a_partial_return_recomputes_and_takes_back_the_difference(api, member):
     assert response.json()["points"] == [{"pointType": "points", "amount": "-12.98"}]
     assert balance_of(member, account_type).balance == 2885 - 1298
     # the rest, then nothing is left to return
-    rest = api.post("/api/v1/tx/reversal", {"receiptId": "R-8"})
+    rest = api.post("/api/v1/tx/reversal", {"receiptId": "R-8"}, format="json")
     assert rest.status_code == 201, rest.content
     assert balance_of(member, account_type).balance == 0
     assert Transaction.objects.get(tx_id="T-8").status == "returned"
-    assert_refused(api.post("/api/v1/tx/reversal", {"receiptId": "R-8"}), 409, "already_returned")
+    assert_refused(api.post("/api/v1/tx/reversal", {"receiptId": "R-8"}, format="json"), 409, "already_returned")
     assert verify() == []
+
+
+def test_rewards_details_net_each_reward_and_the_points_after_each_return(api, member):
+    api.post("/api/v1/tx", purchase(member, tx_id="T-20", receipt_id="R-20"), format="json")
+
+    def net(body):
+        return {r["promotion"]: (r["amount"], r["returnedAmount"], r["netAmount"]) for r in body["rewards"]}, (
+            body["points"],
+            body["returnedPoints"],
+            body["netPoints"],
+        )
+
+    fresh = api.get("/api/v1/tx/T-20/rewardsDetails").json()
+    assert net(fresh) == (
+        {"base": ("15.87", "0.00", "15.87"), "coffee-double": ("12.98", "0.00", "12.98")},
+        ([{"pointType": "points", "amount": "28.85"}], [], [{"pointType": "points", "amount": "28.85"}]),
+    )
+    # one bag of beans back: 6.49 base and 6.49 double
+    api.post("/api/v1/tx/reversal", {"receiptId": "R-20", "items": [{"line": 1, "quantity": "1"}]}, format="json")
+    partly = api.get("/api/v1/tx/T-20/rewardsDetails").json()
+    assert partly["status"] == "partially_returned"
+    assert net(partly) == (
+        {"base": ("15.87", "6.49", "9.38"), "coffee-double": ("12.98", "6.49", "6.49")},
+        (
+            [{"pointType": "points", "amount": "28.85"}],
+            [{"pointType": "points", "amount": "12.98"}],
+            [{"pointType": "points", "amount": "15.87"}],
+        ),
+    )
+    api.post("/api/v1/tx/reversal", {"receiptId": "R-20"}, format="json")
+    whole = api.get("/api/v1/tx/T-20/rewardsDetails").json()
+    assert net(whole) == (
+        {"base": ("15.87", "15.87", "0.00"), "coffee-double": ("12.98", "12.98", "0.00")},
+        (
+            [{"pointType": "points", "amount": "28.85"}],
+            [{"pointType": "points", "amount": "28.85"}],
+            [{"pointType": "points", "amount": "0.00"}],
+        ),
+    )
+    # the history shows the same, and the net is what the member still holds from it
+    listed = next(t for t in api.get("/api/v1/tx/rewardsHistory").json()["results"] if t["txId"] == "T-20")
+    assert net(listed) == net(whole)
+    assert balance_of(member, PointType.objects.get(key="points")).balance == 0
 
 
 def test_the_audit_log_names_a_transaction_as_it_did_before_the_app_moved(api, member):
@@ -195,7 +238,9 @@ def test_bad_returns_are_refused_and_change_nothing(api, member, items, status, 
     api.post("/api/v1/tx", purchase(member, tx_id="T-10", receipt_id="R-10"), format="json")
     assert_refused(api.post("/api/v1/tx/reversal", {"receiptId": "R-10", "items": items}, format="json"), status, code)
     assert Booking.objects.filter(kind="reversal").count() == 0
-    assert_refused(api.post("/api/v1/tx/reversal", {"receiptId": "R-none"}), 404, "transaction_not_found")
+    assert_refused(
+        api.post("/api/v1/tx/reversal", {"receiptId": "R-none"}, format="json"), 404, "transaction_not_found"
+    )
 
 
 def test_a_budget_cap_cuts_the_reward_and_is_given_back_by_a_return(api, member):
@@ -211,7 +256,11 @@ def test_a_budget_cap_cuts_the_reward_and_is_given_back_by_a_return(api, member)
     assert [r["amount"] for r in launch] == ["30.00", "20.00"]
     assert launch[1]["capped"]["cap"] == "budget"
     assert PromotionBudget.objects.get().used == 5000
-    api.post("/api/v1/tx/reversal", {"receiptId": "R-12"})
+    # the stored reward says the same, in points (never minor units)
+    stored = next(r for r in api.get("/api/v1/tx/T-12/rewardsDetails").json()["rewards"] if r["promotion"] == "launch")
+    assert stored["capped"] == {"cap": "budget", "limit": "50.00", "used": "30.00", "before": "30.00", "after": "20.00"}
+    assert stored["capped"] == launch[1]["capped"]
+    api.post("/api/v1/tx/reversal", {"receiptId": "R-12"}, format="json")
     assert PromotionBudget.objects.get().used == 3000
 
 
