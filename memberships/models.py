@@ -320,6 +320,42 @@ class AlternateId(models.Model):
         return f"{self.type}:{self.value}"
 
 
+class KeyClaim(models.Model):
+    """One value of the key space and its holder.
+
+    A membership number, a card number and an alternate id value all name a member in a `{key}`, so
+    one value must lead to one holder: each value used in any of the three is claimed here, once,
+    by the membership (the survivor, for a merged one) or the legal entity that holds it. The unique
+    value is what refuses a second holder, concurrent ones included; the holder's own second use of
+    a value (its number printed on its card) shares the claim. Written only by
+    memberships.services.keys, in the transaction that writes the number, card or alternate id.
+    Key resolution does not read this table (docs/memberships.md, "One key space").
+    """
+
+    value = models.CharField(max_length=100)
+    membership = models.ForeignKey(
+        Membership, null=True, blank=True, db_index=False, on_delete=models.PROTECT, related_name="+"
+    )
+    legal_entity = models.ForeignKey(
+        LegalEntity, null=True, blank=True, db_index=False, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "key claim"
+        constraints = [
+            # The only index: claims are found by value (merges move them by value too).
+            models.UniqueConstraint(fields=["value"], name="key_claim_value_unique"),
+            models.CheckConstraint(
+                condition=Q(membership__isnull=False, legal_entity__isnull=True)
+                | Q(membership__isnull=True, legal_entity__isnull=False),
+                name="key_claim_has_one_holder",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.value
+
+
 class Remark(models.Model):
     """A customer-service note on a membership. Remarks are kept; they follow the member on merge."""
 
