@@ -198,26 +198,28 @@ def key_uses(values: list[str]) -> list[KeyUse]:
 
 
 def _clash_sql() -> str:
-    """The values more than one holder uses (a merged membership counts as its survivor)."""
+    """The values that lead to more than one member the way key resolution looks (membership numbers,
+    active cards of members whatever their validity dates, alternate id values; a merged membership
+    counts as its survivor)."""
     membership, card, alternate_id = (model._meta.db_table for model in (Membership, Card, AlternateId))
     return (
-        "SELECT value FROM ("  # noqa: S608 - table names from the models
-        f"SELECT m.number AS value, COALESCE(m.merged_into_id, m.id) AS member, CAST(NULL AS BIGINT) AS entity "
-        f"FROM {membership} m "
-        f"UNION ALL SELECT c.number, COALESCE(m.merged_into_id, m.id), c.legal_entity_id FROM {card} c "
-        f"LEFT JOIN {membership} m ON m.id = c.membership_id "
-        f"UNION ALL SELECT a.value, COALESCE(m.merged_into_id, m.id), CAST(NULL AS BIGINT) FROM {alternate_id} a "
+        "SELECT value FROM ("  # noqa: S608 - table names from the models, values as params
+        f"SELECT number AS value, COALESCE(merged_into_id, id) AS member FROM {membership} "
+        f"UNION ALL SELECT c.number, COALESCE(m.merged_into_id, m.id) FROM {card} c "
+        f"JOIN {membership} m ON m.id = c.membership_id WHERE c.status = %s "
+        f"UNION ALL SELECT a.value, COALESCE(m.merged_into_id, m.id) FROM {alternate_id} a "
         f"JOIN {membership} m ON m.id = a.membership_id"
-        ") AS uses GROUP BY value HAVING COUNT(DISTINCT member) + COUNT(DISTINCT entity) > 1 ORDER BY value"
+        ") AS uses GROUP BY value HAVING COUNT(DISTINCT member) > 1 ORDER BY value"
     )
 
 
 def key_clashes() -> dict[str, list[KeyUse]]:
-    """The values stored for more than one holder, each with its uses: clashes written before the
-    one key space (or by hand, past the services). Key resolution answers `ambiguous_key` for
-    them. One pass over the three tables, then the uses of the clashing values."""
+    """The values stored for more than one member, each with all its uses (inactive cards and cards of
+    legal entities too, for the picture): clashes written before the one key space, or past the
+    services. Key resolution answers `ambiguous_key` for them. One pass over the three tables, then
+    the uses of the clashing values."""
     with connection.cursor() as cursor:
-        cursor.execute(_clash_sql())
+        cursor.execute(_clash_sql(), [Card.Status.ACTIVE])
         values = [row[0] for row in cursor.fetchall()]
     clashes: dict[str, list[KeyUse]] = {value: [] for value in values}
     for chunk in range(0, len(values), 1000):
