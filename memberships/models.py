@@ -265,7 +265,11 @@ class Card(models.Model):
     Type = CardType
     Status = CardStatus
 
-    number = models.CharField(max_length=40, help_text="Printed on the card or shown in the app.")
+    number = models.CharField(
+        max_length=40,
+        help_text="Printed on the card or shown in the app. Never another member's membership number or alternate id "
+        "(one key space); the member's own number is fine.",
+    )
     membership = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.PROTECT, related_name="cards")
     legal_entity = models.ForeignKey(
         LegalEntity, null=True, blank=True, db_index=False, on_delete=models.PROTECT, related_name="cards"
@@ -305,7 +309,9 @@ class AlternateId(models.Model):
 
     membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="alternate_ids")
     type = models.CharField(
-        max_length=40, help_text="What the id is, e.g. crm, shop or email_sha256. A value is unique per type."
+        max_length=40,
+        help_text="What the id is, e.g. crm, shop or email_sha256. A value belongs to one member, under any type, "
+        "and is no other member's membership number or card (one key space).",
     )
     value = models.CharField(max_length=100)
     created_at = models.DateTimeField(auto_now_add=True)
