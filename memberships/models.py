@@ -339,11 +339,26 @@ class KeyClaim(models.Model):
     """
 
     value = models.CharField(max_length=100)
+    # No foreign-key constraints in the database: a claim is written with the row that holds it, by the
+    # service that just wrote or locked the holder, and holders are never deleted. A constraint would
+    # check (and lock) the holder's row for every claim: a quarter of a bulk import's time.
     membership = models.ForeignKey(
-        Membership, null=True, blank=True, db_index=False, on_delete=models.PROTECT, related_name="+"
+        Membership,
+        null=True,
+        blank=True,
+        db_index=False,
+        db_constraint=False,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
     )
     legal_entity = models.ForeignKey(
-        LegalEntity, null=True, blank=True, db_index=False, on_delete=models.PROTECT, related_name="+"
+        LegalEntity,
+        null=True,
+        blank=True,
+        db_index=False,
+        db_constraint=False,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
     )
 
     class Meta:
