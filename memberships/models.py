@@ -341,7 +341,7 @@ class KeyClaim(models.Model):
     value = models.CharField(max_length=100)
     # No foreign-key constraints in the database: a claim is written with the row that holds it, by the
     # service that just wrote or locked the holder, and holders are never deleted. A constraint would
-    # check (and lock) the holder's row for every claim: a quarter of a bulk import's time.
+    # check (and lock) the holder's row for every claim: roughly a quarter of a bulk import's time.
     membership = models.ForeignKey(
         Membership,
         null=True,
