@@ -53,6 +53,14 @@ class AlternateIdTaken(Conflict):
     default_detail = "This alternate id is already in use."
 
 
+class KeyTaken(Conflict):
+    """The value already identifies another holder: it is another member's membership number, card
+    number or alternate id value, or a legal entity's card number (one key space, docs/memberships.md)."""
+
+    code = "key_taken"
+    default_detail = "This value already identifies another member (number, card or alternate id)."
+
+
 class EmailTaken(Conflict):
     code = "email_taken"
     default_detail = "Another membership already uses this e-mail address."
@@ -131,6 +139,7 @@ __all__ = [
     "EmailTaken",
     "InvalidMerge",
     "InvalidTransition",
+    "KeyTaken",
     "LegalEntityNotActive",
     "LegalEntityNotFound",
     "MemberOfOtherLegalEntity",

@@ -265,7 +265,11 @@ class Card(models.Model):
     Type = CardType
     Status = CardStatus
 
-    number = models.CharField(max_length=40, help_text="Printed on the card or shown in the app.")
+    number = models.CharField(
+        max_length=40,
+        help_text="Printed on the card or shown in the app. Never another member's membership number or alternate id "
+        "(one key space); the member's own number is fine.",
+    )
     membership = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.PROTECT, related_name="cards")
     legal_entity = models.ForeignKey(
         LegalEntity, null=True, blank=True, db_index=False, on_delete=models.PROTECT, related_name="cards"
@@ -305,7 +309,9 @@ class AlternateId(models.Model):
 
     membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="alternate_ids")
     type = models.CharField(
-        max_length=40, help_text="What the id is, e.g. crm, shop or email_sha256. A value is unique per type."
+        max_length=40,
+        help_text="What the id is, e.g. crm, shop or email_sha256. A value belongs to one member, under any type, "
+        "and is no other member's membership number or card (one key space).",
     )
     value = models.CharField(max_length=100)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -318,6 +324,57 @@ class AlternateId(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type}:{self.value}"
+
+
+class KeyClaim(models.Model):
+    """One value of the key space and its holder.
+
+    A membership number, a card number and an alternate id value all name a member in a `{key}`, so
+    one value must lead to one holder: each value used in any of the three is claimed here, once,
+    by the membership (the survivor, for a merged one) or the legal entity that holds it. The unique
+    value is what refuses a second holder, concurrent ones included; the holder's own second use of
+    a value (its number printed on its card) shares the claim. Written only by
+    memberships.services.keys, in the transaction that writes the number, card or alternate id.
+    Key resolution does not read this table (docs/memberships.md, "One key space").
+    """
+
+    value = models.CharField(max_length=100)
+    # No foreign-key constraints in the database: a claim is written with the row that holds it, by the
+    # service that just wrote or locked the holder, and holders are never deleted. A constraint would
+    # check (and lock) the holder's row for every claim: roughly a quarter of a bulk import's time.
+    membership = models.ForeignKey(
+        Membership,
+        null=True,
+        blank=True,
+        db_index=False,
+        db_constraint=False,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+    )
+    legal_entity = models.ForeignKey(
+        LegalEntity,
+        null=True,
+        blank=True,
+        db_index=False,
+        db_constraint=False,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = "key claim"
+        constraints = [
+            # The only index: claims are found by value (merges move them by value too).
+            models.UniqueConstraint(fields=["value"], name="key_claim_value_unique"),
+            models.CheckConstraint(
+                condition=Q(membership__isnull=False, legal_entity__isnull=True)
+                | Q(membership__isnull=True, legal_entity__isnull=False),
+                name="key_claim_has_one_holder",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.value
 
 
 class Remark(models.Model):

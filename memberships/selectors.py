@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.db.models.functions import Lower, TruncDate
 from django.utils import timezone
@@ -21,7 +24,7 @@ from memberships.errors import (
     MembershipNotFound,
     MembershipTypeNotFound,
 )
-from memberships.models import AlternateId, Card, LegalEntity, Membership, MembershipStatus, Remark
+from memberships.models import AlternateId, Card, KeyClaim, LegalEntity, Membership, MembershipStatus, Remark
 
 MAX_KEY_LENGTH = 100
 # A chain of merges is flattened when it forms (A->B, then B->C repoints A to C); this only guards
@@ -106,12 +109,134 @@ def resolve_membership(key: str, *, follow_merges: bool = True, for_update: bool
     found = memberships_matching(key)
     if not found:
         raise MembershipNotFound()
-    if len(found) > 1:
+    membership = found[0] if len(found) == 1 else _one_member(found, key)
+    if membership is None:
         raise AmbiguousKey(f"{key!r} matches {len(found)} memberships (by number, card or alternate id).")
-    membership = found[0]
     if for_update:
         return membership_by_id(membership.pk, follow_merges=follow_merges, for_update=True)
     return follow_merges_of(membership) if follow_merges else membership
+
+
+def key_claims(values: Iterable[str]) -> dict[str, tuple[int | None, int | None]]:
+    """{value: (membership id, legal entity id)} for those of `values` claimed in the one key space
+    (one query): the bulk services' and the admin forms' check."""
+    values = set(values)
+    if not values:
+        return {}
+    rows = KeyClaim.objects.filter(value__any=values).values_list("value", "membership_id", "legal_entity_id")
+    return {value: (membership_id, legal_entity_id) for value, membership_id, legal_entity_id in rows}
+
+
+def key_taken_by_other(
+    value: str, *, membership: Membership | None = None, legal_entity: LegalEntity | None = None
+) -> bool:
+    """Whether another holder than the one given claimed `value`: the admin forms' early check (the
+    service and the database decide)."""
+    held = key_claims([value]).get(value)
+    holder = (membership.pk if membership else None, legal_entity.pk if legal_entity else None)
+    return held is not None and held != holder
+
+
+@dataclass(frozen=True)
+class KeyUse:
+    """One use of a value of the key space: where a holder has it.
+
+    The holder is a membership (the survivor for a merged one: its number and keys lead there) or a
+    legal entity (its cards)."""
+
+    value: str
+    kind: str  # "membership number", "card" or "alternate id"
+    detail: str  # the card's status, the alternate id's type, the membership's status
+    membership_id: int | None
+    membership_number: str | None  # of the membership that has the value itself (merged or not)
+    legal_entity_id: int | None
+    legal_entity: str | None  # its registration number
+
+    @property
+    def holder(self) -> tuple[int | None, int | None]:
+        return (self.membership_id, self.legal_entity_id)
+
+
+def key_uses(values: list[str]) -> list[KeyUse]:
+    """Every use of each of `values` as a membership number, a card number (active or not, of members
+    and of legal entities) or an alternate id value, in the order of key resolution (number, card,
+    alternate id). Three indexed queries whatever the number of values."""
+    values = list(dict.fromkeys(values))
+    if not values:
+        return []
+    uses: list[KeyUse] = []
+    for number, pk, merged_into, status in Membership.objects.filter(number__any=values).values_list(
+        "number", "pk", "merged_into_id", "status"
+    ):
+        uses.append(KeyUse(number, "membership number", status, merged_into or pk, number, None, None))
+    cards = (
+        Card.objects.filter(number__any=values)
+        .order_by("status", "id")  # active before inactive
+        .values_list(
+            "number",
+            "status",
+            "membership_id",
+            "membership__merged_into_id",
+            "membership__number",
+            "legal_entity_id",
+            "legal_entity__registration_number",
+        )
+    )
+    for number, status, pk, merged_into, member_number, entity, registration in cards:
+        uses.append(
+            KeyUse(number, "card", status, (merged_into or pk) if pk else None, member_number, entity, registration)
+        )
+    alternate_ids = (
+        AlternateId.objects.filter(value__any=values)
+        .order_by("id")
+        .values_list("value", "type", "membership_id", "membership__merged_into_id", "membership__number")
+    )
+    for value, type_, pk, merged_into, member_number in alternate_ids:
+        uses.append(KeyUse(value, "alternate id", type_, merged_into or pk, member_number, None, None))
+    order = {value: i for i, value in enumerate(values)}
+    return sorted(uses, key=lambda use: order[use.value])  # stable: resolution order within a value
+
+
+def _clash_sql() -> str:
+    """The values that lead to more than one member the way key resolution looks (membership numbers,
+    active cards of members whatever their validity dates, alternate id values; a merged membership
+    counts as its survivor)."""
+    membership, card, alternate_id = (model._meta.db_table for model in (Membership, Card, AlternateId))
+    return (
+        "SELECT value FROM ("  # noqa: S608 - table names from the models, values as params
+        f"SELECT number AS value, COALESCE(merged_into_id, id) AS member FROM {membership} "
+        f"UNION ALL SELECT c.number, COALESCE(m.merged_into_id, m.id) FROM {card} c "
+        f"JOIN {membership} m ON m.id = c.membership_id WHERE c.status = %s "
+        f"UNION ALL SELECT a.value, COALESCE(m.merged_into_id, m.id) FROM {alternate_id} a "
+        f"JOIN {membership} m ON m.id = a.membership_id"
+        ") AS uses GROUP BY value HAVING COUNT(DISTINCT member) > 1 ORDER BY value"
+    )
+
+
+def key_clashes() -> dict[str, list[KeyUse]]:
+    """The values stored for more than one member, each with all its uses (inactive cards and cards of
+    legal entities too, for the picture): clashes written before the one key space, or past the
+    services. Key resolution answers `ambiguous_key` for them. One pass over the three tables, then
+    the uses of the clashing values."""
+    with connection.cursor() as cursor:
+        cursor.execute(_clash_sql(), [Card.Status.ACTIVE])
+        values = [row[0] for row in cursor.fetchall()]
+    clashes: dict[str, list[KeyUse]] = {value: [] for value in values}
+    for chunk in range(0, len(values), 1000):
+        for use in key_uses(values[chunk : chunk + 1000]):
+            clashes[use.value].append(use)
+    return clashes
+
+
+def _one_member(found: list[Membership], key: str) -> Membership | None:
+    """Several matches that lead to one member after merges (a merged membership's number and its
+    card, now the survivor's): the match by number if there is one, else the survivor. None when
+    they lead to different members (ambiguous)."""
+    if len({m.merged_into_id or m.pk for m in found}) != 1:
+        return None
+    by_number = [m for m in found if m.number == key]
+    survivor = [m for m in found if m.status != MembershipStatus.MERGED]
+    return (by_number or survivor or found)[0]
 
 
 def follow_merges_of(membership: Membership, queryset: QuerySet[Membership] | None = None) -> Membership:

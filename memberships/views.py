@@ -128,7 +128,8 @@ class MembershipListView(ApiGenericView):
         operation_id="enrollMember",
         summary="Enroll a new membership",
         description="Optionally with a card, alternate ids and consents. Refused with `card_taken`, "
-        "`alternate_id_taken`, `email_taken` (when the program requires unique e-mail addresses), "
+        "`alternate_id_taken`, `key_taken` (the card number or an alternate id value is another member's number, "
+        "card or alternate id), `email_taken` (when the program requires unique e-mail addresses), "
         "`unknown_membership_type`, `unknown_sponsor` or `unknown_channel` (`channel` is a channel of the catalog "
         "or one of the enrollment sources web, app, store, phone, sales, partner, admin, import, api).",
         request=EnrollMembershipInput,
@@ -278,7 +279,8 @@ class AlternateIdListView(ApiView):
         operation_id="addAlternateId",
         summary="Add an alternate id",
         description="Links another system's id for the member (`type`, such as `crm`, and `value`), which then "
-        "works as `{key}`. A type and value, unique per type (`alternate_id_taken`). Answers 201.",
+        "works as `{key}`. A type and value, unique per type (`alternate_id_taken`); a value another member holds "
+        "as number, card or alternate id of any type is `key_taken`. Answers 201.",
         parameters=[KEY],
         request=AlternateIdInput,
         responses={201: AlternateIdOutput},
@@ -476,7 +478,8 @@ class LegalEntityCardView(ApiView):
         operation_id="saveLegalEntityCard",
         summary="Create or update a card of the legal entity",
         description="201 for a new card, 200 when the entity's card with this number was updated (a "
-        "deactivated one comes back active). A number held by anyone else is `card_taken`.",
+        "deactivated one comes back active). A card number held by anyone else is `card_taken`, a member's number "
+        "or alternate id `key_taken`.",
         parameters=[USER_ID],
         request=LegalEntityCardInput,
         responses={200: CardOutput, 201: CardOutput},

@@ -11,7 +11,7 @@ from django.forms.models import BaseInlineFormSet
 
 from loyalty.admin import admin_actor
 from loyalty.errors import DomainError
-from memberships import services, validation
+from memberships import selectors, services, validation
 from memberships.admin.common import (
     clean_with,
 )
@@ -27,13 +27,22 @@ class ServiceFormSet(BaseInlineFormSet):
         raise NotImplementedError
 
 
+KEY_TAKEN = (
+    "This value already identifies another member: it is their membership number, one of their cards "
+    "or alternate ids, or a company's card. Numbers, cards and alternate ids share one key space."
+)
+
+
 class NewCardFormSet(ServiceFormSet):
     def clean(self):
         super().clean()
+        holder = {"legal_entity" if isinstance(self.instance, LegalEntity) else "membership": self.instance}
         for form in self.forms:
             number = form.cleaned_data.get("number") if form.has_changed() else None
             if number and Card.objects.filter(number=number).exists():
                 form.add_error("number", "This card number is already in use.")
+            elif number and selectors.key_taken_by_other(number, **holder):
+                form.add_error("number", KEY_TAKEN)
 
     def save_through_services(self, request, parent) -> list[str]:
         errors = []
@@ -205,6 +214,9 @@ class NewAlternateIdForm(forms.ModelForm):
             raise ValidationError(errors)
         if AlternateId.objects.filter(type=data.get("type"), value=data.get("value")).exists():
             raise ValidationError({"value": "This alternate id is already in use."})
+        member = self.instance.membership if self.instance.membership_id else None
+        if data.get("value") and member and selectors.key_taken_by_other(data["value"], membership=member):
+            raise ValidationError({"value": KEY_TAKEN})
         return data
 
     def validate_unique(self):

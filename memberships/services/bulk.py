@@ -2,10 +2,11 @@
 
 `enroll_many` writes, with one statement per table (COPY on PostgreSQL), exactly what
 `enroll_membership` writes for each member it takes: the membership, its card and alternate ids,
-the `membership.enrolled` and `card.issued` audit entries and events, in the same order. It takes
-only the members nothing could refuse: every value is cleaned by the service's own cleaners, and a
-member whose e-mail (with the program's unique e-mail setting), card or alternate id is taken, or
-shared with another member of the same call, or whose values a cleaner refuses, is left out and
+the claims of the one key space (memberships.services.keys), the `membership.enrolled` and
+`card.issued` audit entries and events, in the same order. It takes only the members nothing could
+refuse: every value is cleaned by the service's own cleaners, and a member whose e-mail (with the
+program's unique e-mail setting), card, alternate id or value of the key space is taken, or shared
+with another member of the same call, or whose values a cleaner refuses, is left out and
 returned as None. The caller enrolls those with `enroll_membership`, one by one, so every refusal
 comes from the service with its own code. A key taken by a concurrent transaction between the
 checks and the insert makes the insert fail (IntegrityError): the whole call rolls back (it is
@@ -26,8 +27,17 @@ from loyalty.bulk import audit_columns, current_txid, insert_rows
 from loyalty.errors import DomainError
 from loyalty.models import AuditEntry, Event, MembershipType, Program
 from memberships import events
-from memberships.models import EMAIL_HOLDING_STATUSES, AlternateId, Card, CardStatus, Membership, MembershipStatus
+from memberships.models import (
+    EMAIL_HOLDING_STATUSES,
+    AlternateId,
+    Card,
+    CardStatus,
+    KeyClaim,
+    Membership,
+    MembershipStatus,
+)
 from memberships.numbers import generate_membership_number
+from memberships.selectors import key_claims
 from memberships.services.common import (
     ENROLLED_FIELDS,
     clean_identity,
@@ -102,11 +112,19 @@ def _lock_emails(emails: list[str]) -> None:
         )
 
 
+def _values(p: dict[str, Any]) -> set[str]:
+    """The member's values of the one key space (its card number, its alternate id values)."""
+    return ({p["card"][0]} if p["card"] else set()) | {value for _, value in p["pairs"]}
+
+
 def _blocked(prepared: list[dict[str, Any]], unique_email: bool) -> set[tuple[str, Any]]:
-    """The keys (e-mail, card, alternate id) that are taken, or given twice in this call."""
+    """The keys (e-mail, card, alternate id, value of the key space) that are taken, or given twice in
+    this call (a value twice only across members: one member may use it as card and alternate id)."""
     cards = [p["card"][0] for p in prepared if p["card"]]
     pairs = [pair for p in prepared for pair in p["pairs"]]
+    values = [value for p in prepared for value in _values(p)]
     blocked = {("card", n) for n in _twice(cards)} | {("alt", pair) for pair in _twice(pairs)}
+    blocked |= {("key", v) for v in _twice(values)} | {("key", v) for v in key_claims(values)}
     if cards:
         blocked |= {("card", n) for n in Card.objects.filter(number__any=cards).values_list("number", flat=True)}
     if pairs:
@@ -125,16 +143,18 @@ def _keys(p: dict[str, Any], unique_email: bool) -> set[tuple[str, Any]]:
     keys = {("email", p["identity"]["email"])} if unique_email else set()
     if p["card"]:
         keys.add(("card", p["card"][0]))
-    return keys | {("alt", pair) for pair in p["pairs"]}
+    return keys | {("alt", pair) for pair in p["pairs"]} | {("key", v) for v in _values(p)}
 
 
-def _free_numbers(count: int) -> list[str]:
-    """`count` fresh membership numbers no membership has (drawn as _insert_membership draws them)."""
+def _free_numbers(count: int, used: set[str]) -> list[str]:
+    """`count` fresh membership numbers that no membership has and that are no value of the key space
+    (a claim, or one of `used`, the values of this call): drawn as _insert_membership draws them."""
     numbers: dict[str, None] = {}
     while len(numbers) < count:
         fresh = list(dict.fromkeys(generate_membership_number() for _ in range(count - len(numbers))))
-        fresh = [n for n in fresh if n not in numbers]
+        fresh = [n for n in fresh if n not in numbers and n not in used]
         taken = set(Membership.objects.filter(number__any=fresh).values_list("number", flat=True))
+        taken |= set(key_claims(fresh))
         numbers.update(dict.fromkeys(n for n in fresh if n not in taken))
     return list(numbers)
 
@@ -162,7 +182,7 @@ def enroll_many(*, actor: Actor, members: list[dict[str, Any]]) -> list[str | No
         return results
 
     now = timezone.now()
-    numbers = _free_numbers(len(prepared))
+    numbers = _free_numbers(len(prepared), {v for p in prepared.values() for v in _values(p)})
     member_rows = []
     for p, number in zip(prepared.values(), numbers, strict=True):
         channel = p["channel"]
@@ -179,6 +199,16 @@ def enroll_many(*, actor: Actor, members: list[dict[str, Any]]) -> list[str | No
             }
         )
     member_ids = insert_rows(Membership, member_rows, ids=True)
+    # The one key space: each member's number and values (none is claimed: checked above; a claim
+    # made meanwhile by a concurrent transaction fails this insert, and the caller goes one by one).
+    insert_rows(
+        KeyClaim,
+        [
+            {"value": value, "membership_id": pk}
+            for p, row, pk in zip(prepared.values(), member_rows, member_ids, strict=True)
+            for value in (row["number"], *sorted(_values(p)))
+        ],
+    )
     card_rows = [
         {"number": p["card"][0], "type": p["card"][1], "membership_id": pk}
         for p, pk in zip(prepared.values(), member_ids, strict=True)
@@ -288,6 +318,14 @@ def issue_cards(*, actor: Actor, cards: list[dict[str, Any]]) -> list[str | None
         return results
     numbers = [c["number"] for c in prepared.values()]
     blocked = _twice(numbers) | set(Card.objects.filter(number__any=numbers).values_list("number", flat=True))
+    # The one key space: a number another holder claimed is left to issue_card (key_taken); one the
+    # member claimed itself (its own number, an alternate id of its own) needs no new claim.
+    claims = key_claims(numbers)
+    blocked |= {
+        c["number"]
+        for c in prepared.values()
+        if claims.get(c["number"], (c["membership"].pk, None))[0] != c["membership"].pk
+    }
     member_ids = sorted({c["membership"].pk for c in prepared.values()})
     holders = {
         row["pk"]: row
@@ -314,6 +352,14 @@ def issue_cards(*, actor: Actor, cards: list[dict[str, Any]]) -> list[str | None
         }
         for c in prepared.values()
     ]
+    insert_rows(
+        KeyClaim,
+        [
+            {"value": row["number"], "membership_id": row["membership_id"]}
+            for row in rows
+            if row["number"] not in claims
+        ],
+    )
     card_ids = insert_rows(Card, rows, ids=True)
     txid = current_txid()
     who = audit_columns(actor)

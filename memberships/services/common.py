@@ -28,6 +28,7 @@ from memberships.models import (
     Membership,
     MembershipStatus,
 )
+from memberships.services.keys import alternate_id_refusal, card_refusal, claim_key
 from memberships.validation import clean_fields
 
 PERSONAL_FIELDS = (
@@ -144,20 +145,31 @@ def ensure_alternate_id_free(type_: str, value: str) -> None:
         raise AlternateIdTaken(f"The alternate id {type_}:{value} is already in use.")
 
 
-def insert_card(**values: Any) -> Card:
-    """Insert a card; a concurrent holder of the number makes this a CardTaken (the database decides)."""
-    ensure_card_free(values["number"])
+def insert_card(*, field: str = "number", **values: Any) -> Card:
+    """Insert a card after claiming its number for the holder in the one key space. A number the card
+    table has (any holder, ever) is `card_taken`; another holder's membership number or alternate id
+    is `key_taken` (`field` names the request field). A concurrent holder of the number makes this a
+    refusal too: the database decides."""
+    number = values["number"]
+    ensure_card_free(number)
+    if not claim_key(number, membership=values.get("membership"), legal_entity=values.get("legal_entity")):
+        raise card_refusal(number, field)
     try:
         with transaction.atomic():
             return Card.objects.create(**values)
     except IntegrityError as exc:
-        if Card.objects.filter(number=values["number"]).exists():
-            raise CardTaken(f"The card number {values['number']} is already in use.") from exc
+        if Card.objects.filter(number=number).exists():
+            raise CardTaken(f"The card number {number} is already in use.") from exc
         raise
 
 
-def insert_alternate_id(membership: Membership, type_: str, value: str) -> AlternateId:
+def insert_alternate_id(membership: Membership, type_: str, value: str, *, field: str = "value") -> AlternateId:
+    """Insert an alternate id after claiming its value for the member in the one key space: the same
+    type and value linked already is `alternate_id_taken`, the value held by another holder (under any
+    type, or as a number or card) `key_taken`."""
     ensure_alternate_id_free(type_, value)
+    if not claim_key(value, membership=membership):
+        raise alternate_id_refusal(type_, value, field)
     try:
         with transaction.atomic():
             return AlternateId.objects.create(membership=membership, type=type_, value=value)

@@ -16,7 +16,7 @@ from loyalty.errors import InvalidInput
 from loyalty.models import MembershipType, Program, Sponsor
 from loyalty.outbox import emit_event
 from memberships import errors, events, hooks
-from memberships.errors import CardTaken, MembershipNotFound, NotAnonymous
+from memberships.errors import CardTaken, KeyTaken, MembershipNotFound, NotAnonymous
 from memberships.models import Card, Membership, MembershipStatus
 from memberships.numbers import generate_membership_number
 from memberships.services.common import (
@@ -36,6 +36,7 @@ from memberships.services.common import (
     membership_type_for_enrollment,
     snapshot,
 )
+from memberships.services.keys import claim_key
 from memberships.validation import (
     clean_alternate_id_type,
     clean_alternate_id_value,
@@ -47,13 +48,23 @@ from memberships.validation import (
 NUMBER_ATTEMPTS = 8
 
 
+class _NumberInUse(Exception):
+    """The drawn number is another holder's card number or alternate id: draw again."""
+
+
 def _insert_membership(**values: Any) -> Membership:
-    """Insert with a fresh random number; draw again on the rare collision."""
+    """Insert with a fresh random number, claimed in the one key space in the same savepoint; draw
+    again on the rare collision with another membership's number, a card or an alternate id."""
     for _ in range(NUMBER_ATTEMPTS):
         number = generate_membership_number()
         try:
             with transaction.atomic():
-                return Membership.objects.create(number=number, **values)
+                membership = Membership.objects.create(number=number, **values)
+                if not claim_key(number, membership=membership):
+                    raise _NumberInUse(number)
+                return membership
+        except _NumberInUse:
+            continue
         except IntegrityError:
             if not Membership.objects.filter(number=number).exists():
                 raise
@@ -119,8 +130,9 @@ def enroll_membership(
 ) -> Membership:
     """A new active membership, optionally with a card and alternate ids.
 
-    Refuses a card or alternate id already in use (`card_taken`, `alternate_id_taken`) and, with
-    the program setting, an e-mail address another live membership holds (`email_taken`). The
+    Refuses a card or alternate id already in use (`card_taken`, `alternate_id_taken`), a card number
+    or alternate id value that is another member's number, card or alternate id (`key_taken`) and,
+    with the program setting, an e-mail address another live membership holds (`email_taken`). The
     database's unique constraints decide races: two concurrent enrollments with one card make
     exactly one membership.
     """
@@ -159,8 +171,11 @@ def enroll_membership(
         **identity,
         **consent_values(marketing_consent, source, actor=actor, channel=channel),
     )
-    issued = insert_card(membership=membership, number=card[0], type=card[1]) if card else None
-    added = [insert_alternate_id(membership, type_, value) for type_, value in pairs]
+    issued = insert_card(membership=membership, number=card[0], type=card[1], field="cardNumber") if card else None
+    added = [
+        insert_alternate_id(membership, type_, value, field=f"alternateIds.{index}.value")
+        for index, (type_, value) in enumerate(pairs)
+    ]
 
     record_audit(
         actor,
@@ -248,7 +263,7 @@ def create_anonymous_membership(
         channel=channel,
         sponsor=sponsor,
     )
-    card = insert_card(membership=membership, number=number, type=card_type)
+    card = insert_card(membership=membership, number=number, type=card_type, field="cardNumber")
     record_audit(
         actor,
         events.MEMBERSHIP_ANONYMOUS_CREATED,
@@ -284,9 +299,9 @@ def resolve_or_create_anonymous(key: str, *, actor: Actor, channel: str = "") ->
         raise MembershipNotFound() from exc
     try:
         return create_anonymous_membership(card_number=key, actor=actor, channel=channel)
-    except CardTaken:
-        # Another transaction created it first (we waited for it), or the card is deactivated:
-        # what the key resolves to now is the answer.
+    except (CardTaken, KeyTaken):
+        # Another transaction created it first (we waited for it), the card is deactivated, or the
+        # number just became another member's alternate id: what the key resolves to now is the answer.
         return resolve_membership(key)
 
 

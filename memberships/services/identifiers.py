@@ -23,6 +23,7 @@ from memberships.services.common import (
     lock_membership,
 )
 from memberships.services.enrollment import _card_issued
+from memberships.services.keys import release_key
 from memberships.validation import (
     clean_alternate_id_type,
     clean_alternate_id_value,
@@ -69,7 +70,8 @@ def issue_card(
     valid_from: date | None = None,
     valid_until: date | None = None,
 ) -> Card:
-    """A new card for an anonymous or active membership (`card_taken` when the number is used)."""
+    """A new card for an anonymous or active membership (`card_taken` when the number is a card
+    already, `key_taken` when it is another member's number or alternate id)."""
     number = clean_card_values(number, card_type, valid_from, valid_until)
     membership = lock_membership(membership)
     ensure_open(membership, "get a card")
@@ -106,7 +108,8 @@ def delete_card(*, card: Card, actor: Actor) -> Card:
 
 @transaction.atomic
 def add_alternate_id(*, membership: Membership, id_type: str, value: str, actor: Actor) -> AlternateId:
-    """Link another system's id (`alternate_id_taken` when that type and value are linked already)."""
+    """Link another system's id (`alternate_id_taken` when that type and value are linked already,
+    `key_taken` when the value is another member's number, card or alternate id of another type)."""
     try:
         id_type = clean_alternate_id_type(id_type)
     except ValidationError as exc:
@@ -129,7 +132,9 @@ def add_alternate_id(*, membership: Membership, id_type: str, value: str, actor:
 
 @transaction.atomic
 def delete_alternate_id(*, membership: Membership, value: str, actor: Actor, id_type: str = "") -> None:
-    """Unlink an alternate id, named by its value (and its type when the value occurs under several)."""
+    """Unlink an alternate id, named by its value (and its type when the value occurs under several).
+    The value is free for others again, unless the member still uses it (its number, a card, the
+    value under another type)."""
     membership = lock_membership(membership)
     ensure_not_closed(membership, "lose an alternate id")
     matches = AlternateId.objects.filter(membership=membership, value=value)
@@ -144,6 +149,7 @@ def delete_alternate_id(*, membership: Membership, value: str, actor: Actor, id_
         )
     alternate_id = found[0]
     alternate_id.delete()
+    release_key(alternate_id.value)
     record_audit(actor, events.ALTERNATE_ID_DELETED, membership, changes={"alternate_id": [str(alternate_id), None]})
     emit_event(
         events.ALTERNATE_ID_DELETED,

@@ -211,7 +211,8 @@ def save_legal_entity_card(
     valid_until: date | None = None,
 ) -> tuple[Card, bool]:
     """Issue a card to the legal entity, or update its card with this number (a deactivated one of
-    its own comes back active). A number held by anyone else is `card_taken`."""
+    its own comes back active). A card number held by anyone else is `card_taken`; a member's number
+    or alternate id is `key_taken`."""
     number = clean_card_values(number, card_type, valid_from, valid_until)
     legal_entity = lock_legal_entity(legal_entity)
     if legal_entity.status != LegalEntity.Status.ACTIVE:

@@ -17,6 +17,7 @@ from memberships import events, hooks
 from memberships.errors import InvalidMerge, InvalidTransition, MembershipNotActive, MergeIntoSelf
 from memberships.models import AlternateId, Card, DeactivationReason, Membership, MembershipStatus, Remark
 from memberships.services.common import ensure_email_free, lock_membership, lock_memberships
+from memberships.services.keys import move_claims
 
 MERGEABLE = (MembershipStatus.ACTIVE, MembershipStatus.ANONYMOUS)
 CANCELLABLE = (MembershipStatus.ACTIVE, MembershipStatus.ANONYMOUS, MembershipStatus.BLOCKED)
@@ -28,9 +29,10 @@ def _status_after_reopening(membership: Membership) -> str:
 
 @transaction.atomic
 def merge_memberships(*, source: Membership, target: Membership, actor: Actor) -> Membership:
-    """Fold `source` into `target`: its cards, alternate ids and remarks move to the target, the
-    registered merge hooks move what later apps keep (point accounts, lots, vouchers) in this same
-    transaction, and the source becomes `merged`: its number resolves to the target from now on.
+    """Fold `source` into `target`: its cards, alternate ids and remarks (and its claims in the key
+    space) move to the target, the registered merge hooks move what later apps keep (point accounts,
+    lots, vouchers) in this same transaction, and the source becomes `merged`: its number resolves to
+    the target from now on.
 
     Refused for a membership merged into itself (`merge_into_self`) and when either side is
     cancelled, blocked or already merged (`invalid_merge`).
@@ -44,11 +46,16 @@ def merge_memberships(*, source: Membership, target: Membership, actor: Actor) -
 
     cards = list(Card.objects.filter(membership=source).values_list("number", flat=True))
     alternate_ids = list(AlternateId.objects.filter(membership=source).values_list("type", "value"))
+    merged_numbers = list(Membership.objects.filter(merged_into=source).values_list("number", flat=True))
     Card.objects.filter(membership=source).update(membership=target)
     AlternateId.objects.filter(membership=source).update(membership=target)
     remarks = Remark.objects.filter(membership=source).update(membership=target)
     # Keep every merge chain one step long: what was merged into the source now leads to the target.
     Membership.objects.filter(merged_into=source).update(merged_into=target)
+    # The source's values of the key space are the target's now (its number leads there).
+    move_claims(
+        source=source, target=target, values=[source.number, *merged_numbers, *cards, *(v for _, v in alternate_ids)]
+    )
 
     now = timezone.now()
     before = source.status

@@ -5,7 +5,7 @@ import pytest
 
 from imports.models import ImportBatch
 from loyalty.models import AuditEntry, Event, Program
-from memberships.models import AlternateId, Card, Membership
+from memberships.models import AlternateId, Card, KeyClaim, Membership
 from memberships.services.enrollment import enroll_membership
 from tests.imports.conftest import IMPORTS, records_by_line
 
@@ -59,7 +59,14 @@ def test_a_bulk_written_member_matches_one_the_service_enrolled(api, program, im
     assert AlternateId.objects.get(value="C-1").membership == bulk
 
     bulk_audits, bulk_events = trail(bulk)
-    Card.objects.all().delete(), AlternateId.objects.all().delete()  # free the keys for the reference
+    assert set(KeyClaim.objects.filter(membership=bulk).values_list("value", flat=True)) == {
+        bulk.number,
+        "6001000000001",
+        "C-1",
+    }
+    # Free the keys for the reference.
+    Card.objects.all().delete(), AlternateId.objects.all().delete()
+    KeyClaim.objects.filter(value__in=["6001000000001", "C-1"]).delete()
     client = batch.created_by_client
     from loyalty.actors import Actor
 

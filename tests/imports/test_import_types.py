@@ -114,6 +114,35 @@ def test_alternate_ids_are_added_and_a_duplicate_is_reported(program, member, ma
     assert failure(batch, 2) == "alternate_id_taken"
 
 
+def test_a_value_another_member_holds_fails_its_record_with_key_taken(program, member, make_member, import_json):
+    """One key space: a card number, alternate id or new member's card that is another member's
+    number, card or alternate id fails with key_taken, in bulk chunks and one by one alike."""
+    other = make_member(card_number="6001000000010", alternate_ids=[("crm", "C-88")])
+    _, batch = import_json(
+        "memberships",
+        [
+            {"firstName": "A", "lastName": "B", "email": "ab@example.com", "cardNumber": member.number},
+            {
+                "firstName": "C",
+                "lastName": "D",
+                "email": "cd@example.com",
+                "alternateIdType": "shop",
+                "alternateIdValue": "C-88",
+            },
+            {"firstName": "E", "lastName": "F", "email": "ef@example.com", "cardNumber": "6001000000011"},
+        ],
+    )
+    assert outcome(batch) == (BatchStatus.COMPLETED, 1, 2)
+    assert failure(batch, 1) == "key_taken" and failure(batch, 2) == "key_taken"
+    assert records_by_line(batch)[1].errors[0]["field"] == "cardNumber"
+    _, cards = import_json("cards", [{"membershipKey": member.number, "number": "C-88"}])
+    assert failure(cards, 1) == "key_taken"
+    _, ids = import_json("alternateIds", [{"membershipKey": member.number, "type": "shop", "value": other.number}])
+    assert failure(ids, 1) == "key_taken"
+    assert not Card.objects.filter(number="C-88").exists()
+    assert not AlternateId.objects.filter(value=other.number).exists()
+
+
 def test_legal_entities_are_saved_and_a_consumer_type_is_refused(program, member, import_json):
     _, batch = import_json(
         "legalEntities",

@@ -4,7 +4,7 @@ import pytest
 
 from loyalty.models import AuditEntry, Event, MembershipType, Program
 from memberships import hooks
-from memberships.models import AlternateId, Card, LegalEntity, Membership, Remark
+from memberships.models import AlternateId, Card, KeyClaim, LegalEntity, Membership, Remark
 
 BASE = "/api/v1/memberships"
 
@@ -50,6 +50,7 @@ def counts() -> dict[str, int]:
         "alternate_ids": AlternateId.objects.count(),
         "remarks": Remark.objects.count(),
         "legal_entities": LegalEntity.objects.count(),
+        "key_claims": KeyClaim.objects.count(),
         "audit": AuditEntry.objects.count(),
         "events": Event.objects.count(),
     }

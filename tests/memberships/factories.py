@@ -1,10 +1,15 @@
-"""factory-boy factories of the memberships app (rows written directly, for test set-up only)."""
+"""factory-boy factories of the memberships app (rows written directly, for test set-up only).
+
+Like the migration that filled the one key space, each row also claims its value (number, card
+number, alternate id value) for its holder unless the value is claimed already: rows written here
+may clash, as stored data could before the key space, and the services see their claims.
+"""
 
 import factory
 from django.utils import timezone
 
 from loyalty.models import MembershipType
-from memberships.models import AlternateId, Card, LegalEntity, Membership, MembershipStatus, Remark
+from memberships.models import AlternateId, Card, KeyClaim, LegalEntity, Membership, MembershipStatus, Remark
 from memberships.numbers import generate_membership_number
 
 
@@ -24,7 +29,31 @@ def company_membership_type() -> MembershipType:
     return membership_type
 
 
-class MembershipFactory(factory.django.DjangoModelFactory):
+def claim_as_stored(value: str, membership: Membership | None = None, legal_entity: LegalEntity | None = None) -> None:
+    """The claim the migration would have written for a stored value: the first holder keeps it."""
+    holder = (membership.merged_into_id or membership.pk) if membership else None
+    KeyClaim.objects.bulk_create(
+        [KeyClaim(value=value, membership_id=holder, legal_entity=legal_entity)], ignore_conflicts=True
+    )
+
+
+class ClaimingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        obj = super()._create(model_class, *args, **kwargs)
+        if isinstance(obj, Membership):
+            claim_as_stored(obj.number, membership=obj)
+        elif isinstance(obj, Card):
+            claim_as_stored(obj.number, membership=obj.membership, legal_entity=obj.legal_entity)
+        else:
+            claim_as_stored(obj.value, membership=obj.membership)
+        return obj
+
+
+class MembershipFactory(ClaimingFactory):
     class Meta:
         model = Membership
 
@@ -44,7 +73,7 @@ class AnonymousMembershipFactory(MembershipFactory):
     email = ""
 
 
-class CardFactory(factory.django.DjangoModelFactory):
+class CardFactory(ClaimingFactory):
     class Meta:
         model = Card
 
@@ -52,7 +81,7 @@ class CardFactory(factory.django.DjangoModelFactory):
     membership = factory.SubFactory(MembershipFactory)
 
 
-class AlternateIdFactory(factory.django.DjangoModelFactory):
+class AlternateIdFactory(ClaimingFactory):
     class Meta:
         model = AlternateId
 

@@ -393,3 +393,33 @@ def test_cards_handed_out_unregistered_are_registered_as_anonymous_memberships(a
     }
     assert admin_client_.post(url, {"card_numbers": "a b", "card_type": "physical"}).status_code == 200
     assert Membership.objects.filter(status="anonymous").count() == 2
+
+
+def test_a_card_or_alternate_id_that_is_another_members_key_is_a_form_error_in_plain_words(admin_client_):
+    owner = MembershipFactory()
+    CardFactory(membership=owner, number="610000000077")
+    member = MembershipFactory()
+    data = membership_form(
+        member,
+        **inline_management("cards-2", total=1),
+        **{"cards-2-0-number": owner.number, "cards-2-0-type": "physical"},
+        **inline_management("alternate_ids-2", total=1),
+        **{"alternate_ids-2-0-type": "shop", "alternate_ids-2-0-value": "610000000077"},
+    )
+    response = admin_client_.post(change_url(member), data)
+    assert response.status_code == 200
+    errors = [str(e) for formset in response.context["inline_admin_formsets"] for e in formset.formset.errors]
+    assert sum("already identifies another member" in e for e in errors) == 2
+    assert not Card.objects.filter(membership=member).exists()
+    assert not AlternateId.objects.filter(membership=member).exists()
+
+
+def test_the_admin_takes_the_members_own_number_as_its_card(admin_client_):
+    member = MembershipFactory()
+    data = membership_form(
+        member,
+        **inline_management("cards-2", total=1),
+        **{"cards-2-0-number": member.number, "cards-2-0-type": "physical"},
+    )
+    assert admin_client_.post(change_url(member), data).status_code == 302
+    assert Card.objects.get(number=member.number).membership == member

@@ -6,7 +6,7 @@ from django.db import IntegrityError
 
 from loyalty.actors import Actor
 from loyalty.models import AuditEntry, Event, Program
-from memberships.models import AlternateId, Card, Membership
+from memberships.models import AlternateId, Card, KeyClaim, Membership
 from memberships.services import bulk as bulk_module
 from memberships.services import enroll_many, enroll_membership, issue_card, issue_cards
 
@@ -30,6 +30,11 @@ def trail(number):
     return audits, events
 
 
+def claims_of(number):
+    """The values the membership claimed in the one key space (its number, card, alternate ids)."""
+    return sorted(KeyClaim.objects.filter(membership__number=number).values_list("value", flat=True))
+
+
 def renumbered(value, swap):
     if isinstance(value, dict):
         return {k: renumbered(v, swap) for k, v in value.items()}
@@ -44,9 +49,13 @@ def test_enroll_many_writes_what_enroll_membership_writes():
     bulk_trail = trail(number)
     assert [a[0] for a in bulk_trail[0]] == ["membership.enrolled", "card.issued"]
     bulk_row = Membership.objects.filter(number=number).values()[0]
-    Card.objects.all().delete(), AlternateId.objects.all().delete()  # free the keys for the reference
+    bulk_claims = claims_of(number)
+    # Free the keys for the reference.
+    Card.objects.all().delete(), AlternateId.objects.all().delete()
+    KeyClaim.objects.exclude(value=number).delete()
     reference = enroll_membership(actor=ACTOR, **values)
     assert renumbered(bulk_trail, {number: reference.number}) == renumbered(trail(reference.number), {})
+    assert sorted(renumbered(bulk_claims, {number: reference.number})) == claims_of(reference.number)
     ignored = {"id", "number", "created_at", "updated_at", "enrolled_at", "marketing_consent_at"}
     service_row = Membership.objects.filter(number=reference.number).values()[0]
     assert {k: v for k, v in bulk_row.items() if k not in ignored} == {

@@ -5,7 +5,9 @@ from rest_framework.test import APIClient
 
 from loyalty.actors import Actor
 from loyalty.models import Program
-from memberships.models import AlternateId, Card, Membership
+from memberships.errors import AmbiguousKey
+from memberships.models import AlternateId, Card, KeyClaim, Membership
+from memberships.selectors import resolve_membership
 from memberships.services import common, resolve_or_create_anonymous
 from tests.conftest import run_in_threads
 from tests.memberships.conftest import BASE, enroll_body
@@ -93,3 +95,47 @@ def test_crossing_merges_do_not_deadlock_and_exactly_one_wins(client_factory):
     assert outcome(responses) == [(200, ""), (409, "invalid_merge")]
     statuses = sorted(Membership.objects.values_list("status", flat=True))
     assert statuses == ["active", "merged"]
+
+
+def test_one_value_as_card_of_one_and_alternate_id_of_another_concurrently_makes_one_member(client_factory):
+    """One key space: a card number and an alternate id value are one value; of two concurrent
+    enrollments that give it to two members exactly one succeeds, whichever form wins."""
+    for round_ in range(4):
+        value = f"30000000010{round_}"
+        bodies = [
+            enroll_body(2 * round_, cardNumber=value),
+            enroll_body(2 * round_ + 1, alternateIds=[{"type": "crm", "value": value}]),
+        ]
+        responses = run_in_threads(2, lambda i, bodies=bodies: client_factory().post(BASE, bodies[i], format="json"))
+        assert outcome(responses) == [(201, ""), (409, "key_taken")]
+        winner = next(r.json()["membershipNumber"] for r in responses if r.status_code == 201)
+        assert KeyClaim.objects.get(value=value).membership.number == winner
+        assert resolve_membership(value).number == winner  # never ambiguous_key
+
+
+def concurrent_alternate_ids(client_factory, value: str) -> list:
+    """Each of THREADS members adds `value` under a type of its own, all at once."""
+    members = [MembershipFactory() for _ in range(THREADS)]
+    return run_in_threads(
+        THREADS,
+        lambda i: client_factory().post(
+            f"{BASE}/{members[i].number}/alternateids", {"type": f"t{i}", "value": value}, format="json"
+        ),
+    )
+
+
+def test_concurrent_alternate_ids_with_one_value_for_different_members_leave_one(client_factory):
+    responses = concurrent_alternate_ids(client_factory, "RACE-KEY")
+    assert outcome(responses) == [(201, "")] + [(409, "key_taken")] * (THREADS - 1)
+    assert AlternateId.objects.filter(value="RACE-KEY").count() == 1
+    assert resolve_membership("RACE-KEY") == AlternateId.objects.get(value="RACE-KEY").membership
+
+
+def test_without_the_claim_the_same_race_gives_one_value_to_every_member(client_factory, monkeypatch):
+    """Negative control: with the key space's claim switched off, nothing else stops the race (the
+    alternate ids differ by type), every member gets the value and it answers ambiguous_key."""
+    monkeypatch.setattr(common, "claim_key", lambda value, **holder: True)
+    responses = concurrent_alternate_ids(client_factory, "RACE-OPEN")
+    assert outcome(responses) == [(201, "")] * THREADS
+    with pytest.raises(AmbiguousKey):
+        resolve_membership("RACE-OPEN")

@@ -3,7 +3,7 @@
 import pytest
 
 from loyalty.models import AuditEntry, Event, MembershipType, Program, Sponsor
-from memberships.models import AlternateId, Card, Membership
+from memberships.models import Card, Membership
 from memberships.numbers import is_valid_membership_number
 from tests.memberships.conftest import BASE, assert_refused, counts, enroll_body
 from tests.memberships.factories import AlternateIdFactory, CardFactory, MembershipFactory
@@ -176,11 +176,15 @@ def test_an_alternate_id_already_in_use_is_refused_with_alternate_id_taken(api):
     assert counts() == before
 
 
-def test_the_same_value_under_another_type_is_not_taken(api):
+def test_another_members_alternate_id_value_under_another_type_is_key_taken(api):
     AlternateIdFactory(type="crm", value="C-78")
+    before = counts()
     response = api.post(BASE, enroll_body(alternateIds=[{"type": "shop", "value": "C-78"}]), format="json")
-    assert response.status_code == 201
-    assert AlternateId.objects.filter(value="C-78").count() == 2
+    assert_refused(response, 409, "key_taken")
+    assert response.json()["errors"] == [
+        {"field": "alternateIds.0.value", "code": "key_taken", "message": response.json()["detail"]}
+    ]
+    assert counts() == before
 
 
 def test_the_same_alternate_id_twice_in_one_request_is_refused(api):
