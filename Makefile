@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1:8000
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-dev lint format schema client screens ci clean
+.PHONY: run test install install-dev lint format schema client examples screens ci clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,11 @@ schema: $(VENV)/.installed
 ## The Python client of the API, generated from the schema with openapi-python-client (docs/integrators.md).
 client: $(VENV)/.dev-installed
 	$(PY) clients/generate.py --output build/loyalty-client
+
+## The schema's request and answer examples, recorded again from the demo program through the generated client
+## (needs DATABASE_URL on PostgreSQL and CELERY_BROKER_URL: the flow starts gunicorn and a worker).
+examples: $(VENV)/.dev-installed
+	RECORD_API_EXAMPLES=1 $(PY) -m pytest tests/client -q -p no:cacheprovider
 
 ci:
 	bash .ci/run

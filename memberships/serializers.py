@@ -78,15 +78,38 @@ class AlternateIdInput(StrictInputSerializer):
         return _clean(validation.clean_alternate_id_value, value)
 
 
+def _schema_pattern(rule) -> str:
+    """A key cleaner's rule as the schema's pattern: the API trims the value first, so spaces around are fine,
+    and the path words (RESERVED_KEYS, any case) are refused."""
+    reserved = "|".join("".join(f"[{c.upper()}{c}]" for c in word) for word in sorted(validation.RESERVED_KEYS))
+    return rf"^\s*(?!(?:{reserved})\s*$){rule.pattern.strip('^$')}\s*$"
+
+
+@extend_schema_field({"type": "string", "maxLength": 40, "pattern": _schema_pattern(validation.CARD_NUMBER)})
+class CardNumberField(serializers.CharField):
+    """A card number; the schema carries the rule `validation.clean_card_number` applies."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=40, **kwargs)
+
+
+# Digits with separators the cleaner drops; the count of digits (6 to 15) is checked by the server.
+PHONE_PATTERN = r"^[\s().\-/]*(\+|00)?[\s().\-/]*[0-9][0-9\s().\-/]*$"
+
+
+@extend_schema_field({"type": "string", "maxLength": 32, "pattern": PHONE_PATTERN})
+class PhoneField(serializers.CharField):
+    def __init__(self, **kwargs):
+        super().__init__(max_length=32, **kwargs)
+
+
 class PersonalDataInput(StrictInputSerializer):
     """The identity fields, shared by enrollment, claim and details update."""
 
     first_name = serializers.CharField(max_length=100)
     last_name = serializers.CharField(max_length=100)
     email = serializers.EmailField(max_length=254, help_text="Stored in lower case.")
-    phone = serializers.CharField(
-        max_length=32, required=False, allow_blank=True, help_text="6 to 15 digits, optional leading +."
-    )
+    phone = PhoneField(required=False, allow_blank=True, help_text="6 to 15 digits, optional leading +.")
     birth_date = serializers.DateField(required=False, allow_null=True)
     address = AddressInput(required=False)
     language = serializers.CharField(max_length=10, required=False, allow_blank=True, help_text="e.g. en, nl, de-AT.")
@@ -109,7 +132,7 @@ class EnrollMembershipInput(PersonalDataInput):
     membership_type = serializers.CharField(
         max_length=40, required=False, help_text="A membership type key; default: the program's default type."
     )
-    card_number = serializers.CharField(max_length=40, required=False, help_text="A card to issue with it.")
+    card_number = CardNumberField(required=False, help_text="A card to issue with it.")
     card_type = serializers.ChoiceField(choices=Card.Type.choices, default=Card.Type.PHYSICAL)
     alternate_ids = AlternateIdInput(many=True, required=False, max_length=20)
     properties = PropertiesField(required=False)
@@ -150,7 +173,7 @@ class ClaimMembershipInput(StrictInputSerializer):
     first_name = serializers.CharField(max_length=100, required=False)
     last_name = serializers.CharField(max_length=100, required=False)
     email = serializers.EmailField(max_length=254, required=False)
-    phone = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    phone = PhoneField(required=False, allow_blank=True)
     birth_date = serializers.DateField(required=False, allow_null=True)
     address = AddressInput(required=False)
     language = serializers.CharField(max_length=10, required=False, allow_blank=True)
@@ -222,9 +245,7 @@ class LegalEntityInput(StrictInputSerializer):
 
 
 class LegalEntityCardInput(StrictInputSerializer):
-    number = serializers.CharField(
-        max_length=40, help_text="The card number: an existing card of this company is updated."
-    )
+    number = CardNumberField(help_text="The card number: an existing card of this company is updated.")
     type = serializers.ChoiceField(choices=Card.Type.choices, default=Card.Type.PHYSICAL)
     valid_from = serializers.DateField(required=False, allow_null=True)
     valid_until = serializers.DateField(required=False, allow_null=True)

@@ -20,6 +20,32 @@ ON_POSTGRES = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
 HAS_BROKER = bool(settings.CELERY_BROKER_URL)
 
 
+def pytest_configure(config):
+    from tests import api_errors
+
+    api_errors.install()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Errors the API answered that the schema does not document for the operation fail the run."""
+    from tests import api_errors
+
+    api_errors.dump()
+    if exitstatus == 0 and api_errors.SEEN:
+        missing = api_errors.undocumented()
+        if missing:
+            session.config.api_errors_missing = missing
+            session.exitstatus = 1
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    missing = getattr(config, "api_errors_missing", [])
+    if missing:
+        terminalreporter.section("errors the schema does not document (tests/api_errors.py)", red=True)
+        for line in missing:
+            terminalreporter.line(line)
+
+
 def pytest_collection_modifyitems(config, items):
     skips = {
         "postgres": (not ON_POSTGRES, "needs PostgreSQL: set DATABASE_URL=postgres://... (as .ci/run does)"),

@@ -6,17 +6,15 @@ from django.utils import timezone
 from loyalty.api.filters import IsoDateTimeFilter
 from memberships.errors import MembershipNotFound
 from memberships.selectors import resolve_membership
+from promotions.filters import BooleanFilter
 from vouchers import selectors
 from vouchers.models import Voucher, VoucherStatus, VoucherType
 
-BOOLEAN = [("true", "true"), ("false", "false")]
-
 
 class VoucherTypeFilter(django_filters.FilterSet):
-    active = django_filters.ChoiceFilter(choices=BOOLEAN, method="filter_active", help_text="`true` or `false`.")
+    active = BooleanFilter(method="filter_active", help_text="Only active (true) or inactive (false) types.")
     sponsor = django_filters.CharFilter(field_name="sponsor__key", max_length=40, help_text="A sponsor key.")
-    purchasable = django_filters.ChoiceFilter(
-        choices=BOOLEAN,
+    purchasable = BooleanFilter(
         method="filter_purchasable",
         help_text="`true`: only types bought with points (the rewards catalog); `false`: only free ones.",
     )
@@ -30,10 +28,10 @@ class VoucherTypeFilter(django_filters.FilterSet):
         fields: list[str] = []
 
     def filter_active(self, queryset, name, value):
-        return queryset.filter(active=value == "true")
+        return queryset if value is None else queryset.filter(active=value)
 
     def filter_purchasable(self, queryset, name, value):
-        return queryset.filter(price_points__isnull=value != "true")
+        return queryset if value is None else queryset.filter(price_points__isnull=not value)
 
 
 class VoucherFilter(django_filters.FilterSet):

@@ -57,6 +57,8 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.contrib.djangorestframework_camel_case.camelize_serializer_fields",
         "loyalty.api.schema.camelize_query_parameters",
         "loyalty.api.schema.add_servers",
+        "loyalty.api.schema.add_examples",
+        "loyalty.api.schema.strict_decimal_patterns",
     ],
     "ENUM_NAME_OVERRIDES": {
         "MembershipStatusEnum": "memberships.models.MembershipStatus",

@@ -1,21 +1,55 @@
 """OpenAPI generation: every operation documents its errors and the Idempotency-Key header."""
 
+import json
+import re
+from functools import cache
+from pathlib import Path
+
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.plumbing import get_doc
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from drf_spectacular.plumbing import force_instance, get_doc
+from drf_spectacular.utils import OpenApiParameter
 
-from loyalty.api.errors import ErrorSerializer
+from loyalty.api import error_catalog
+from loyalty.api.errors import ErrorSerializer, camel
+from loyalty.api.operation_errors import OPERATION_ERRORS
 
-ERROR_DESCRIPTIONS = {
-    "400": "Invalid input (`validation_error`, `malformed_request`, `unknown_parameter`, ...).",
-    "401": "No or an invalid API key (`not_authenticated`, `authentication_failed`).",
-    "403": "The key lacks the scope (`insufficient_scope`) or the user is not staff.",
-    "404": "Not found (`not_found` or a more precise code).",
-    "409": "Refused by a business rule, or `idempotency_key_reused`.",
-    "413": "The request body is too large (`payload_too_large`).",
-    "415": "The body's Content-Type is missing or not one the operation reads (`unsupported_media_type`).",
+STATUS_WORDS = {
+    400: "Invalid input",
+    401: "No or an invalid API key",
+    403: "The key lacks the scope, or the user is not staff",
+    404: "Not found",
+    409: "Refused by a business rule",
+    413: "The request body is too large",
+    415: "The body's Content-Type is not one the operation reads",
 }
+
+
+def conventional_errors(*, authenticated: bool, body: bool, post: bool) -> dict[int, tuple[str, ...]]:
+    """The errors the API conventions answer for any operation of this kind (docs/api.md)."""
+    errors: dict[int, tuple[str, ...]] = {400: ("validation_error",) + (("malformed_request",) if body else ())}
+    if authenticated:
+        errors |= {401: ("not_authenticated", "authentication_failed"), 403: ("insufficient_scope",)}
+    if post:
+        errors[409] = ("idempotency_key_reused",)
+    if body:
+        errors |= {413: ("payload_too_large",), 415: ("unsupported_media_type",)}
+    return errors
+
+
+def error_response_schema(status: int, codes: list[str], invalid: tuple[str, str, str] | None = None) -> dict:
+    """One error answer: the error shape, the codes in words and an example of each."""
+    described = ", ".join(f"`{code}`" for code in codes)
+    return {
+        "description": f"{STATUS_WORDS.get(status, 'Refused')}: {described}.",
+        "content": {
+            "application/json": {
+                "schema": {"$ref": "#/components/schemas/Error"},
+                "examples": {
+                    code: {"summary": code, "value": error_catalog.example(status, code, invalid)} for code in codes
+                },
+            }
+        },
+    }
 
 
 class LoyaltyAutoSchema(AutoSchema):
@@ -30,24 +64,34 @@ class LoyaltyAutoSchema(AutoSchema):
         return not getattr(self.view, "public_endpoint", False)
 
     def _get_response_bodies(self, direction="response"):
+        """The answers of the view, then every error it answers: the conventions' errors for its kind plus its
+        own from loyalty/api/operation_errors.py, each with an example (no error answer is written by hand)."""
         responses = super()._get_response_bodies(direction)
         if direction != "response":
             return responses
-        codes = ["400"]
-        if self._authenticated():
-            codes += ["401", "403"]
-        writes = self.method in ("POST", "PUT", "PATCH", "DELETE")
-        if "{" in self.path or writes:  # a write names what it acts on in the path or the body
-            codes.append("404")
-        if writes:
-            codes += ["409", "413", "415"]
-        for code in codes:
-            if code not in responses:
-                responses[code] = self._get_response_for_code(
-                    OpenApiResponse(ErrorSerializer, description=ERROR_DESCRIPTIONS[code]),
-                    code,
-                )
+        responses = {code: answer for code, answer in responses.items() if not code.startswith(("4", "5"))}
+        errors: dict[int, list[str]] = {}
+        body = self.method in ("POST", "PUT", "PATCH") and self._get_request_body() is not None
+        conventional = conventional_errors(authenticated=self._authenticated(), body=body, post=self.method == "POST")
+        own = OPERATION_ERRORS.get(self.get_operation_id(), {})
+        for source in (conventional, own):
+            for status, codes in source.items():
+                errors.setdefault(status, [])
+                errors[status] += [code for code in codes if code not in errors[status]]
+        self.resolve_serializer(ErrorSerializer, "response")  # the component every error answer refers to
+        invalid = self._invalid_field_example()
+        for status in sorted(errors):
+            responses[str(status)] = error_response_schema(status, errors[status], invalid)
         return responses
+
+    def _invalid_field_example(self) -> tuple[str, str, str] | None:
+        """A field of this operation's body left out, for the example of its validation error."""
+        serializer = self.get_request_serializer() if self.method in ("POST", "PUT", "PATCH") else None
+        fields = getattr(force_instance(serializer), "fields", {}) if serializer is not None else {}
+        for name, field in fields.items():
+            if field.required and not field.read_only:
+                return camel(name), "required", "This field is required."
+        return None
 
     def get_override_parameters(self):
         params = list(super().get_override_parameters())
@@ -55,7 +99,7 @@ class LoyaltyAutoSchema(AutoSchema):
             params.append(
                 OpenApiParameter(
                     "Idempotency-Key",
-                    OpenApiTypes.STR,
+                    {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^[^\x00-\x1f\x7f]+$"},
                     OpenApiParameter.HEADER,
                     description=(
                         "Makes a retry safe: the same key and body return the first answer and change "
@@ -76,6 +120,54 @@ def add_servers(result, generator, request, public):
 
     url = request.build_absolute_uri("/").rstrip("/") if request is not None else settings.API_PUBLIC_URL
     result["servers"] = [{"url": url, "description": "This loyalty platform"}]
+    return result
+
+
+EXAMPLES = Path(__file__).with_name("examples.json")
+
+
+@cache
+def recorded_examples() -> dict:
+    """Requests and answers of each operation, recorded from the demo program by the generated client's flow
+    (`make examples`; tests/client/test_flow.py)."""
+    return json.loads(EXAMPLES.read_text(encoding="utf-8")) if EXAMPLES.exists() else {}
+
+
+def add_examples(result, generator, request, public):
+    """Each operation's recorded request and answers as the examples of its body and of its 2xx answers."""
+    recorded = recorded_examples()
+    for item in result.get("paths", {}).values():
+        for operation in item.values():
+            found = recorded.get(operation.get("operationId"), {})
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            if body is not None and "request" in found:
+                body["example"] = found["request"]
+            for status, example in found.get("responses", {}).items():
+                content = operation.get("responses", {}).get(status, {}).get("content", {})
+                if example["mediaType"] in content:
+                    content[example["mediaType"]]["example"] = example["value"]
+    return result
+
+
+_DECIMAL = re.compile(r"^\^-\?\\d\{0,(\d+)\}\(\?:\\\.\\d\{0,(\d+)\}\)\?\$$")
+
+
+def strict_decimal_patterns(result, generator, request, public):
+    """drf-spectacular's decimal pattern also matches "" and "-", which the server refuses: one digit at least."""
+
+    def walk(node):
+        if isinstance(node, dict):
+            match = _DECIMAL.match(node.get("pattern", "")) if node.get("format") == "decimal" else None
+            if match:
+                whole, fraction = match.groups()
+                node["pattern"] = rf"^-?(?:\d{{1,{whole}}}(?:\.\d{{0,{fraction}}})?|\.\d{{1,{fraction}}})$"
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(result)
     return result
 
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import pkgutil
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +22,7 @@ import pytest
 pytestmark = pytest.mark.postgres
 
 CALLED: set[str] = set()
+EXAMPLES_FILE = Path(__file__).resolve().parents[2] / "loyalty" / "api" / "examples.json"
 
 
 class Flow:
@@ -39,12 +42,15 @@ class Flow:
         self.anonymous = package.Client(base_url=platform.url, raise_on_unexpected_status=True)
         self.models = importlib.import_module(f"{package.__name__}.models")
         self.types = importlib.import_module(f"{package.__name__}.types")
+        self.examples = Examples()
 
     def call(self, operation: str, expected: int, *, anonymous: bool = False, **kwargs) -> Any:
         """Call one operation, check the status, return the parsed answer (the generated model)."""
         module = importlib.import_module(self.modules[operation])
         response = module.sync_detailed(client=self.anonymous if anonymous else self.client, **kwargs)
         CALLED.add(operation)
+        if response.status_code < 300:
+            self.examples.record(operation, module._get_kwargs(**kwargs), response)
         assert response.status_code == HTTPStatus(expected), (operation, response.status_code, response.content[:600])
         return response.parsed
 
@@ -55,9 +61,48 @@ class Flow:
         assert error.code == code, (operation, error.code, error.detail)
 
 
+class Examples:
+    """The first successful request and answer of each operation, for the schema's examples (`make examples`
+    runs the flow with RECORD_API_EXAMPLES=1 and writes loyalty/api/examples.json)."""
+
+    LIST_ITEMS = 2  # arrays are cut to their first items: an example shows the shape, not a whole page
+
+    def __init__(self):
+        self.found: dict[str, dict[str, Any]] = {}
+
+    @classmethod
+    def shorten(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [cls.shorten(v) for v in value[: cls.LIST_ITEMS]]
+        if isinstance(value, dict):
+            return {k: cls.shorten(v) for k, v in value.items()}
+        return value
+
+    def record(self, operation: str, request: dict[str, Any], response) -> None:
+        operation_id = "".join(w if i == 0 else w.title() for i, w in enumerate(operation.split("_")))
+        entry = self.found.setdefault(operation_id, {"responses": {}})
+        if "json" in request and "request" not in entry:
+            entry["request"] = self.shorten(request["json"])
+        status = str(int(response.status_code))
+        kind = response.headers.get("Content-Type", "").split(";")[0]
+        if status in entry["responses"] or status == "204":
+            return
+        if kind == "application/json":
+            entry["responses"][status] = {"mediaType": kind, "value": self.shorten(json.loads(response.content))}
+        elif kind in ("text/csv", "application/x-ndjson"):
+            lines = response.content.decode("utf-8-sig").splitlines(keepends=True)[:3]
+            entry["responses"][status] = {"mediaType": kind, "value": "".join(lines)}
+
+    def write(self) -> None:
+        EXAMPLES_FILE.write_text(json.dumps(dict(sorted(self.found.items())), indent=1, ensure_ascii=False) + "\n")
+
+
 @pytest.fixture(scope="module")
-def flow(loyalty_client, platform) -> Flow:
-    return Flow(loyalty_client, platform)
+def flow(loyalty_client, platform):
+    flow = Flow(loyalty_client, platform)
+    yield flow
+    if os.environ.get("RECORD_API_EXAMPLES"):
+        flow.examples.write()
 
 
 def _now() -> datetime:
@@ -269,6 +314,27 @@ def test_imports(flow, members):
     flow.error("resume_import_batch_by_get", 409, "batch_not_resumable", key=queued.key)
     assert flow.call("resume_import_batches_of_type", 200, type_="pointAdjustments").resumed == []
     assert flow.call("resume_import_batches_of_type_by_get", 200, type_="pointAdjustments").resumed == []
+
+
+def test_import_controls(flow, members):
+    """Cancel a running batch and resume it, in both forms; a large batch keeps the worker busy meanwhile."""
+    records = [
+        flow.models.QueueImportBodyItem.from_dict(
+            {"membershipKey": members["friend"], "points": "0.01", "reason": f"bulk {i}"}
+        )
+        for i in range(10_000)
+    ]
+    key = flow.call("queue_import", 202, key="pointAdjustments", body=records).key
+    assert flow.call("cancel_import_batch", 200, key=key).status == "cancelled"
+    assert flow.call("resume_import_batch", 200, key=key).status in ("queued", "running")
+    assert flow.call("cancel_import_batch_by_get", 200, key=key).status == "cancelled"
+    assert flow.call("resume_import_batch_by_get", 200, key=key).status in ("queued", "running")
+    assert flow.call("cancel_import_batch", 200, key=key).status == "cancelled"
+    resumed = flow.call("resume_import_batches_of_type", 200, type_="pointAdjustments").resumed
+    assert key in [batch.key for batch in resumed]
+    flow.call("resume_import_batches_of_type_by_get", 200, type_="pointAdjustments")
+    batch = _wait_for_batch(flow, key)
+    assert (batch.status, batch.ok) == ("completed", 10_000)
 
 
 def test_exports(flow, members):

@@ -218,3 +218,30 @@ def test_a_repeated_enrollment_with_the_same_idempotency_key_creates_one_members
     assert first.status_code == second.status_code == 201
     assert first.json() == second.json()
     assert Membership.objects.count() == 1
+
+
+def test_the_schema_carries_the_card_number_and_phone_rules():
+    """What the cleaners accept the schema's patterns accept, and the other way round where a pattern can say it."""
+    import re
+
+    from django.core.exceptions import ValidationError
+
+    from memberships import validation
+    from tests.test_schema import generate
+
+    fields = generate()[0]["components"]["schemas"]["EnrollMembershipInputRequest"]["properties"]
+    card, phone = fields["cardNumber"]["pattern"], fields["phone"]["oneOf"][0]["pattern"]
+
+    def accepted(cleaner, value):
+        try:
+            cleaner(value)
+        except ValidationError:
+            return False
+        return True
+
+    for value in ["601000000001", "AB-12", "x1-2-3", "ab", "-abc", "a b c", "0" * 41, "card", "MERGE", "cards"]:
+        assert bool(re.match(card, value)) == accepted(validation.clean_card_number, value), value
+    for value in ["+31 6 1234 5678", "0031 (6) 12-34-56-78", "061234567", "0612.345.678"]:
+        assert re.match(phone, value) and accepted(validation.clean_phone, value), value
+    for value in ["abc", "+", "phone: 0612345678"]:
+        assert not re.match(phone, value) and not accepted(validation.clean_phone, value), value

@@ -142,9 +142,10 @@ def test_the_list_filters_by_active_sponsor_purchasable_and_kind(api, make_type,
     assert keys("?kind=custom") == ["c-bought"]
     assert keys("?pointType=points") == ["c-bought"]
     assert api.get(f"{BASE}/types").json()["count"] == 3
+    assert keys("?active=1&purchasable=0") == keys("?active=true&purchasable=false")
 
 
-@pytest.mark.parametrize("query", ["?colour=red", "?active=maybe", "?kind=gift", "?purchasable=1"])
+@pytest.mark.parametrize("query", ["?colour=red", "?active=maybe", "?kind=gift", "?purchasable=yes"])
 def test_bad_type_filters_are_a_400(api, ledger_program, query):
     assert_refused(api.get(f"{BASE}/types{query}"), 400, "validation_error")
 
