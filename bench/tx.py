@@ -560,7 +560,7 @@ def start_gunicorn(url: str, workers: int, port: int) -> subprocess.Popen:
     }
     env.pop("CELERY_BROKER_URL", None)
     command = [
-        str(ROOT / ".venv" / "bin" / "gunicorn"),
+        str(Path(sys.executable).parent / "gunicorn"),  # beside this Python: the same virtualenv
         "config.wsgi:application",
         "--config",
         str(ROOT / "config" / "gunicorn.conf.py"),  # the production settings: see that file
