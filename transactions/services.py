@@ -85,7 +85,7 @@ class TxRequest:
             currency=data["currency"],
             items=[Item(i["product_key"], i["quantity"], i["unit_price"], i["amount"]) for i in data["items"]],
             receipt_id=data["receipt_id"],
-            tx_id=data.get("tx_id", ""),
+            tx_id=data.get("tx_id") or "",  # null is no txId, as answers say it
             sponsor=data["sponsor"],
             payment_method=data["payment_method"],
             properties=data["properties"],

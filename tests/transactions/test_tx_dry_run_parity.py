@@ -280,3 +280,15 @@ def test_a_purchase_before_2000_is_refused_by_both_paths(api, member, occurred_a
     assert refusal["errors"] == [{"field": "occurredAt", "code": "too_early", "message": refusal["detail"]}]
     assert assert_refused(booking, status, code) == refusal
     assert not Transaction.objects.exists()
+
+
+def test_a_tx_id_of_null_is_a_dry_run_as_the_answers_say(api, member):
+    """An answer says `txId: null` for a dry run; sent back, null means what leaving it out means."""
+    body = purchase(member)
+    first = api.post("/api/v1/tx", body, format="json")
+    assert first.status_code == 200 and first.json()["txId"] is None
+    again = api.post("/api/v1/tx", {**body, "txId": first.json()["txId"]}, format="json")
+    assert again.status_code == 200, again.content
+    assert again.json() == first.json()
+    assert not Transaction.objects.exists()
+    assert_refused(api.post("/api/v1/tx", {**body, "txId": ""}, format="json"), 400, "validation_error")
