@@ -122,7 +122,7 @@ EARLIEST_PURCHASE = datetime(2000, 1, 1, tzinfo=UTC)
 
 def check_request(request: TxRequest) -> None:
     """What no promotion could make sense of: another currency, lines that miss the total, a purchase
-    in the future. The dry run, the booking and the bulk booking all start here."""
+    in the future or before 2000. The dry run, the booking and the bulk booking all start here."""
     currency = _program().currency
     if request.currency != currency:
         raise errors.WrongCurrency(
