@@ -2,9 +2,9 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/tx.py
 
-It creates its own database (`loyalty_bench_tx` on the server DATABASE_URL names; the database in
-the URL is only used to reach the server and is never touched), migrates it and seeds, through the
-services: a web shop with 200 products in 10 departments, 20 active promotions (base earning,
+It creates its own database (`loyalty_bench_tx`, or the name in BENCH_DB, on the server DATABASE_URL
+names; the database in the URL is only used to reach the server and is never touched), migrates it
+and seeds, through the services: a web shop with 200 products in 10 departments, 20 active promotions (base earning,
 status points, category multipliers and bonuses, a weekend multiplier, happy hours, a gold-tier
 bonus, a big-basket bonus, a brand bonus, per-transaction, per-member and budget caps), silver and
 gold tiers on the status points, 1,000 members and an API key.
@@ -66,7 +66,10 @@ HERE = Path(__file__).resolve().parent
 # This file is bench/tx.py, beside bench/ledger.py and bench/memberships.py: keep bench/ off the
 # import path, or `import ledger` / `import memberships` would find those scripts instead of the apps.
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != HERE]
-BENCH_DB = "loyalty_bench_tx"
+# BENCH_DB names another database, so that two people on one server can each run the benchmark.
+BENCH_DB = os.environ.get("BENCH_DB", "loyalty_bench_tx")
+if not BENCH_DB.isidentifier() or not BENCH_DB.isascii():
+    raise SystemExit(f"BENCH_DB={BENCH_DB!r}: give a plain database name (letters, digits, _).")
 DEPARTMENTS = ["coffee", "tea", "bakery", "dairy", "fruit", "household", "snacks", "drinks", "frozen", "deli"]
 BRANDS = ["Northwind", "Green Leaf", "Bakehouse", "Fjord", "Orchard", "Sparkle", "Crunch", "Polar"]
 
@@ -557,7 +560,7 @@ def start_gunicorn(url: str, workers: int, port: int) -> subprocess.Popen:
     }
     env.pop("CELERY_BROKER_URL", None)
     command = [
-        str(ROOT / ".venv" / "bin" / "gunicorn"),
+        str(Path(sys.executable).parent / "gunicorn"),  # beside this Python: the same virtualenv
         "config.wsgi:application",
         "--config",
         str(ROOT / "config" / "gunicorn.conf.py"),  # the production settings: see that file

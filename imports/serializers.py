@@ -3,7 +3,8 @@
 from rest_framework import serializers
 
 from imports.models import BatchStatus, RecordStatus
-from loyalty.api.serializers import StrictInputSerializer
+from loyalty.api.pagination import MAX_OFFSET
+from loyalty.api.serializers import QueryIntegerField, StrictInputSerializer
 
 
 class ImportFieldOutput(serializers.Serializer):
@@ -90,16 +91,16 @@ class ReportQuery(StrictInputSerializer):
     status = serializers.ChoiceField(choices=BatchStatus.choices, required=False)
     since = serializers.DateTimeField(required=False, help_text="Created at or after.")
     until = serializers.DateTimeField(required=False, help_text="Created before.")
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=500)
-    offset = serializers.IntegerField(required=False, min_value=0)
+    limit = QueryIntegerField(required=False, min_value=1, max_value=500)
+    offset = QueryIntegerField(required=False, min_value=0, max_value=MAX_OFFSET)
 
 
 class BatchQuery(StrictInputSerializer):
     status = serializers.ChoiceField(
         choices=RecordStatus.choices, required=False, help_text="Only records in this status."
     )
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=1000, default=100)
-    offset = serializers.IntegerField(required=False, min_value=0, default=0)
+    limit = QueryIntegerField(required=False, min_value=1, max_value=1000, default=100)
+    offset = QueryIntegerField(required=False, min_value=0, max_value=MAX_OFFSET, default=0)
     format = serializers.ChoiceField(
         choices=["json", "csv"],
         required=False,

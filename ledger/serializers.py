@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from loyalty.api.serializers import StrictInputSerializer
+from loyalty.api.serializers import QueryIntegerField, StrictInputSerializer
 
 POINTS = {"max_digits": 19, "decimal_places": 4}
 
@@ -71,9 +71,9 @@ class StatementQuerySerializer(StrictInputSerializer):
     point_type = serializers.CharField(required=False)
     since = serializers.DateTimeField(required=False, help_text="Period start (inclusive). Default: the beginning.")
     until = serializers.DateTimeField(required=False, help_text="Period end (exclusive). Default: now.")
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=100)
+    limit = QueryIntegerField(required=False, min_value=1, max_value=500, default=100)
     cursor = serializers.CharField(required=False)
-    expiring_months = serializers.IntegerField(required=False, min_value=1, max_value=24, default=3)
+    expiring_months = QueryIntegerField(required=False, min_value=1, max_value=24, default=3)
 
 
 class StatementEntrySerializer(serializers.Serializer):

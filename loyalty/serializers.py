@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
-from loyalty.api.serializers import StrictInputSerializer
+from loyalty.api.pagination import MAX_ID
+from loyalty.api.serializers import QueryIntegerField, StrictInputSerializer
 from loyalty.models import AuditEntry, Event
 
 
@@ -55,9 +56,12 @@ class EventBatchSerializer(serializers.Serializer):
 
 
 class AcknowledgeQuerySerializer(StrictInputSerializer):
-    ack = serializers.IntegerField(
+    ack = QueryIntegerField(
         required=False,
         min_value=0,
+        max_value=MAX_ID,
         help_text="The `ack` value of the previous answer: all events up to it are done.",
     )
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=1000, default=100)
+    limit = QueryIntegerField(
+        required=False, min_value=1, max_value=1000, default=100, help_text="At most this many events."
+    )

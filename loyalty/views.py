@@ -1,4 +1,4 @@
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import AllowAny
@@ -98,14 +98,7 @@ class EventViewSet(ApiGenericViewSet):
             "next ones. Call without `ack` (or with an older one) and the unacknowledged events come "
             "again, so a lost answer loses nothing. Handle events idempotently by `id`."
         ),
-        parameters=[
-            OpenApiParameter("ack", int, description="The `ack` of your previous answer."),
-            OpenApiParameter(
-                "limit",
-                int,
-                description="At most this many events (1 to 1000, default 100).",
-            ),
-        ],
+        parameters=[AcknowledgeQuerySerializer],
         responses={200: EventBatchSerializer, 409: ErrorSerializer},
     )
     def acknowledge(self, request):

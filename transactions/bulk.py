@@ -23,12 +23,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from django.db import connection
 from django.db.models import F
-from django.utils import timezone
 
 from ledger.services.core import EARNING_STATUSES
 from ledger.services.earn import Earn, earn_many
@@ -118,10 +116,7 @@ def _checked(requests: list[services.TxRequest]) -> list[_Candidate]:
             break
         try:
             services.check_request(request)
-            if request.occurred_at > timezone.now() + timedelta(minutes=5):
-                break
-            channel = services._channel(request.channel)
-            sponsor = services._sponsor(request, channel)
+            channel, sponsor = services.channel_and_sponsor(request)
         except DomainError:
             break
         if (sponsor.pk, request.receipt_id) in receipts:

@@ -13,6 +13,16 @@ class WrongCurrency(InvalidInput):
     default_detail = "The program earns in another currency."
 
 
+class OccurredInFuture(InvalidInput):
+    code = "occurred_in_future"
+    default_detail = "The transaction lies in the future."
+
+
+class OccurredTooEarly(InvalidInput):
+    code = "occurred_too_early"
+    default_detail = "The transaction lies before the earliest purchase the program takes."
+
+
 class TxIdReused(Conflict):
     code = "tx_id_reused"
     default_detail = "This txId was already booked with a different transaction."

@@ -11,11 +11,12 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet, Value
 
 from ledger.services.core import sponsor_by_key
 from loyalty import rollups
 from loyalty.models import Sponsor
+from loyalty.prepared import Prepared
 from promotions.context import Item, anonymous_context, line_for, member_from_json
 from promotions.hooks import PastTransaction
 from promotions.rules import Tx
@@ -75,6 +76,27 @@ def by_receipt(receipt_id: str, sponsor_key: str = "") -> Transaction:
     if len(found) > 1:
         raise errors.AmbiguousReceipt()
     return found[0]
+
+
+def _receipt_uses_query(sponsor_id: int, receipt_id: str) -> QuerySet:
+    from ledger.models import Booking
+
+    transactions = Transaction.objects.filter(sponsor_id=sponsor_id, receipt_id=receipt_id).order_by()
+    earns = Booking.objects.filter(kind=Booking.Kind.EARN, sponsor_id=sponsor_id, receipt_id=receipt_id).order_by()
+    return (
+        transactions.annotate(use=Value("transaction"))
+        .values_list("use", flat=True)
+        .union(earns.annotate(use=Value("earn")).values_list("use", flat=True), all=True)
+    )
+
+
+_receipt_uses: Prepared[str] = Prepared(_receipt_uses_query)
+
+
+def receipt_uses(sponsor_id: int, receipt_id: str) -> set[str]:
+    """Where the sponsor's receipt is booked already, in one query: "transaction" (a stored /tx
+    transaction) and "earn" (a ledger earn, which is how points earned elsewhere keep receipts)."""
+    return set(_receipt_uses.all(sponsor_id, receipt_id))
 
 
 def engine_tx(row: Transaction, *, unknown: str) -> Tx:

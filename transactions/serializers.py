@@ -28,7 +28,10 @@ class TxItemInputSerializer(StrictInputSerializer):
 
 class TxInputSerializer(StrictInputSerializer):
     tx_id = serializers.CharField(
-        max_length=100, required=False, help_text="Given: the points are booked, once. Left out: a dry run."
+        max_length=100,
+        required=False,
+        allow_null=True,
+        help_text="Given: the points are booked, once. Left out or null (as a dry run's answer says): a dry run.",
     )
     receipt_id = serializers.CharField(max_length=100)
     membership_key = serializers.CharField(max_length=100, help_text="Membership number, card or alternate id.")

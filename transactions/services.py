@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -37,7 +37,6 @@ from loyalty.prepared import Prepared
 from promotions.caps import caps_of, promotion_ids_by_key, read_cap_usage, record_usage
 from promotions.context import (
     Item,
-    anonymous_context,
     build_lines,
     check_items,
     line_for,
@@ -46,7 +45,6 @@ from promotions.context import (
     member_to_json,
 )
 from promotions.engine import CapUsage, CompiledPromotion, Evaluation, evaluate
-from promotions.errors import ItemsDoNotAddUp
 from promotions.rules import Tx
 from promotions.selectors import active_promotions, compiled_versions
 from transactions import errors, selectors
@@ -87,7 +85,7 @@ class TxRequest:
             currency=data["currency"],
             items=[Item(i["product_key"], i["quantity"], i["unit_price"], i["amount"]) for i in data["items"]],
             receipt_id=data["receipt_id"],
-            tx_id=data.get("tx_id", ""),
+            tx_id=data.get("tx_id") or "",  # null is no txId, as answers say it
             sponsor=data["sponsor"],
             payment_method=data["payment_method"],
             properties=data["properties"],
@@ -115,8 +113,16 @@ class TxRequest:
 # Validation ------------------------------------------------------------------------------------
 
 
+# A till's clock may run a little ahead of ours: a purchase up to this far in the future is taken.
+FUTURE_TOLERANCE = timedelta(minutes=5)
+# No purchase is older: earlier times are unset clocks (0001-01-01, 1970-01-01), and near year 1 the
+# local dates, periods and maturities computed from the time leave the calendar (a 500, once).
+EARLIEST_PURCHASE = datetime(2000, 1, 1, tzinfo=UTC)
+
+
 def check_request(request: TxRequest) -> None:
-    """What no promotion could make sense of: another currency, lines that miss the total."""
+    """What no promotion could make sense of: another currency, lines that miss the total, a purchase
+    in the future or before 2000. The dry run, the booking and the bulk booking all start here."""
     currency = _program().currency
     if request.currency != currency:
         raise errors.WrongCurrency(
@@ -124,6 +130,29 @@ def check_request(request: TxRequest) -> None:
             errors=[{"field": "currency", "code": "wrong_currency", "message": f"Use {currency}."}],
         )
     check_items(request.total_amount, request.items)
+    if request.occurred_at > timezone.now() + FUTURE_TOLERANCE:
+        raise errors.OccurredInFuture(
+            errors=[{"field": "occurredAt", "code": "in_future", "message": "occurredAt lies in the future."}],
+        )
+    if request.occurred_at < EARLIEST_PURCHASE:
+        message = f"occurredAt lies before {EARLIEST_PURCHASE.isoformat()}."
+        raise errors.OccurredTooEarly(
+            message, errors=[{"field": "occurredAt", "code": "too_early", "message": message}]
+        )
+
+
+def channel_and_sponsor(request: TxRequest) -> tuple[Any, Sponsor]:
+    """The request's channel (unknown_channel) and the sponsor that books it (unknown_sponsor)."""
+    channel = _channel(request.channel)
+    return channel, _sponsor(request, channel)
+
+
+def check_earns(membership: Any) -> None:
+    """A blocked, cancelled or merged membership earns nothing (membership_not_active): the booking
+    asks under the membership's lock, the dry run of what it read."""
+    from ledger.services.core import EARNING_STATUSES, check_status
+
+    check_status(membership.number, membership.status, EARNING_STATUSES)
 
 
 def _channel(key: str):
@@ -260,24 +289,31 @@ def _engine_input(request: TxRequest, channel, sponsor: Sponsor) -> tuple[Tx, li
 
 @reads_once
 def calculate(request: TxRequest, *, actor: Actor) -> dict[str, Any]:
-    """A dry run: what the transaction would earn, with the trace. Books and creates nothing."""
-    from memberships.errors import MembershipNotFound
-    from memberships.selectors import resolve_membership
+    """A dry run: what booking the same request with a fresh txId would answer, with the trace, and
+    nothing written. It refuses what the booking refuses, with the same code, by the same checks in
+    the same order (see book and _write_booking); a receipt the sponsor already booked is read here,
+    where the booking meets it on the database's unique keys."""
+    from memberships.services.enrollment import resolve_or_plan_anonymous
 
     check_request(request)
-    channel = _channel(request.channel)
-    sponsor = _sponsor(request, channel)
-    try:
-        membership = resolve_membership(request.membership_key)
-    except MembershipNotFound:
-        if not _program().anonymous_on_unknown_card:
-            raise
-        membership = None
+    channel, sponsor = channel_and_sponsor(request)
+    membership = resolve_or_plan_anonymous(request.membership_key)
+    check_earns(membership)
     tx, unknown, _ = _engine_input(request, channel, sponsor)
-    member = member_context(membership, request.occurred_at) if membership else anonymous_context()
-    result, _ = _evaluate(tx, member, active_promotions(), membership, lock=False)
-    number = membership.number if membership else ""
-    return _answer(request, number, result, booked=False, unknown=unknown)
+    member = member_context(membership, request.occurred_at)
+    result, _ = _evaluate(tx, member, active_promotions(), membership if membership.pk else None, lock=False)
+    _check_receipt_free(request, sponsor, earns=any(r.amount for r in result.rewards))
+    return _answer(request, membership.number, result, booked=False, unknown=unknown)
+
+
+def _check_receipt_free(request: TxRequest, sponsor: Sponsor, *, earns: bool) -> None:
+    """What the booking's unique (sponsor, receipt) of the transaction row and, when it earns points,
+    the ledger's receipt check would refuse (both receipt_already_booked)."""
+    taken = selectors.receipt_uses(sponsor.pk, request.receipt_id)
+    if "transaction" in taken:
+        raise errors.ReceiptAlreadyBooked(f"{sponsor.key} already booked receipt {request.receipt_id!r}.")
+    if earns and "earn" in taken:
+        raise LedgerReceiptAlreadyBooked(f"Receipt {request.receipt_id!r} of {sponsor.key} is already booked.")
 
 
 @reads_once
@@ -286,17 +322,10 @@ def book(request: TxRequest, *, actor: Actor) -> tuple[dict[str, Any], bool]:
     from memberships.services.enrollment import resolve_or_create_anonymous
 
     check_request(request)
-    if request.occurred_at > timezone.now() + timedelta(minutes=5):
-        raise ItemsDoNotAddUp(
-            "The transaction lies in the future.",
-            code="occurred_in_future",
-            errors=[{"field": "occurredAt", "code": "in_future", "message": "occurredAt lies in the future."}],
-        )
     existing = _by_tx_id.first(request.tx_id)
     if existing is not None:
         return _replay(existing, request), True
-    channel = _channel(request.channel)
-    sponsor = _sponsor(request, channel)
+    channel, sponsor = channel_and_sponsor(request)
     membership = resolve_or_create_anonymous(request.membership_key, actor=actor, channel=channel.key)
     try:
         return _book(request, channel, sponsor, membership, actor)
@@ -353,13 +382,12 @@ def _book(request: TxRequest, channel, sponsor: Sponsor, membership, actor: Acto
 def _write_booking(
     request: TxRequest, channel, sponsor: Sponsor, membership, actor: Actor
 ) -> tuple[dict[str, Any], bool]:
-    from ledger.services.core import EARNING_STATUSES, check_status
     from memberships.services.common import lock_membership
     from promotions.tiers import upgrade_if_qualified
 
     # The member before the accounts (LEDGER.md's order): a tier change at the end needs it anyway.
     membership = lock_membership(membership)
-    check_status(membership.number, membership.status, EARNING_STATUSES)
+    check_earns(membership)
     tx, unknown, facts = _engine_input(request, channel, sponsor)
     member = member_context(membership, request.occurred_at)
     promotions = active_promotions()

@@ -38,6 +38,19 @@ class StrictInputSerializer(serializers.Serializer):
         return value
 
 
+class QueryIntegerField(serializers.IntegerField):
+    """An integer query parameter, read as the paginators read `limit` and `offset`
+    (loyalty.api.pagination.whole_number), within the database's bigint unless narrower."""
+
+    def to_internal_value(self, data: Any) -> int:
+        from loyalty.api.pagination import MAX_ID, MIN_BIGINT, whole_number
+
+        if not isinstance(data, str):
+            return super().to_internal_value(data)
+        minimum = MIN_BIGINT if self.min_value is None else self.min_value
+        return whole_number(data, minimum=minimum, maximum=MAX_ID if self.max_value is None else self.max_value)
+
+
 def parse_query(serializer_class: type[serializers.Serializer], request) -> dict:
     """Validate query parameters (camelCase on the wire) with a snake_case input serializer."""
     from djangorestframework_camel_case.util import underscoreize

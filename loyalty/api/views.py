@@ -6,14 +6,17 @@ from rest_framework import generics, viewsets
 from rest_framework.views import APIView
 
 from loyalty.actors import Actor
+from loyalty.api.filters import check_query
 from loyalty.api.idempotency import HEADER, run_idempotent
 
 
 class LoyaltyApiMixin:
-    """Sets request.actor for the services and makes every POST honour Idempotency-Key."""
+    """Sets request.actor for the services, refuses repeated and empty query parameters (once
+    authenticated), and makes every POST honour Idempotency-Key."""
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
+        check_query(request, self)
         request.actor = Actor.from_request(request)
         if request.method == "POST" and HEADER in request.headers and hasattr(self, "post"):
             self.post = functools.partial(run_idempotent, self.post)

@@ -11,6 +11,7 @@ from memberships.services.enrollment import (
     create_anonymous_membership,
     enroll_membership,
     resolve_or_create_anonymous,
+    resolve_or_plan_anonymous,
     update_membership,
 )
 from memberships.services.identifiers import (
@@ -52,6 +53,7 @@ __all__ = [
     "reactivate_legal_entity",
     "reactivate_membership",
     "resolve_or_create_anonymous",
+    "resolve_or_plan_anonymous",
     "save_legal_entity",
     "save_legal_entity_card",
     "unblock_membership",

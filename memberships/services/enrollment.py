@@ -291,18 +291,42 @@ def resolve_or_create_anonymous(key: str, *, actor: Actor, channel: str = "") ->
     try:
         return resolve_membership(key)
     except MembershipNotFound:
-        if not Program.current().anonymous_on_unknown_card:
-            raise
-    try:
-        clean_card_number(key)
-    except ValidationError as exc:
-        raise MembershipNotFound() from exc
+        _anonymous_card(key)
     try:
         return create_anonymous_membership(card_number=key, actor=actor, channel=channel)
     except (CardTaken, KeyTaken):
         # Another transaction created it first (we waited for it), the card is deactivated, or the
         # number just became another member's alternate id: what the key resolves to now is the answer.
         return resolve_membership(key)
+
+
+def resolve_or_plan_anonymous(key: str) -> Membership:
+    """For a dry run of the transaction flow: the membership `key` names, or the anonymous one
+    resolve_or_create_anonymous would create for it, unsaved (no number yet). Refused exactly where
+    creating it would be refused, so a dry run answers as the booking does; nothing is written."""
+    from memberships.selectors import resolve_membership
+
+    try:
+        return resolve_membership(key)
+    except MembershipNotFound:
+        number = _anonymous_card(key)
+    membership_type = membership_type_for_enrollment(None)
+    if Card.objects.filter(number=number).exists():  # a deactivated card: creating it is CardTaken, then not found
+        raise MembershipNotFound()
+    return Membership(
+        number="", membership_type=membership_type, status=MembershipStatus.ANONYMOUS, enrolled_at=timezone.now()
+    )
+
+
+def _anonymous_card(key: str) -> str:
+    """The card number an unknown `key` would get an anonymous membership under; MembershipNotFound
+    when the program makes none or `key` is no card number."""
+    if not Program.current().anonymous_on_unknown_card:
+        raise MembershipNotFound()
+    try:
+        return clean_card_number(key)
+    except ValidationError as exc:
+        raise MembershipNotFound() from exc
 
 
 @transaction.atomic
@@ -427,5 +451,6 @@ __all__ = [
     "create_anonymous_membership",
     "enroll_membership",
     "resolve_or_create_anonymous",
+    "resolve_or_plan_anonymous",
     "update_membership",
 ]
