@@ -25,7 +25,13 @@ OPERATION_ERRORS: dict[str, dict[int, tuple[str, ...]]] = {
     "adjustPoints": member_key({400: ("invalid_amount",), 409: ("insufficient_points",)}),
     "bookTransaction": member_key(
         {
-            400: ("items_do_not_add_up", "occurred_in_future", "unknown_channel", "wrong_currency"),
+            400: (
+                "items_do_not_add_up",
+                "occurred_in_future",
+                "occurred_too_early",
+                "unknown_channel",
+                "wrong_currency",
+            ),
             409: ("membership_not_active", "receipt_already_booked", "tx_id_reused"),
         }
     ),

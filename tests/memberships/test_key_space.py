@@ -180,7 +180,12 @@ def test_a_merged_members_number_on_its_own_card_leads_to_the_survivor_not_ambig
     services.issue_card(membership=source, number=source.number, actor=ACTOR)
     target = enroll(api, 2)
     services.merge_memberships(source=source, target=target, actor=ACTOR)
-    assert api.get(f"{BASE}/{source.number}/details").json()["membershipNumber"] == target.number
+    details = api.get(f"{BASE}/{source.number}/details")  # the merged membership itself, no ambiguous_key
+    assert (details.status_code, details.json()["mergedInto"]) == (200, target.number)
+    before = target.remarks.count()
+    remark = api.post(f"{BASE}/{source.number}/remarks", {"text": "to the survivor"}, format="json")
+    assert remark.status_code == 201
+    assert target.remarks.count() == before + 1
 
 
 # Bulk services --------------------------------------------------------------------------------------
