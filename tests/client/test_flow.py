@@ -110,7 +110,7 @@ def _now() -> datetime:
 
 
 def _wait_for_batch(flow: Flow, key: str) -> Any:
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 240
     while True:
         batch = flow.call("get_import_batch", 200, key=key)
         if batch.status in ("completed", "failed", "cancelled"):
@@ -322,7 +322,7 @@ def test_import_controls(flow, members):
         flow.models.QueueImportBodyItem.from_dict(
             {"membershipKey": members["friend"], "points": "0.01", "reason": f"bulk {i}"}
         )
-        for i in range(10_000)
+        for i in range(2_000)
     ]
     key = flow.call("queue_import", 202, key="pointAdjustments", body=records).key
     assert flow.call("cancel_import_batch", 200, key=key).status == "cancelled"
@@ -334,7 +334,7 @@ def test_import_controls(flow, members):
     assert key in [batch.key for batch in resumed]
     flow.call("resume_import_batches_of_type_by_get", 200, type_="pointAdjustments")
     batch = _wait_for_batch(flow, key)
-    assert (batch.status, batch.ok) == ("completed", 10_000)
+    assert (batch.status, batch.ok) == ("completed", 2_000)
 
 
 def test_exports(flow, members):
