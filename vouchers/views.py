@@ -292,7 +292,7 @@ class VoucherRevokeView(ApiView):
         description="Only an unused voucher; points paid for it are refunded by a reversal booking "
         "(`refundReceiptId`). With `recipient`, only that member's voucher (merges followed). Refused with "
         "`voucher_not_found`, `membership_not_found` (404), `voucher_used`, `voucher_revoked`, `voucher_expired`, "
-        "`wrong_recipient`, `ambiguous_key` (409), `reason_required` (400).",
+        "`wrong_recipient`, `ambiguous_key` (409); a blank `reason` is a `validation_error` (400).",
         parameters=[TOKEN],
         request=RevokeInput,
         responses={200: VoucherInfoOutput},

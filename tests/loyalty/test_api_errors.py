@@ -57,3 +57,19 @@ def test_the_conventions_errors_follow_the_kind_of_operation(schema):
 
 def test_a_code_with_no_words_of_its_own_still_reads(schema):
     assert error_catalog.example(409, "made_up_refusal")["detail"] == "Refused: made up refusal."
+
+
+def test_an_error_code_a_description_mentions_is_one_the_operation_documents(schema):
+    """Descriptions say in words when a refusal happens; the code they name must be among the answers."""
+    import re
+
+    known = error_catalog.details()
+    docs = documented(schema)
+    wrong = []
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            answered = set().union(*docs[(method, path)].values()) if docs[(method, path)] else set()
+            for code in re.findall(r"`([a-z]+(?:_[a-z]+)+)`", operation.get("description", "")):
+                if code in known and code not in answered:
+                    wrong.append(f"{operation['operationId']}: {code}")
+    assert wrong == []
