@@ -1,6 +1,6 @@
 import django_filters
 
-from loyalty.api.filters import IsoDateTimeFilter
+from loyalty.api.filters import BooleanFilter, IsoDateTimeFilter
 from loyalty.models import AuditEntry, Event
 
 
@@ -29,7 +29,7 @@ class EventFilter(django_filters.FilterSet):
     membership = django_filters.CharFilter(field_name="membership_number", help_text="A membership number.")
     since = IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
     until = IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
-    acknowledged = django_filters.BooleanFilter(
+    acknowledged = BooleanFilter(
         method="filter_acknowledged",
         help_text="Only events this client has (true) or has not (false) acknowledged.",
     )

@@ -45,13 +45,59 @@ class PropertiesField(serializers.JSONField):
 # Input ----------------------------------------------------------------------------------------
 
 
+def _schema_pattern(rule, *, key: bool = True) -> str:
+    """A cleaner's rule as the schema's pattern: the API trims the value first, so spaces around are fine;
+    a key (a card number, an alternate id value) is none of the path words (RESERVED_KEYS, any case)."""
+    reserved = "|".join("".join(f"[{c.upper()}{c}]" for c in word) for word in sorted(validation.RESERVED_KEYS))
+    not_reserved = rf"(?!(?:{reserved})\s*$)" if key else ""
+    return rf"^\s*{not_reserved}{rule.pattern.strip('^$')}\s*$"
+
+
+@extend_schema_field({"type": "string", "maxLength": 40, "pattern": _schema_pattern(validation.CARD_NUMBER)})
+class CardNumberField(serializers.CharField):
+    """A card number; the schema carries the rule `validation.clean_card_number` applies."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=40, **kwargs)
+
+
+@extend_schema_field(
+    {"type": "string", "maxLength": 40, "pattern": _schema_pattern(validation.ALTERNATE_ID_TYPE, key=False)}
+)
+class AlternateIdTypeField(serializers.CharField):
+    def __init__(self, **kwargs):
+        super().__init__(max_length=40, **kwargs)
+
+
+@extend_schema_field({"type": "string", "maxLength": 100, "pattern": _schema_pattern(validation.ALTERNATE_ID_VALUE)})
+class AlternateIdValueField(serializers.CharField):
+    def __init__(self, **kwargs):
+        super().__init__(max_length=100, **kwargs)
+
+
+@extend_schema_field({"type": "string", "maxLength": 2, "pattern": r"^[A-Za-z]{2}$"})
+class CountryField(serializers.CharField):
+    """ISO 3166 alpha-2, any case (stored upper case)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=2, **kwargs)
+
+
+# Digits with separators the cleaner drops; the count of digits (6 to 15) is checked by the server.
+PHONE_PATTERN = r"^[\s().\-/]*(\+|00)?[\s().\-/]*[0-9][0-9\s().\-/]*$"
+
+
+@extend_schema_field({"type": "string", "maxLength": 32, "pattern": PHONE_PATTERN})
+class PhoneField(serializers.CharField):
+    def __init__(self, **kwargs):
+        super().__init__(max_length=32, **kwargs)
+
+
 class AddressInput(StrictInputSerializer):
     street = serializers.CharField(max_length=200, required=False, allow_blank=True)
     postal_code = serializers.CharField(max_length=20, required=False, allow_blank=True)
     city = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    country = serializers.CharField(
-        max_length=2, required=False, allow_blank=True, help_text="ISO 3166 alpha-2, e.g. NL."
-    )
+    country = CountryField(required=False, allow_blank=True, help_text="ISO 3166 alpha-2, e.g. NL.")
 
     def validate_country(self, value):
         return _clean(validation.clean_country, value)
@@ -68,39 +114,14 @@ class ConsentsInput(StrictInputSerializer):
 
 
 class AlternateIdInput(StrictInputSerializer):
-    type = serializers.CharField(max_length=40, help_text="e.g. `crm`, `shop`, `email_sha256`.")
-    value = serializers.CharField(max_length=100, help_text="Unique per type; no spaces or `/`.")
+    type = AlternateIdTypeField(help_text="e.g. `crm`, `shop`, `email_sha256`.")
+    value = AlternateIdValueField(help_text="No spaces or `/`; another member's number, card or alternate id is taken.")
 
     def validate_type(self, value):
         return _clean(validation.clean_alternate_id_type, value)
 
     def validate_value(self, value):
         return _clean(validation.clean_alternate_id_value, value)
-
-
-def _schema_pattern(rule) -> str:
-    """A key cleaner's rule as the schema's pattern: the API trims the value first, so spaces around are fine,
-    and the path words (RESERVED_KEYS, any case) are refused."""
-    reserved = "|".join("".join(f"[{c.upper()}{c}]" for c in word) for word in sorted(validation.RESERVED_KEYS))
-    return rf"^\s*(?!(?:{reserved})\s*$){rule.pattern.strip('^$')}\s*$"
-
-
-@extend_schema_field({"type": "string", "maxLength": 40, "pattern": _schema_pattern(validation.CARD_NUMBER)})
-class CardNumberField(serializers.CharField):
-    """A card number; the schema carries the rule `validation.clean_card_number` applies."""
-
-    def __init__(self, **kwargs):
-        super().__init__(max_length=40, **kwargs)
-
-
-# Digits with separators the cleaner drops; the count of digits (6 to 15) is checked by the server.
-PHONE_PATTERN = r"^[\s().\-/]*(\+|00)?[\s().\-/]*[0-9][0-9\s().\-/]*$"
-
-
-@extend_schema_field({"type": "string", "maxLength": 32, "pattern": PHONE_PATTERN})
-class PhoneField(serializers.CharField):
-    def __init__(self, **kwargs):
-        super().__init__(max_length=32, **kwargs)
 
 
 class PersonalDataInput(StrictInputSerializer):

@@ -1,43 +1,16 @@
 """Query filters of the /promos lists. Filter names are camelCase: they are the query parameters."""
 
 import django_filters
-from django import forms
-from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db.models import Q
 
-from loyalty.api.filters import IsoDateTimeFilter
+from loyalty.api.filters import BooleanFilter, IsoDateTimeFilter
 from promotions.models import CategoryValue, Channel, MasterCategory, Product
 
 category_pair_validator = RegexValidator(
     r"^[a-z0-9][a-z0-9_-]*:[a-z0-9][a-z0-9_-]*$",
     "Give a master category and a value key as master:value, e.g. department:coffee.",
 )
-
-
-class StrictBooleanField(forms.NullBooleanField):
-    """`true`/`false` (or 1/0); anything else is a 400, where Django's field would ignore the filter."""
-
-    def to_python(self, value):
-        if value in (None, ""):
-            return None
-        text = str(value).strip().lower()
-        if text in ("true", "1"):
-            return True
-        if text in ("false", "0"):
-            return False
-        raise ValidationError("Use true or false.", code="invalid")
-
-    def validate(self, value):
-        pass
-
-
-class BooleanFilter(django_filters.BooleanFilter):
-    field_class = StrictBooleanField
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", forms.TextInput)  # the select widgets turn unknown values into "no filter"
-        super().__init__(*args, **kwargs)
 
 
 class StableOrdering(django_filters.OrderingFilter):

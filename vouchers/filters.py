@@ -3,10 +3,9 @@
 import django_filters
 from django.utils import timezone
 
-from loyalty.api.filters import IsoDateTimeFilter
+from loyalty.api.filters import BooleanFilter, IsoDateTimeFilter
 from memberships.errors import MembershipNotFound
 from memberships.selectors import resolve_membership
-from promotions.filters import BooleanFilter
 from vouchers import selectors
 from vouchers.models import Voucher, VoucherStatus, VoucherType
 

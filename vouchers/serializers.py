@@ -9,7 +9,6 @@ enum named `kind` or `status` would collide with other apps' choice sets of the 
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from loyalty.api.serializers import StrictInputSerializer
@@ -34,11 +33,6 @@ class ChannelKeyField(serializers.CharField):
         return value
 
 
-@extend_schema_field({"type": "string"})
-class PlainChoiceField(serializers.ChoiceField):
-    """A ChoiceField documented as a string: the choices are listed in the help text instead."""
-
-
 # Input ----------------------------------------------------------------------------------------
 
 
@@ -46,7 +40,7 @@ class VoucherTypeInput(StrictInputSerializer):
     key = serializers.CharField(max_length=40, help_text="Lower-case letters, digits, '-' and '_'.")
     name = serializers.CharField(max_length=120)
     description = serializers.CharField(required=False, allow_blank=True, default="")
-    kind = PlainChoiceField(
+    kind = serializers.ChoiceField(
         choices=VoucherType.Kind.choices,
         default=VoucherType.Kind.CUSTOM,
         help_text=f"What the voucher gives: {KINDS}. Default: `custom`.",

@@ -59,6 +59,7 @@ SPECTACULAR_SETTINGS = {
         "loyalty.api.schema.add_servers",
         "loyalty.api.schema.add_examples",
         "loyalty.api.schema.strict_decimal_patterns",
+        "loyalty.api.schema.strict_inputs",
     ],
     "ENUM_NAME_OVERRIDES": {
         "MembershipStatusEnum": "memberships.models.MembershipStatus",
@@ -67,6 +68,7 @@ SPECTACULAR_SETTINGS = {
         "LegalEntityStatusEnum": "memberships.models.LegalEntityStatus",
         "TransactionStatusEnum": "transactions.models.Transaction.Status",
         "ChannelKindEnum": "promotions.models.catalog.Channel.Kind",
+        "VoucherKindEnum": "vouchers.models.VoucherType.Kind",
     },
     "SWAGGER_UI_SETTINGS": {
         "persistAuthorization": True,

@@ -5,6 +5,7 @@ from datetime import UTC
 from typing import Any
 
 import django_filters
+from django import forms
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django_filters.fields import IsoDateTimeField
 from django_filters.rest_framework import DjangoFilterBackend
@@ -85,3 +86,28 @@ class IsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     """Use this, not django_filters.IsoDateTimeFilter, for time filters of the API."""
 
     field_class = UtcIsoDateTimeField
+
+
+class StrictBooleanField(forms.NullBooleanField):
+    """`true`/`false` (or 1/0); anything else is a 400, where Django's field would ignore the filter."""
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        text = str(value).strip().lower()
+        if text in ("true", "1"):
+            return True
+        if text in ("false", "0"):
+            return False
+        raise DjangoValidationError("Use true or false.", code="invalid")
+
+    def validate(self, value):
+        pass
+
+
+class BooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", forms.TextInput)  # the select widgets turn unknown values into "no filter"
+        super().__init__(*args, **kwargs)

@@ -30,6 +30,7 @@ OPERATION_ERRORS: dict[str, dict[int, tuple[str, ...]]] = {
                 "occurred_in_future",
                 "occurred_too_early",
                 "unknown_channel",
+                "unknown_sponsor",
                 "wrong_currency",
             ),
             409: ("membership_not_active", "receipt_already_booked", "tx_id_reused"),
@@ -127,7 +128,7 @@ OPERATION_ERRORS: dict[str, dict[int, tuple[str, ...]]] = {
     "resumeImportBatchesOfTypeByGet": {404: ("unknown_import_type",)},
     "reverseRedemption": {404: ("receipt_not_found",), 409: ("already_reversed",)},
     "reverseTransaction": {
-        400: ("unknown_line",),
+        400: ("unknown_line", "unknown_sponsor"),
         404: ("transaction_not_found",),
         409: ("already_returned", "return_exceeds_quantity"),
     },

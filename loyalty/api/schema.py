@@ -5,9 +5,12 @@ import re
 from functools import cache
 from pathlib import Path
 
+from django.core.validators import RegexValidator
+from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import force_instance, get_doc
 from drf_spectacular.utils import OpenApiParameter
+from rest_framework import serializers
 
 from loyalty.api import error_catalog
 from loyalty.api.errors import ErrorSerializer, camel
@@ -22,6 +25,30 @@ STATUS_WORDS = {
     413: "The request body is too large",
     415: "The body's Content-Type is not one the operation reads",
 }
+
+
+class StrictFilterParameters(DjangoFilterExtension):
+    """django-filter's parameters with the limits the filters enforce: a maximum length and a pattern
+    (drf-spectacular's own extension leaves both out, so generated requests the server refuses looked valid)."""
+
+    priority = 1
+
+    def resolve_filter_field(self, auto_schema, model, filterset_class, field_name, filter_field):
+        parameters = super().resolve_filter_field(auto_schema, model, filterset_class, field_name, filter_field)
+        max_length = filter_field.extra.get("max_length")
+        patterns = [
+            v.regex.pattern
+            for v in filter_field.extra.get("validators", [])
+            if isinstance(v, RegexValidator) and not v.inverse_match
+        ]
+        for parameter in parameters:
+            schema = parameter.get("schema", {})
+            if schema.get("type") == "string":
+                if max_length:
+                    schema.setdefault("maxLength", max_length)
+                if patterns:
+                    schema.setdefault("pattern", patterns[0])
+        return parameters
 
 
 def conventional_errors(*, authenticated: bool, body: bool, post: bool) -> dict[int, tuple[str, ...]]:
@@ -83,6 +110,23 @@ class LoyaltyAutoSchema(AutoSchema):
         for status in sorted(errors):
             responses[str(status)] = error_response_schema(status, errors[status], invalid)
         return responses
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        """A list of nested objects carries the bounds its serializer enforces, and a decimal that cannot be
+        negative has no sign in its pattern (drf-spectacular leaves both out)."""
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        minimum = getattr(field, "min_value", None) if isinstance(field, serializers.DecimalField) else None
+        unsigned = minimum is not None and minimum >= 0
+        if unsigned and schema.get("pattern", "").startswith("^-?"):
+            schema["pattern"] = "^" + schema["pattern"][3:]
+        if isinstance(field, serializers.ListSerializer) and schema.get("type") == "array":
+            if not field.allow_empty:
+                schema.setdefault("minItems", max(1, field.min_length or 0))
+            elif field.min_length:
+                schema.setdefault("minItems", field.min_length)
+            if field.max_length:
+                schema.setdefault("maxItems", field.max_length)
+        return schema
 
     def _invalid_field_example(self) -> tuple[str, str, str] | None:
         """A field of this operation's body left out, for the example of its validation error."""
@@ -149,7 +193,7 @@ def add_examples(result, generator, request, public):
     return result
 
 
-_DECIMAL = re.compile(r"^\^-\?\\d\{0,(\d+)\}\(\?:\\\.\\d\{0,(\d+)\}\)\?\$$")
+_DECIMAL = re.compile(r"^\^(-\?)?\\d\{0,(\d+)\}\(\?:\\\.\\d\{0,(\d+)\}\)\?\$$")
 
 
 def strict_decimal_patterns(result, generator, request, public):
@@ -159,8 +203,8 @@ def strict_decimal_patterns(result, generator, request, public):
         if isinstance(node, dict):
             match = _DECIMAL.match(node.get("pattern", "")) if node.get("format") == "decimal" else None
             if match:
-                whole, fraction = match.groups()
-                node["pattern"] = rf"^-?(?:\d{{1,{whole}}}(?:\.\d{{0,{fraction}}})?|\.\d{{1,{fraction}}})$"
+                sign, whole, fraction = match.groups()
+                node["pattern"] = rf"^{sign or ''}(?:\d{{1,{whole}}}(?:\.\d{{0,{fraction}}})?|\.\d{{1,{fraction}}})$"
             for value in node.values():
                 walk(value)
         elif isinstance(node, list):
@@ -169,6 +213,51 @@ def strict_decimal_patterns(result, generator, request, public):
 
     walk(result)
     return result
+
+
+NO_NUL = r"^[^\u0000]*$"
+# What the API trims from text (Python's str.strip, which DRF applies): a required text needs one other character.
+TRIMMED = r"\t\n\v\f\r \u001c-\u001f\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NOT_BLANK = rf"^[^\u0000]*[^{TRIMMED}\u0000][^\u0000]*$"
+
+
+def strict_inputs(result, generator, request, public):
+    """What the server refuses, the schema refuses too: a request body is closed (an unknown field is a 400
+    `unknown_field`) and a query parameter given without a value is a 400 (`blank`), so a string
+    parameter has at least one character."""
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request") and component.get("type") == "object":
+            component.setdefault("additionalProperties", False)
+            _no_nul(component)
+    for item in result.get("paths", {}).values():
+        for operation in item.values():
+            for parameter in operation.get("parameters", []):
+                schema = parameter.get("schema", {})
+                if parameter.get("in") != "query":
+                    continue
+                if schema.get("type") == "array":
+                    schema.setdefault("minItems", 1)
+                    schema = schema.get("items", {})
+                if schema.get("type") == "string" and "enum" not in schema:
+                    schema.setdefault("minLength", 1)
+                _no_nul(schema)
+    return result
+
+
+def _no_nul(node) -> None:
+    """Text the server takes never holds a NUL character (400): free text says so in its pattern."""
+    if isinstance(node, list):
+        for value in node:
+            _no_nul(value)
+        return
+    if not isinstance(node, dict):
+        return
+    free_text = node.get("type") == "string" and not {"enum", "pattern", "format"} & set(node)
+    if free_text and not node.get("readOnly"):
+        node["pattern"] = NOT_BLANK if node.get("minLength", 0) >= 1 else NO_NUL
+    for key, value in node.items():
+        if key not in ("example", "examples", "default"):
+            _no_nul(value)
 
 
 def camelize_query_parameters(result, generator, request, public):

@@ -55,7 +55,7 @@ def _psql(sql: str) -> None:
         conn.execute(sql)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def platform(tmp_path_factory) -> Iterator[Platform]:
     """A server of its own: a scratch database with the demo program, gunicorn and a Celery worker.
 
@@ -117,7 +117,7 @@ def platform(tmp_path_factory) -> Iterator[Platform]:
         _psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def loyalty_client(platform, tmp_path_factory):
     """The package generated from the schema the running server serves (a warning of the generator fails)."""
     sys.path.insert(0, str(ROOT))

@@ -252,7 +252,7 @@ def test_vouchers(flow, members):
     buyer = members["buyer"]
     key = f"flow-{uuid.uuid4().hex[:6]}"
     voucher_type = flow.models.VoucherTypeInputRequest(
-        key=key, name="Five euro off", kind="amount_off", value="5.00", currency="EUR"
+        key=key, name="Five euro off", kind=flow.models.VoucherKindEnum("amount_off"), value="5.00", currency="EUR"
     )
     flow.call("create_voucher_type", 201, body=voucher_type)
     assert key in {t.key for t in flow.call("list_voucher_types", 200, limit=500).results}

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from djangorestframework_camel_case import util
 from djangorestframework_camel_case.settings import api_settings
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rest_framework.utils.serializer_helpers import ReturnDict
 
@@ -20,11 +20,17 @@ TREES = st.recursive(
 )
 
 
+# Generating the trees is slow on a loaded machine; that says nothing about the conversion.
+MACHINE_SPEED = settings(suppress_health_check=[HealthCheck.too_slow])
+
+
+@MACHINE_SPEED
 @given(TREES)
 def test_camelize_gives_what_the_library_gives(data):
     assert camel.camelize(data) == util.camelize(data, **api_settings.JSON_UNDERSCOREIZE)
 
 
+@MACHINE_SPEED
 @given(TREES)
 def test_underscoreize_gives_what_the_library_gives(data):
     wire = json.loads(json.dumps(util.camelize(data), default=str))

@@ -107,6 +107,8 @@ def test_the_list_filters_by_type_membership_time_and_acknowledgement(api):
     acked = api.get("/api/v1/loyaltyops/events/list?acknowledged=true").json()["results"]
     pending = api.get("/api/v1/loyaltyops/events/list?acknowledged=false").json()["results"]
     assert len(acked) == 1 and len(pending) == 2
+    refused = api.get("/api/v1/loyaltyops/events/list?acknowledged=AAA")  # was the whole list, unfiltered
+    assert (refused.status_code, refused.json()["errors"][0]["field"]) == (400, "acknowledged")
 
 
 @pytest.mark.django_db
