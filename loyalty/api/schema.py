@@ -18,6 +18,7 @@ STATUS_WORDS = {
     401: "No or an invalid API key",
     403: "The key lacks the scope, or the user is not staff",
     404: "Not found",
+    405: "Not allowed with this method",
     409: "Refused by a business rule",
     413: "The request body is too large",
     415: "The body's Content-Type is not one the operation reads",
