@@ -65,7 +65,7 @@ OPERATION_ERRORS: dict[str, dict[int, tuple[str, ...]]] = {
         400: ("invalid_input", "unknown_channel", "unknown_membership_type", "unknown_sponsor"),
         409: ("alternate_id_taken", "card_taken", "email_taken", "key_taken"),
     },
-    "getAbout": {},
+    "getAbout": {401: ("authentication_failed",)},  # a key sent but not valid; none is fine
     "getExportJob": {404: ("export_job_not_found",)},
     "getImportBatch": {404: ("batch_not_found",)},
     "getLegalEntity": member_key({404: ("legal_entity_not_found",)}),
