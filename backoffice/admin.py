@@ -7,17 +7,24 @@ from __future__ import annotations
 from typing import Any
 
 from django.apps import apps
-from django.contrib import admin
+from django.conf import settings
+from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
+from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from backoffice.models import LoginLockout
 from backoffice.references import reference_names
+from backoffice.services import release_lockouts, save_authenticator
 from imports.models import ImportBatch
 from imports.registry import all_types
-from loyalty.admin import ReadOnlyAdmin
+from loyalty.admin import ReadOnlyAdmin, admin_actor
 from loyalty.audit import IMPORT_REQUEST_PREFIX, MOVED_OBJECT_TYPES, action_in_words, changes_in_words
 from loyalty.models import AuditEntry
 
@@ -190,3 +197,51 @@ def import_groups() -> list[dict[str, Any]]:
         }
         for b in batches
     ]
+
+
+@admin.register(LoginLockout)
+class LoginLockoutAdmin(ReadOnlyAdmin):
+    """Wrong passwords per user name and address (django-axes); a paused sign-in is released here."""
+
+    list_display = ["username", "ip_address", "failures", "last_try", "paused"]
+    list_display_links = None
+    search_fields = ["username", "ip_address"]
+    search_help_text = "A user name or an address."
+    ordering = ["-attempt_time"]
+    actions = ["let_sign_in_again"]
+
+    def has_release_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("backoffice.delete_loginlockout")
+
+    @admin.display(description="Wrong passwords", ordering="failures_since_start")
+    def failures(self, attempt: LoginLockout) -> int:
+        return attempt.failures_since_start
+
+    @admin.display(description="Last try", ordering="attempt_time")
+    def last_try(self, attempt: LoginLockout):
+        return attempt.attempt_time
+
+    @admin.display(description="Sign-in")
+    def paused(self, attempt: LoginLockout) -> str:
+        if attempt.failures_since_start < settings.AXES_FAILURE_LIMIT:
+            return "allowed"
+        until = attempt.attempt_time + settings.AXES_COOLOFF_TIME
+        if until <= timezone.now():
+            return "allowed again (the pause is over)"
+        return f"paused until {date_format(timezone.localtime(until), 'DATETIME_FORMAT')}"
+
+    @admin.action(description="Let them sign in again", permissions=["release"])
+    def let_sign_in_again(self, request: HttpRequest, queryset: QuerySet) -> None:
+        released = release_lockouts(attempts=queryset, actor=admin_actor(request))
+        self.message_user(request, f"{released} user name(s) may sign in again now.", messages.SUCCESS)
+
+
+admin.site.unregister(TOTPDevice)
+
+
+@admin.register(TOTPDevice)
+class AuthenticatorAdmin(TOTPDeviceAdmin):
+    """django-otp's screen of TOTP devices (with its QR code to scan), saved through the back office's service."""
+
+    def save_model(self, request: HttpRequest, obj: TOTPDevice, form, change: bool) -> None:
+        save_authenticator(device=obj, actor=admin_actor(request))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest
 from django.urls import URLPattern, path, reverse
@@ -38,7 +39,16 @@ AREAS: list[tuple[str, str, list[str]]] = [
     (
         "developers",
         "Developers and access",
-        ["loyalty.ApiClient", "loyalty.ApiKey", "loyalty.Event", "loyalty.AuditEntry", "auth.User", "auth.Group"],
+        [
+            "loyalty.ApiClient",
+            "loyalty.ApiKey",
+            "loyalty.Event",
+            "loyalty.AuditEntry",
+            "auth.User",
+            "auth.Group",
+            "backoffice.LoginLockout",
+            "otp_totp.TOTPDevice",
+        ],
     ),
 ]
 
@@ -69,6 +79,20 @@ class BackOfficeSite(admin.AdminSite):
     site_header = "Loyalty platform"
     site_title = "Loyalty admin"
     index_title = "Dashboard"
+    login_template = "admin/backoffice/login.html"
+
+    @property
+    def login_form(self):
+        from backoffice.login import StaffLoginForm
+
+        return StaffLoginForm
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        """Staff, and with ADMIN_REQUIRE_2FA only after the authenticator's code (django-otp's OTPMiddleware
+        tells whether this session gave one)."""
+        if not super().has_permission(request):
+            return False
+        return not settings.ADMIN_REQUIRE_2FA or request.user.is_verified()
 
     def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[dict[str, Any]]:
         if app_label is not None:  # an app's own index page keeps Django's list

@@ -12,6 +12,13 @@ threshold collects the short-lived garbage of a request about ten times less oft
 
 import gc
 
+# Request limits, gunicorn's defaults written down: gunicorn refuses a longer request line (URL) or header with
+# its own plain-text 400 before Django sees the request, so no JSON body is possible there (docs/api.md,
+# "Errors Django and gunicorn answer"). A proxy in front may set lower limits and its own JSON pages.
+limit_request_line = 4094
+limit_request_fields = 100
+limit_request_field_size = 8190
+
 # Young container objects allocated before a collection runs (Python's default is 700). Measured with
 # POST /tx bookings: 700 meant about one collection per request, 10,000 about one per 20.
 GC_THRESHOLD = (10_000, 10, 10)

@@ -11,6 +11,7 @@ from drf_spectacular.views import (
 from loyalty.api.docs import self_hosted
 from loyalty.api.errors import json_page_not_found
 
+handler400 = "loyalty.api.errors.json_bad_request"
 handler404 = "loyalty.api.errors.json_page_not_found"
 handler500 = "loyalty.api.errors.json_server_error"
 

@@ -20,6 +20,7 @@ from imports.registry import all_types, get_type
 from imports.services import cancel_batch, queue_batch, resume_batch, resume_type
 from loyalty.api.errors import ErrorSerializer
 from loyalty.api.pagination import LimitOffsetPagination
+from loyalty.api.permissions import ApiKeyForStateChangingGet, HasScope
 from loyalty.api.serializers import StrictInputSerializer, parse_query
 from loyalty.api.views import ApiGenericView, ApiView
 from loyalty.models.clients import Scope
@@ -250,7 +251,16 @@ def _param(request, name: str, serializer_class) -> str:
 
 
 class _ControlView(ImportsView):
+    """GET (kept for integrators' API keys) and POST; under an admin session only POST, CSRF-checked."""
+
     parser_classes = [JSONParser]
+    permission_classes = [HasScope, ApiKeyForStateChangingGet]
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if response.status_code == status.HTTP_405_METHOD_NOT_ALLOWED:
+            response["Allow"] = "POST, OPTIONS"  # what this caller may send instead
+        return response
 
 
 def _control_schema(operation_id: str, summary: str, description: str, query, response):
@@ -260,7 +270,9 @@ def _control_schema(operation_id: str, summary: str, description: str, query, re
         by_get = method.__name__ == "get"
         note = (
             f" The GET form of `{operation_id}`, kept because integrators call it so: it changes state all the "
-            "same. Prefer POST, which may also take the parameter in a JSON body."
+            "same, so it answers API keys only; an admin session (the docs page) gets 405 `get_needs_api_key` "
+            "and changes nothing, since a link on another site would carry its cookie. Prefer POST, which may "
+            "also take the parameter in a JSON body."
             if by_get
             else " Answers GET and POST alike (POST recommended; on POST the parameter may come in a JSON body "
             "instead)."

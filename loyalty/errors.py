@@ -52,3 +52,14 @@ class InvalidAcknowledgement(DomainError):
     code = "invalid_ack"
     status = 409
     default_detail = "The acknowledged event id was never delivered to this client."
+
+
+class GetNeedsApiKey(DomainError):
+    """A GET that changes state, sent with an admin session instead of an API key: a link on another site would
+    carry the session cookie (SameSite=Lax), so only the POST form, CSRF-checked, takes a session."""
+
+    code = "get_needs_api_key"
+    status = 405
+    default_detail = (
+        "This GET changes state, so it answers API keys only; with an admin login, send POST with the CSRF token."
+    )

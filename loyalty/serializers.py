@@ -11,13 +11,15 @@ class ServiceStatusSerializer(serializers.Serializer):
 
 
 class AboutSerializer(serializers.Serializer):
+    """Without a key only `product` and `version`; the rest comes to an authenticated caller."""
+
     product = serializers.CharField()
     version = serializers.CharField()
-    api_version = serializers.CharField()
-    revision = serializers.CharField(allow_blank=True)
-    server_time = serializers.DateTimeField()
-    database = ServiceStatusSerializer()
-    broker = ServiceStatusSerializer()
+    api_version = serializers.CharField(required=False, help_text="With a key only.")
+    revision = serializers.CharField(allow_blank=True, required=False, help_text="With a key only.")
+    server_time = serializers.DateTimeField(required=False, help_text="With a key only.")
+    database = ServiceStatusSerializer(required=False, help_text="With a key only.")
+    broker = ServiceStatusSerializer(required=False, help_text="With a key only.")
 
 
 class AuditEntrySerializer(serializers.ModelSerializer):

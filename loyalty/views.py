@@ -22,7 +22,8 @@ from loyalty.services import acknowledge_events
 
 
 class AboutView(ApiView):
-    authentication_classes: list = []
+    """Open to anyone (monitors); an API key or a staff session sees more."""
+
     permission_classes = [AllowAny]
     public_endpoint = True
 
@@ -31,14 +32,16 @@ class AboutView(ApiView):
         operation_id="getAbout",
         summary="Version and health",
         description=(
-            "The product and API version, the git revision of the build, the server's time and whether the "
-            "database and the message broker answer (`ok`, `unavailable` or `not_configured`). The only "
-            "operation that needs no API key, so a monitor can call it."
+            "The product's name and version: the only operation that needs no API key, so a monitor can call "
+            "it. With a key (or a staff login) also the API version, the git revision of the build, the server's "
+            "time and whether the database and the message broker answer (`ok`, `unavailable` or "
+            "`not_configured`). A key that is sent but not valid is refused (401)."
         ),
         responses={200: AboutSerializer},
     )
     def get(self, request):
-        return Response(AboutSerializer(about()).data)
+        full = bool(getattr(request.user, "is_authenticated", False))
+        return Response(AboutSerializer(about(full=full)).data)
 
 
 @extend_schema(tags=["audit"])

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
@@ -73,6 +74,8 @@ class StaffSessionAuthentication(authentication.SessionAuthentication):
         user, _ = result
         if not user.is_staff:
             return None
+        if settings.ADMIN_REQUIRE_2FA and not getattr(request._request.user, "is_verified", lambda: False)():
+            return None  # a session that never gave the authenticator's code (django-otp's OTPMiddleware)
         return result
 
 

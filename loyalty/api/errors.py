@@ -2,8 +2,8 @@
 
 from typing import Any
 
+from django.core.exceptions import DisallowedHost, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, JsonResponse
 from djangorestframework_camel_case.util import camelize_re, underscore_to_camel
 from rest_framework import exceptions, serializers
@@ -100,6 +100,22 @@ def json_page_not_found(request, exception=None):
     from django.views.defaults import page_not_found
 
     return page_not_found(request, exception)
+
+
+def json_bad_request(request, exception=None):
+    """Django's own 400s (a Host header not in ALLOWED_HOSTS, a body over Django's upload limit, any other
+    SuspiciousOperation): the error shape under /api/, Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        if isinstance(exception, RequestDataTooBig):
+            return JsonResponse(error_body(413, "payload_too_large", str(exception)), status=413)
+        if isinstance(exception, DisallowedHost):
+            return JsonResponse(
+                error_body(400, "bad_host", "The Host header names no host this server serves."), status=400
+            )
+        return JsonResponse(error_body(400, "bad_request", "The request was malformed."), status=400)
+    from django.views.defaults import bad_request
+
+    return bad_request(request, exception)
 
 
 def json_server_error(request):

@@ -37,7 +37,7 @@ OPERATION_ERRORS: dict[str, dict[int, tuple[str, ...]]] = {
         }
     ),
     "cancelImportBatch": {404: ("batch_not_found",), 409: ("batch_not_cancellable",)},
-    "cancelImportBatchByGet": {404: ("batch_not_found",), 409: ("batch_not_cancellable",)},
+    "cancelImportBatchByGet": {405: ("get_needs_api_key",), 404: ("batch_not_found",), 409: ("batch_not_cancellable",)},
     "cancelLegalEntity": member_key({409: ("legal_entity_not_active",)}),
     "cancelMembership": member_key({409: ("membership_not_active",)}),
     "claimMembership": member_key({409: ("email_taken", "invalid_merge", "merge_into_self", "not_anonymous")}),
@@ -66,7 +66,7 @@ OPERATION_ERRORS: dict[str, dict[int, tuple[str, ...]]] = {
         400: ("invalid_input", "unknown_channel", "unknown_membership_type", "unknown_sponsor"),
         409: ("alternate_id_taken", "card_taken", "email_taken", "key_taken"),
     },
-    "getAbout": {},
+    "getAbout": {401: ("authentication_failed",)},  # a key sent but not valid; none is fine
     "getExportJob": {404: ("export_job_not_found",)},
     "getImportBatch": {404: ("batch_not_found",)},
     "getLegalEntity": member_key({404: ("legal_entity_not_found",)}),
@@ -123,9 +123,9 @@ OPERATION_ERRORS: dict[str, dict[int, tuple[str, ...]]] = {
     ),
     "removeAlternateId": member_key({404: ("alternate_id_not_found",), 409: ("ambiguous_alternate_id",)}),
     "resumeImportBatch": {404: ("batch_not_found",), 409: ("batch_not_resumable",)},
-    "resumeImportBatchByGet": {404: ("batch_not_found",), 409: ("batch_not_resumable",)},
+    "resumeImportBatchByGet": {405: ("get_needs_api_key",), 404: ("batch_not_found",), 409: ("batch_not_resumable",)},
     "resumeImportBatchesOfType": {404: ("unknown_import_type",)},
-    "resumeImportBatchesOfTypeByGet": {404: ("unknown_import_type",)},
+    "resumeImportBatchesOfTypeByGet": {405: ("get_needs_api_key",), 404: ("unknown_import_type",)},
     "reverseRedemption": {404: ("receipt_not_found",), 409: ("already_reversed",)},
     "reverseTransaction": {
         400: ("unknown_line", "unknown_sponsor"),

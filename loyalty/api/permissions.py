@@ -2,6 +2,7 @@
 
 from rest_framework import permissions
 
+from loyalty.errors import GetNeedsApiKey
 from loyalty.models.clients import Scope
 
 
@@ -38,3 +39,13 @@ class IsPrincipal(permissions.BasePermission):
         if getattr(request._request, "api_client", None) is not None:
             return True
         return bool(getattr(user, "is_authenticated", False) and user.is_staff)
+
+
+class ApiKeyForStateChangingGet(permissions.BasePermission):
+    """For views whose GET changes state (the import controls): a GET must come with an API key. A session
+    cookie rides along on a cross-site link, and a GET is not CSRF-checked, so sessions must use POST."""
+
+    def has_permission(self, request, view):
+        if request.method == "GET" and getattr(request._request, "api_client", None) is None:
+            raise GetNeedsApiKey()
+        return True

@@ -21,6 +21,7 @@ STATUS_WORDS = {
     401: "No or an invalid API key",
     403: "The key lacks the scope, or the user is not staff",
     404: "Not found",
+    405: "Not allowed with this method",
     409: "Refused by a business rule",
     413: "The request body is too large",
     415: "The body's Content-Type is not one the operation reads",
@@ -154,7 +155,8 @@ class LoyaltyAutoSchema(AutoSchema):
         return params
 
     def get_auth(self):
-        return super().get_auth() if self._authenticated() else []
+        """A public operation that also reads a key (getAbout) lists it beside "no authentication" ({})."""
+        return super().get_auth()
 
 
 def add_servers(result, generator, request, public):

@@ -7,6 +7,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.test import RequestFactory
 from rest_framework.test import APIClient
 
 from loyalty.models import ApiClient, AuditEntry, IdempotencyRecord, MembershipType, Program, Sponsor, Tier
@@ -51,7 +52,8 @@ def test_seed_demo_can_create_the_admin_login(client):
     out = StringIO()
     call_command("seed_demo", "--admin", stdout=out)
     password = out.getvalue().strip().splitlines()[-1].split(" / ")[1]
-    assert client.login(username="admin", password=password)
+    # django-axes' backend needs the request a sign-in comes with
+    assert client.login(request=RequestFactory().post("/admin/login/"), username="admin", password=password)
 
 
 @pytest.mark.django_db
