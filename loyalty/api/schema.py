@@ -42,6 +42,7 @@ class StrictFilterParameters(DjangoFilterExtension):
             for v in filter_field.extra.get("validators", [])
             if isinstance(v, RegexValidator) and not v.inverse_match
         ]
+        extra = filter_field.extra
         for parameter in parameters:
             schema = parameter.get("schema", {})
             if schema.get("type") == "string":
@@ -49,6 +50,14 @@ class StrictFilterParameters(DjangoFilterExtension):
                     schema.setdefault("maxLength", max_length)
                 if patterns:
                     schema.setdefault("pattern", patterns[0])
+            elif schema.get("type") in ("number", "integer"):
+                if extra.get("min_value") is not None:
+                    schema.setdefault("minimum", extra["min_value"])
+                if extra.get("max_value") is not None:
+                    schema.setdefault("maximum", extra["max_value"])
+                if extra.get("max_digits") is not None:
+                    whole = extra["max_digits"] - (extra.get("decimal_places") or 0)
+                    schema.setdefault("maximum", 10**whole - 10 ** -(extra.get("decimal_places") or 0))
         return parameters
 
 

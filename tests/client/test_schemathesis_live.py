@@ -80,6 +80,12 @@ CONFIG = {
         "database": "none",
         "with-security-parameters": False,
     },
+    "checks": {
+        # A body over the size limit is refused with 413 payload_too_large, a refusal like the others.
+        "negative_data_rejection": {
+            "expected-statuses": ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429"]
+        },
+    },
     "phases": {
         "examples": {"enabled": True},
         "coverage": {"enabled": True, "generation": {"mode": "all"}},
