@@ -50,14 +50,22 @@ class StrictFilterParameters(DjangoFilterExtension):
                     schema.setdefault("maxLength", max_length)
                 if patterns:
                     schema.setdefault("pattern", patterns[0])
+            elif schema.get("type") == "number" and extra.get("decimal_places") is not None:
+                # A decimal, written as the API writes amounts: a string of digits, as many as the filter takes.
+                places, minimum = extra["decimal_places"], extra.get("min_value")
+                sign = "" if minimum is not None and minimum >= 0 else "-?"
+                whole = extra.get("max_digits", 15) - places
+                schema.clear()
+                schema |= {
+                    "type": "string",
+                    "format": "decimal",
+                    "pattern": rf"^{sign}(?:\d{{1,{whole}}}(?:\.\d{{0,{places}}})?|\.\d{{1,{places}}})$",
+                }
             elif schema.get("type") in ("number", "integer"):
                 if extra.get("min_value") is not None:
                     schema.setdefault("minimum", extra["min_value"])
                 if extra.get("max_value") is not None:
                     schema.setdefault("maximum", extra["max_value"])
-                if extra.get("max_digits") is not None:
-                    whole = extra["max_digits"] - (extra.get("decimal_places") or 0)
-                    schema.setdefault("maximum", 10**whole - 10 ** -(extra.get("decimal_places") or 0))
         return parameters
 
 

@@ -29,7 +29,9 @@ def test_query_parameters_need_a_value_and_keep_the_filters_limits(schema):
     assert parameter(schema, "/api/v1/voucher", "status")["minItems"] == 1
     category = parameter(schema, "/api/v1/promos/product/data", "category")
     assert re.search(category["pattern"], "department:coffee") and not re.search(category["pattern"], "coffee")
-    assert parameter(schema, "/api/v1/promos/product/data", "maxPrice")["minimum"] == 0
+    price = parameter(schema, "/api/v1/promos/product/data", "maxPrice")
+    assert re.search(price["pattern"], "12.50") and not re.search(price["pattern"], "-1")
+    assert not re.search(price["pattern"], "1.005") and not re.search(price["pattern"], "12345678901")
     assert parameter(schema, "/api/v1/loyaltyops/events/list", "acknowledged")["type"] == "boolean"
 
 
