@@ -5,10 +5,10 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import (
     SpectacularAPIView,
     SpectacularRedocView,
-    SpectacularSwaggerView,
+    SpectacularSwaggerSplitView,
 )
 
-from loyalty.api.docs import self_hosted
+from loyalty.api import docs
 from loyalty.api.errors import json_page_not_found
 
 handler400 = "loyalty.api.errors.json_bad_request"
@@ -37,12 +37,12 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path(
         "api/docs/",
-        staff_member_required(self_hosted(SpectacularSwaggerView.as_view(url_name="schema"))),
+        staff_member_required(docs.swagger_ui(SpectacularSwaggerSplitView.as_view(url_name="schema"))),
         name="docs",
     ),
     path(
         "api/redoc/",
-        staff_member_required(self_hosted(SpectacularRedocView.as_view(url_name="schema"))),
+        staff_member_required(docs.redoc(SpectacularRedocView.as_view(url_name="schema"))),
         name="redoc",
     ),
     # Unknown API paths answer in the error shape, in DEBUG too.

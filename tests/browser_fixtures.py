@@ -13,6 +13,11 @@ The contract every app's browser tests use:
   new superuser; its browser context (cookies, pages) is closed after the test.
 - `admin_page_user` (function): that superuser, for assertions about who did what.
 
+Every browser context made from `browser` reports Content-Security-Policy violations (a
+`securitypolicyviolation` event in a page, or Chromium's "Content Security Policy" error in the console):
+a browser test during which any page had one fails, so no admin or docs page breaks the policy unseen
+(CONTENT_SECURITY_POLICY, config/settings/security.py).
+
 The `browser` marker skips these tests when chromium is not installed (tests/conftest.py), and
 they run after all other tests: from its start until the end of the session Playwright's sync API
 keeps an event loop running in the main thread, so Django's database calls need
@@ -37,6 +42,44 @@ CHROMIUM_FLAGS = [
 ]
 TIMEOUT_MS = 15_000
 
+# Runs in every page before its own scripts; the binding reports to the test process.
+REPORT_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__reportCspViolation(`${location.pathname}: ${e.effectiveDirective} refused ${e.blockedURI || "?"}`
+    + ` at ${e.sourceFile || "?"}:${e.lineNumber} ${e.sample ? "(" + e.sample + ")" : ""}`);
+});
+"""
+CSP_VIOLATIONS: list[str] = []  # of the running test
+
+
+def _report(violation: str) -> None:
+    CSP_VIOLATIONS.append(violation)
+
+
+def _watch_console(message) -> None:
+    if message.type == "error" and "Content Security Policy" in message.text:
+        CSP_VIOLATIONS.append(f"console: {message.text}")
+
+
+class WatchedBrowser:
+    """The Playwright browser, whose every new context reports CSP violations into CSP_VIOLATIONS."""
+
+    def __init__(self, browser):
+        self._browser = browser
+
+    def __getattr__(self, name):
+        return getattr(self._browser, name)
+
+    def new_context(self, **kwargs):
+        context = self._browser.new_context(**kwargs)
+        context.expose_function("__reportCspViolation", _report)
+        context.add_init_script(REPORT_VIOLATIONS)
+        context.on("console", _watch_console)
+        return context
+
+    def new_page(self, **kwargs):
+        return self.new_context(**kwargs).new_page()
+
 
 def pytest_collection_modifyitems(config, items):
     """Browser tests last (a stable sort keeps the order within each group)."""
@@ -59,7 +102,7 @@ def browser():
         with sync_playwright() as playwright:
             chromium = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_FLAGS)
             try:
-                yield chromium
+                yield WatchedBrowser(chromium)
             finally:
                 chromium.close()
     finally:
@@ -67,6 +110,16 @@ def browser():
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         else:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """A browser test fails on any CSP violation seen while it ran."""
+    CSP_VIOLATIONS.clear()
+    result = yield
+    if item.get_closest_marker("browser") is not None and CSP_VIOLATIONS:
+        raise AssertionError("Content-Security-Policy violations:\n" + "\n".join(dict.fromkeys(CSP_VIOLATIONS)))
+    return result
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@
 
 from datetime import timedelta
 
+from csp.constants import NONCE, NONE, SELF
+
 from .env import env
 
 # django-axes: after ADMIN_LOGIN_FAILURE_LIMIT wrong passwords for one user name from one address, that pair is
@@ -24,3 +26,18 @@ AUTHENTICATION_BACKENDS = [
 ADMIN_REQUIRE_2FA = env.bool("ADMIN_REQUIRE_2FA", default=False)
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Loyalty admin")
 AXES_ENABLE_ADMIN = False  # the back office shows lockouts in its own words (backoffice.admin)
+
+# Content-Security-Policy (django-csp), on every page: everything comes from this server, no inline script and
+# no inline style except a <style> or <script> carrying the request's nonce (docs/admin.md, "Every page"). The API
+# docs pages add their few needs to it in loyalty/api/docs.py.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
