@@ -28,6 +28,7 @@ CONVENTIONS = {
     "unsupported_media_type": 'Unsupported media type "multipart/form-data" in request.',
     "not_found": "Not found.",
     "permission_denied": "You do not have permission to perform this action.",
+    "rate_limited": "Too many requests: the limit is 100/s burst 200; retry after 1 s.",
 }
 
 

@@ -90,6 +90,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     codes = exc.get_codes()
     code = STATUS_CODES.get(type(exc)) or (codes if isinstance(codes, str) else exc.default_code)
     response.data = error_body(response.status_code, code, str(exc.detail))
+    for header, value in getattr(exc, "headers", {}).items():  # Retry-After, RateLimit-* of a 429
+        response[header] = value
     return response
 
 
