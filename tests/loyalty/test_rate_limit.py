@@ -14,6 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 from rest_framework.test import APIClient
 
+from loyalty.api.throttling import _REFUSED
 from loyalty.models import ApiKey, AuditEntry
 from loyalty.ratelimit import CacheBuckets, RedisBuckets, parse_rate, setting_rate
 from tests.conftest import HAS_BROKER
@@ -30,6 +31,13 @@ def keyed(raw: str, addr: str = "10.0.0.1") -> APIClient:
 
 def some_address() -> str:
     return f"10.{secrets.randbelow(250)}.{secrets.randbelow(250)}.{secrets.randbelow(250) + 1}"
+
+
+@pytest.fixture(autouse=True)
+def _forget_refusals():
+    """The fast path's memory is per process: a test's refusals must not reach the next test."""
+    yield
+    _REFUSED.clear()
 
 
 @pytest.fixture
@@ -219,3 +227,28 @@ def test_redis_buckets_allow_the_burst_then_the_rate():
     # 200 at once, plus the few that came back while the loop ran (a token every 10 ms)
     assert 200 <= allowed.count(True) < 240
     assert allowed[:200] == [True] * 200
+
+
+@pytest.mark.django_db
+def test_a_refused_key_is_refused_again_before_any_query_while_its_bucket_is_empty(
+    limited, make_key, django_assert_num_queries
+):
+    raw = make_key()
+    api = keyed(raw)
+    for _ in range(3):
+        api.get("/api/v1/promos/program")
+    assert api.get("/api/v1/promos/program").status_code == 429  # the bucket says so
+    with django_assert_num_queries(0):
+        again = api.get("/api/v1/promos/program")  # this process remembers: no authentication, no Redis
+    assert again.status_code == 429 and again.json()["code"] == "rate_limited"
+    assert again["RateLimit-Remaining"] == "0" and 1 <= int(again["Retry-After"]) <= 1200
+    assert keyed(make_key()).get("/api/v1/promos/program").status_code == 200  # same address, other key
+    assert api.get("/api/v1/imports/importtypes").status_code == 200  # its imports bucket is another
+
+
+@pytest.mark.django_db
+def test_bad_keys_from_an_address_do_not_hold_back_a_good_key_from_it(limited, make_key):
+    addr = some_address()
+    guessing = keyed("abcdefgh.not-a-real-key", addr=addr)
+    assert [guessing.get("/api/v1/promos/program").status_code for _ in range(3)] == [401, 401, 429]
+    assert keyed(make_key(), addr=addr).get("/api/v1/promos/program").status_code == 200
