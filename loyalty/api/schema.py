@@ -22,6 +22,7 @@ STATUS_WORDS = {
     413: "The request body is too large",
     415: "The body's Content-Type is not one the operation reads",
     429: "Too many requests from this API key (or address, without a key); retry after `Retry-After` seconds",
+    503: "The database is busy (a lock or statement timeout ran out); nothing was changed; retry after `Retry-After` s",
 }
 
 # The headers of a 429 answer (loyalty/api/throttling.py).
@@ -37,7 +38,11 @@ def conventional_errors(*, authenticated: bool, body: bool, post: bool) -> dict[
     """The errors the API conventions answer for any operation of this kind (docs/api.md)."""
     errors: dict[int, tuple[str, ...]] = {400: ("validation_error",) + (("malformed_request",) if body else ())}
     if authenticated:
-        errors |= {401: ("not_authenticated", "authentication_failed"), 403: ("insufficient_scope",)}
+        errors |= {
+            401: ("not_authenticated", "authentication_failed"),
+            403: ("insufficient_scope",),
+            503: ("busy",),  # a lock or statement timeout (loyalty/dbtimeouts.py)
+        }
     if post:
         errors[409] = ("idempotency_key_reused",)
     if body:
