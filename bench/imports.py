@@ -98,6 +98,7 @@ def run_sql(url: str, statement: str) -> None:
 def setup_django(url: str, dbname: str = BENCH_DB, broker: str = "") -> None:
     os.environ["DATABASE_URL"] = server_url(url, dbname)
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    os.environ.setdefault("LOYALTY_PROCESS_ROLE", "command")  # seeding: no request timeouts
     os.environ["DEBUG"] = "false"
     if broker:
         os.environ["CELERY_BROKER_URL"] = broker
@@ -180,6 +181,7 @@ def time_member_lock(args: argparse.Namespace, url: str, folder: Path) -> None:
     """An import of alternate ids for one member, and POST /tx for that member meanwhile."""
     import threading
 
+    from django.conf import settings
     from django.db import connections
     from django.test import Client
     from django.utils import timezone
@@ -220,6 +222,11 @@ def time_member_lock(args: argparse.Namespace, url: str, folder: Path) -> None:
             thread = threading.Thread(target=work)
             thread.start()
         client = Client(HTTP_AUTHORIZATION=f"Api-Key {raw}")
+        with connections["default"].cursor() as cursor:  # this process seeds without them: a web process's timeouts
+            cursor.execute(
+                "SELECT set_config('lock_timeout', %s, false), set_config('statement_timeout', %s, false)",
+                [f"{settings.DATABASE_LOCK_TIMEOUT}s", f"{settings.DATABASE_STATEMENT_TIMEOUT}s"],
+            )
         latencies, statuses, n = [], {}, 0
         while ImportBatch.objects.filter(pk=batch.pk).values_list("status", flat=True).get() in ("queued", "running"):
             n += 1

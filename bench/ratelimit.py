@@ -65,6 +65,7 @@ def setup(url: str) -> tuple[str, str]:
     """Migrate and make the two keys."""
     os.environ["DATABASE_URL"] = server_url(url, BENCH_DB)
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    os.environ.setdefault("LOYALTY_PROCESS_ROLE", "command")  # seeding: no request timeouts
     os.environ.pop("CELERY_BROKER_URL", None)
     import django
 
@@ -114,6 +115,7 @@ def start_gunicorn(url: str, port: int, workers: int, redis: str, limit: str) ->
         "DEBUG": "false",
         "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "127.0.0.1",
+        "LOYALTY_PROCESS_ROLE": "web",  # the request timeouts, as in production (this process seeds without)
         "STATIC_ROOT": tempfile.mkdtemp(prefix="bench-ratelimit-static-"),
         "API_RATE_LIMIT": limit,
         "API_RATE_LIMIT_REDIS_URL": redis,
