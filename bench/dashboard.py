@@ -32,6 +32,7 @@ HERE = Path(__file__).resolve().parent
 # Keep bench/ off the import path (bench/ledger.py would shadow the ledger app).
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != HERE]
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("LOYALTY_PROCESS_ROLE", "command")  # seeding: no request timeouts
 os.environ.setdefault("DEBUG", "false")
 
 CASES = [

@@ -28,6 +28,12 @@ whose own database is never touched), migrates it, sets up a program, and then:
 3. With `--transactions N`: N transaction records through the rules engine and ledger (the type's bulk
    writer, transactions.bulk.book_many, a chunk of IMPORT_LEDGER_CHUNK_SIZE at a time), in this process.
 
+4. With `--member-lock N` (issue 19, item 3): N alternate-id records for one member, applied by the worker
+   (`--worker`, as in 1.) while this process posts `POST /api/v1/tx` for that member one after another
+   through Django's test client (the web's lock and statement timeouts apply): prints the bookings' p50, p99
+   and slowest answer (target: p99 under 1 s), their statuses, and the import's records/s. Each record locks
+   the member; the worker commits every IMPORT_LOCK_BUDGET_MS (100 ms).
+
 Then it drops the database (`--keep` keeps it). `--members 0` or `--bookings 0` skips a part.
 """
 
@@ -69,6 +75,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--transactions", type=int, default=0, help="also import N transactions through the rules engine and ledger"
     )
+    parser.add_argument(
+        "--member-lock", type=int, default=0, help="import N alternate ids for one member while booking for it"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database afterwards")
     parser.add_argument("--export-only", action="store_true", help=argparse.SUPPRESS)  # the export subprocess
     return parser.parse_args()
@@ -89,6 +98,7 @@ def run_sql(url: str, statement: str) -> None:
 def setup_django(url: str, dbname: str = BENCH_DB, broker: str = "") -> None:
     os.environ["DATABASE_URL"] = server_url(url, dbname)
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    os.environ.setdefault("LOYALTY_PROCESS_ROLE", "command")  # seeding: no request timeouts
     os.environ["DEBUG"] = "false"
     if broker:
         os.environ["CELERY_BROKER_URL"] = broker
@@ -165,6 +175,95 @@ def time_transactions(count: int) -> float:
     batch.refresh_from_db()
     assert batch.ok_count == count, (batch.ok_count, batch.failed_count)
     return seconds
+
+
+def time_member_lock(args: argparse.Namespace, url: str, folder: Path) -> None:
+    """An import of alternate ids for one member, and POST /tx for that member meanwhile."""
+    import threading
+
+    from django.conf import settings
+    from django.db import connections
+    from django.test import Client
+    from django.utils import timezone
+
+    from imports import tasks
+    from imports.models import ImportBatch
+    from imports.registry import get_type
+    from imports.services import queue_batch, queueing
+    from loyalty.actors import Actor
+    from loyalty.services import create_api_client, issue_api_key
+    from memberships.services.enrollment import enroll_membership
+
+    actor = Actor.for_system("bench")
+    member = enroll_membership(actor=actor, first_name="Locked", last_name="Member", email="locked@example.com")
+    _, raw = issue_api_key(client=create_api_client(name="till", scopes=["read", "write"], actor=actor), actor=actor)
+    records = (
+        (line, {"membershipKey": member.number, "type": "legacy", "value": f"L{line:08d}"})
+        for line in range(1, args.member_lock + 1)
+    )
+    enqueue, queueing.enqueue = queueing.enqueue, lambda batch: None
+    batch = queue_batch(import_type=get_type("alternateIds"), records=records, actor=actor, source="json")
+    queueing.enqueue = enqueue
+    celery = args.worker == "celery"
+    worker = start_worker(url, args.db, args.broker, folder / "lock-worker.log", args.processes) if celery else None
+    thread = None
+    try:
+        started = time.perf_counter()
+        if worker is not None:
+            queueing.enqueue(batch)  # as the API queues it: IMPORT_TASKS_PER_BATCH tasks on the broker
+        else:
+
+            def work() -> None:
+                try:
+                    tasks.process_import_batch.apply((batch.pk,))
+                finally:
+                    connections.close_all()
+
+            thread = threading.Thread(target=work)
+            thread.start()
+        client = Client(HTTP_AUTHORIZATION=f"Api-Key {raw}")
+        with connections["default"].cursor() as cursor:  # this process seeds without them: a web process's timeouts
+            cursor.execute(
+                "SELECT set_config('lock_timeout', %s, false), set_config('statement_timeout', %s, false)",
+                [f"{settings.DATABASE_LOCK_TIMEOUT}s", f"{settings.DATABASE_STATEMENT_TIMEOUT}s"],
+            )
+        latencies, statuses, n = [], {}, 0
+        while ImportBatch.objects.filter(pk=batch.pk).values_list("status", flat=True).get() in ("queued", "running"):
+            n += 1
+            body = {
+                "txId": f"lock-{n}",
+                "receiptId": f"lock-{n}",
+                "membershipKey": member.number,
+                "channel": "webshop",
+                "occurredAt": timezone.now().isoformat(),
+                "totalAmount": "6.49",
+                "currency": "EUR",
+                "items": [{"productKey": "COF-001", "quantity": "1", "unitPrice": "6.49", "amount": "6.49"}],
+            }
+            begin = time.perf_counter()
+            response = client.post("/api/v1/tx", json.dumps(body), content_type="application/json")
+            latencies.append(time.perf_counter() - begin)
+            statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+            time.sleep(0.02)
+        seconds = time.perf_counter() - started
+    finally:
+        if thread is not None:
+            thread.join()
+        if worker is not None:
+            worker.terminate()
+            worker.wait(timeout=30)
+    batch.refresh_from_db()
+    ordered = sorted(latencies)
+
+    def at(q: float) -> float:
+        return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] * 1000 if ordered else float("nan")
+
+    print(
+        f"member lock: {args.member_lock:,} alternate ids for one member ({batch.status}, {batch.ok_count:,} ok) in "
+        f"{seconds:.1f} s = {batch.ok_count / seconds:,.0f} records/s; meanwhile POST /tx for that member "
+        f"{len(latencies)} times: p50 {at(0.5):.0f} ms, p99 {at(0.99):.0f} ms, slowest {at(1.0):.0f} ms, "
+        f"statuses {statuses} (target: p99 under 1,000 ms)"
+    )
 
 
 def write_csv(path: Path, members: int) -> None:
@@ -382,7 +481,8 @@ def main() -> int:
     run_sql(url, f"DROP DATABASE IF EXISTS {args.db} WITH (FORCE)")
     run_sql(url, f"CREATE DATABASE {args.db}")
     try:
-        setup_django(url, args.db, args.broker if args.worker == "celery" and args.members else "")
+        celery = args.worker == "celery" and (args.members or args.member_lock)
+        setup_django(url, args.db, args.broker if celery else "")
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0)
@@ -390,10 +490,14 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as folder:
             if args.members:
                 time_import(args, url, Path(folder))
+            if args.member_lock:
+                catalog()
+                time_member_lock(args, url, Path(folder))
         if args.bookings:
             time_export(args)
         if args.transactions:
-            catalog()
+            if not args.member_lock:
+                catalog()
             seconds = time_transactions(args.transactions)
             print(
                 f"transactions (rules engine + ledger, in bulk per chunk): {args.transactions:,} in {seconds:.2f} s = "

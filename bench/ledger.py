@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != HERE]
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("LOYALTY_PROCESS_ROLE", "command")  # seeding: no request timeouts
 os.environ.setdefault("DEBUG", "false")  # no per-query logging in connection.queries
 
 STATEMENT_BOOKINGS = 10_000

@@ -71,6 +71,7 @@ def drop_database(url: str) -> None:
 def setup_django(url: str) -> None:
     os.environ["DATABASE_URL"] = server_url(url, BENCH_DB)
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    os.environ.setdefault("LOYALTY_PROCESS_ROLE", "command")  # seeding: no request timeouts
     os.environ["DEBUG"] = "false"
     os.environ.pop("CELERY_BROKER_URL", None)
     import django

@@ -117,6 +117,7 @@ def drop_database(url: str) -> None:
 def setup_django(url: str) -> None:
     os.environ["DATABASE_URL"] = server_url(url, BENCH_DB)
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    os.environ.setdefault("LOYALTY_PROCESS_ROLE", "command")  # seeding: no request timeouts
     os.environ["DEBUG"] = "false"  # no per-query logging in connection.queries
     os.environ.pop("CELERY_BROKER_URL", None)
     import django
@@ -556,7 +557,12 @@ def start_gunicorn(url: str, workers: int, port: int) -> subprocess.Popen:
         "DEBUG": "false",
         "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "127.0.0.1",
+        "LOYALTY_PROCESS_ROLE": "web",  # the request timeouts, as in production (this process seeds without)
         "STATIC_ROOT": tempfile.mkdtemp(prefix="bench-tx-static-"),  # whitenoise wants the folder to exist
+        # Every request takes a token as in production (in Redis with BENCH_REDIS, else in each worker's
+        # cache), from a bucket the 16 clients never empty: the check's cost is measured, never a refusal.
+        "API_RATE_LIMIT": "1000000/s",
+        "API_RATE_LIMIT_REDIS_URL": os.environ.get("BENCH_REDIS", ""),
     }
     env.pop("CELERY_BROKER_URL", None)
     command = [

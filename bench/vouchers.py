@@ -81,6 +81,7 @@ def drop_database(url: str, name: str) -> None:
 
 def setup_django() -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    os.environ.setdefault("LOYALTY_PROCESS_ROLE", "command")  # seeding: no request timeouts
     os.environ["DEBUG"] = "false"
     os.environ.pop("CELERY_BROKER_URL", None)
     import django

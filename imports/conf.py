@@ -24,6 +24,13 @@ def ledger_chunk_size() -> int:
     return _value("IMPORT_LEDGER_CHUNK_SIZE", 250)
 
 
+def lock_budget() -> float:
+    """Seconds a transaction applying records one by one (types without a bulk writer, such as alternate ids)
+    may run before it commits what it applied: the member rows its records lock are held no longer, so a
+    request for the same member (POST /tx) waits at most about that long."""
+    return _value("IMPORT_LOCK_BUDGET_MS", 100) / 1000
+
+
 def tasks_per_batch() -> int:
     """Worker tasks queued for a batch of a type whose records do not depend on each other's order
     (ImportType.parallel): they share it chunk by chunk, so with as many worker processes a batch

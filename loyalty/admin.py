@@ -24,6 +24,7 @@ from loyalty.services import (
     issue_api_key,
     revoke_api_key,
     save_configuration,
+    set_api_key_rate_limits,
 )
 
 if admin.site.is_registered(LibraryAPIKey):
@@ -183,7 +184,7 @@ class ApiClientForm(forms.ModelForm):
 
 class ApiKeyInline(admin.TabularInline):
     model = ApiKey
-    fields = ["prefix", "name", "created", "expiry_date", "revoked", "last_used_at"]
+    fields = ["prefix", "name", "created", "expiry_date", "revoked", "rate_limit", "imports_rate_limit", "last_used_at"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -216,7 +217,7 @@ class ApiClientAdmin(ServiceAdminMixin, admin.ModelAdmin):
 class ApiKeyAddForm(forms.ModelForm):
     class Meta:
         model = ApiKey
-        fields = ["client", "name", "expiry_date"]
+        fields = ["client", "name", "expiry_date", "rate_limit", "imports_rate_limit"]
 
 
 @admin.register(ApiKey)
@@ -228,6 +229,8 @@ class ApiKeyAdmin(admin.ModelAdmin):
         "created",
         "expiry_date",
         "revoked",
+        "rate_limit",
+        "imports_rate_limit",
         "last_used_at",
     ]
     list_filter = ["revoked", "client"]
@@ -253,7 +256,15 @@ class ApiKeyAdmin(admin.ModelAdmin):
         ]
 
     def save_model(self, request, obj, form, change):
+        """Only the rate limit overrides change on an issued key (API_RATE_LIMIT and API_IMPORTS_RATE_LIMIT
+        apply when they are blank)."""
         if change:
+            set_api_key_rate_limits(
+                api_key=ApiKey.objects.select_related("client").get(pk=obj.pk),
+                rate_limit=obj.rate_limit,
+                imports_rate_limit=obj.imports_rate_limit,
+                actor=admin_actor(request),
+            )
             return
         api_key, raw_key = issue_api_key(
             client=obj.client,
@@ -261,6 +272,13 @@ class ApiKeyAdmin(admin.ModelAdmin):
             name=obj.name,
             expiry_date=obj.expiry_date,
         )
+        if obj.rate_limit or obj.imports_rate_limit:
+            set_api_key_rate_limits(
+                api_key=api_key,
+                rate_limit=obj.rate_limit,
+                imports_rate_limit=obj.imports_rate_limit,
+                actor=admin_actor(request),
+            )
         obj.pk = api_key.pk
         self.message_user(
             request,

@@ -7,3 +7,4 @@ CONFIGURATION_EVENT_TYPES = [
 ]
 API_KEY_ISSUED = "apikey.issued"
 API_KEY_REVOKED = "apikey.revoked"
+API_KEY_LIMITED = "apikey.ratelimited"  # audit only: a key's rate limit overrides changed

@@ -25,6 +25,7 @@ from loyalty.models import (
 )
 from loyalty.models.clients import Scope
 from loyalty.outbox import emit_event
+from loyalty.ratelimit import validate_rate
 from loyalty.selectors import event_horizon, next_events
 
 CONFIGURATION_MODELS: list[type[models.Model]] = [Program, Sponsor, MembershipType, Tier, ApiClient]
@@ -168,6 +169,33 @@ def revoke_api_key(*, api_key: ApiKey, actor: Actor) -> ApiKey:
         events.API_KEY_REVOKED,
         payload={"client": api_key.client.name, "prefix": api_key.prefix},
     )
+    return api_key
+
+
+@transaction.atomic
+def set_api_key_rate_limits(*, api_key: ApiKey, rate_limit: str, imports_rate_limit: str, actor: Actor) -> ApiKey:
+    """Override a key's rate limits (blank: the settings' defaults). Audited, since a raised limit lets one
+    integrator take more of the servers than the others."""
+    changes = {}
+    for field, value in (("rate_limit", rate_limit), ("imports_rate_limit", imports_rate_limit)):
+        value = (value or "").strip()
+        try:
+            validate_rate(value)
+        except DjangoValidationError as exc:
+            raise InvalidInput(exc.messages[0], code="invalid_rate") from exc
+        if getattr(api_key, field) != value:
+            changes[field] = [getattr(api_key, field), value]
+            setattr(api_key, field, value)
+    if changes:
+        ApiKey.objects.filter(pk=api_key.pk).update(**{field: new for field, (_, new) in changes.items()})
+        record_audit(
+            actor,
+            events.API_KEY_LIMITED,
+            api_key,
+            object_id=api_key.prefix,
+            object_repr=f"{api_key.client.name}: {api_key.prefix}",
+            changes=changes,
+        )
     return api_key
 
 

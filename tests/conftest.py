@@ -24,6 +24,9 @@ def pytest_configure(config):
     from tests import api_errors
 
     api_errors.install()
+    # The suite fires many requests quickly with one key: rate limits are off unless a test turns them on
+    # (tests/loyalty/test_rate_limit.py, with the `settings` fixture).
+    settings.API_RATE_LIMIT = settings.API_IMPORTS_RATE_LIMIT = settings.API_ANON_RATE_LIMIT = "off"
 
 
 def pytest_sessionfinish(session, exitstatus):

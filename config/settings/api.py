@@ -6,6 +6,14 @@ from .env import env
 # read from).
 API_PUBLIC_URL = env.str("API_PUBLIC_URL", default="http://127.0.0.1:8000")
 
+# Rate limits (docs/api.md, "Rate limits"): `N/s`, `N/m` or `N/h`, optionally `burst B` (default 2N), or `off`.
+API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="100/s")
+API_IMPORTS_RATE_LIMIT = env.str("API_IMPORTS_RATE_LIMIT", default="10/s")
+API_ANON_RATE_LIMIT = env.str("API_ANON_RATE_LIMIT", default="20/s")
+# The buckets live in this Redis (by default the broker's), shared by every process; without one, in
+# Django's cache.
+API_RATE_LIMIT_REDIS_URL = env.str("API_RATE_LIMIT_REDIS_URL", default=env.str("CELERY_BROKER_URL", default=""))
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "loyalty.api.authentication.ApiKeyAuthentication",
@@ -21,6 +29,11 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "loyalty.api.schema.LoyaltyAutoSchema",
     "EXCEPTION_HANDLER": "loyalty.api.errors.exception_handler",
+    # Token buckets per API key (per staff user, per address without either): loyalty/api/throttling.py.
+    "DEFAULT_THROTTLE_CLASSES": ["loyalty.api.throttling.TokenBucketThrottle"],
+    # Proxies in front of the app that append to X-Forwarded-For; 0 trusts only the socket's address, so a
+    # caller cannot pick the address its limit is counted under.
+    "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0),
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DATETIME_FORMAT": "iso-8601",
     "COERCE_DECIMAL_TO_STRING": True,

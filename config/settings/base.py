@@ -2,7 +2,7 @@
 
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import BASE_DIR, PRODUCTION, env
+from .env import BASE_DIR, PRODUCTION, env, timeouts_option
 
 if PRODUCTION:
     if not env.str("SECRET_KEY", default=""):
@@ -45,6 +45,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",  # early, so its header is written after every view and middleware
     "loyalty.api.middleware.RequestIdMiddleware",
+    "loyalty.api.middleware.RateLimitFastPathMiddleware",
     "loyalty.api.middleware.ApiBodyLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -80,6 +81,11 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# Seconds; 0 turns a limit off.
+DATABASE_LOCK_TIMEOUT = env.float("DATABASE_LOCK_TIMEOUT", default=5.0)
+DATABASE_STATEMENT_TIMEOUT = env.float("DATABASE_STATEMENT_TIMEOUT", default=25.0)
+DATABASE_WORKER_LOCK_TIMEOUT = env.float("DATABASE_WORKER_LOCK_TIMEOUT", default=60.0)
+DATABASE_WORKER_STATEMENT_TIMEOUT = env.float("DATABASE_WORKER_STATEMENT_TIMEOUT", default=600.0)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers run beside the writer; IMMEDIATE takes the write lock at BEGIN, so two
     # writers queue instead of failing with "database is locked" halfway through a service.
@@ -94,8 +100,23 @@ else:
     # PostgreSQL compiles a query it estimates as large with JIT: 260 ms of compiling for a dashboard
     # aggregate that then runs in 150 ms (bench/dashboard.py). Requests here are short; JIT stays off
     # unless DATABASE_JIT=true.
-    if not env.bool("DATABASE_JIT", default=False):
-        DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+    DATABASE_SESSION_OPTIONS = "" if env.bool("DATABASE_JIT", default=False) else "-c jit=off"
+    # Bounded waits (docs/api.md, "Bounded waits"): web processes wait at most DATABASE_LOCK_TIMEOUT for a
+    # row lock and run a statement at most DATABASE_STATEMENT_TIMEOUT (below gunicorn's 30 s), set when the
+    # connection opens; a Celery worker switches to the DATABASE_WORKER_* values (loyalty/dbtimeouts.py),
+    # and `manage.py` commands but runserver run without them (LOYALTY_PROCESS_ROLE=command).
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = " ".join(
+        part
+        for part in (
+            DATABASE_SESSION_OPTIONS,
+            timeouts_option(
+                env.str("LOYALTY_PROCESS_ROLE", default="web"),
+                lock=DATABASE_LOCK_TIMEOUT,
+                statement=DATABASE_STATEMENT_TIMEOUT,
+            ),
+        )
+        if part
+    )
 # The hot statements of a booking are prepared on the server (loyalty.prepared). Turn off behind a
 # pooler in transaction mode that cannot carry prepared statements (PgBouncer before 1.21).
 DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)

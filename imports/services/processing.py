@@ -45,7 +45,7 @@ from loyalty.outbox import emit_event
 from loyalty.planner import refresh_if_stale
 
 log = logging.getLogger(__name__)
-RETRYABLE_PG_CODES = {"40001", "40P01"}  # serialization failure, deadlock
+RETRYABLE_PG_CODES = {"40001", "40P01", "55P03"}  # serialization failure, deadlock, lock timeout
 OUTCOME_FIELDS = ["status", "processed_at", "error_code", "error_message", "errors", "result"]
 
 
@@ -200,15 +200,24 @@ def _lock_and_apply(
         if not records:
             claimed = base.filter(status=RecordStatus.CLAIMED, claimed_at__lt=stale)
             records = list(claimed.select_for_update(skip_locked=True)[:size])
-        _apply_records(batch, import_type, records, cache)
+        records = _apply_records(batch, import_type, records, cache, budget=conf.lock_budget())
     return len(records), max((r.line for r in records), default=after)
 
 
-def _apply_records(batch: ImportBatch, import_type: ImportType, records: list[ImportRecord], cache: dict) -> None:
+def _apply_records(
+    batch: ImportBatch,
+    import_type: ImportType,
+    records: list[ImportRecord],
+    cache: dict,
+    budget: float | None = None,
+) -> list[ImportRecord]:
     """Apply locked records and write their outcomes, inside the caller's transaction: a bulk writer
-    takes what it can, the rest go one by one, each in its savepoint."""
+    takes what it can, the rest go one by one, each in its savepoint. With a `budget` (seconds; records
+    locked by row lock only), records applied one by one stop once it is spent, so the transaction commits
+    and frees the rows its records locked (a member's, say) for the requests waiting on them; the records
+    left over are only locked, and pending again at commit. Returns the records applied."""
     if not records:
-        return
+        return records
     actor = actor_of(batch)
     from_csv = batch.source != "json"
     if import_type.apply_bulk is not None and import_type.bulk_keeps_order:
@@ -216,11 +225,16 @@ def _apply_records(batch: ImportBatch, import_type: ImportType, records: list[Im
     elif import_type.apply_bulk is not None:
         _write_in_bulk(import_type, records, actor, batch.key, cache, from_csv)
     else:
-        for record in records:
+        deadline = time.monotonic() + budget if budget else None
+        for index, record in enumerate(records):
             context = ApplyContext(actor=actor, batch_key=batch.key, line=record.line, cache=cache)
             run_record(import_type, record, context, from_csv=from_csv)
+            if deadline is not None and time.monotonic() >= deadline:
+                records = records[: index + 1]
+                break
     _save_outcomes(records)
     _count(batch.pk, records)
+    return records
 
 
 def _write_in_bulk(
@@ -433,7 +447,7 @@ def process_batch(batch_id: int, *, max_chunks: int | None = None) -> dict[str, 
     else:
         apply = _apply_chunk  # SQLite: claimed in a transaction of its own
     cache: dict[str, Any] = {}
-    started, done, chunks, after = time.monotonic(), 0, 0, 0
+    started, done, chunks, after, take = time.monotonic(), 0, 0, 0, size
     try:
         with bulk_work():  # the chunks allocate many short-lived objects: collect rarely (loyalty.collector)
             while max_chunks is None or chunks < max_chunks:
@@ -442,13 +456,16 @@ def process_batch(batch_id: int, *, max_chunks: int | None = None) -> dict[str, 
                 # One unit of work per chunk: the program, point types, tiers, channels and product facts
                 # are read once for its records, not once each (loyalty.memo).
                 if apply is _lock_and_apply:
-                    applied, last = reads_once(_with_retries)(_lock_and_apply, batch, import_type, size, cache, after)
+                    applied, last = reads_once(_with_retries)(_lock_and_apply, batch, import_type, take, cache, after)
                     if not applied:
                         if after == 0:
                             break
                         after = 0  # once more from the start: records a dead worker's rollback freed
+                        take = size
                         continue
                     after = last
+                    if import_type.apply_bulk is None:  # applied within the lock budget: lock about that many next
+                        take = min(size, max(2 * applied, 16))
                 else:
                     token, ids = claim_chunk(batch, size)
                     if not ids:

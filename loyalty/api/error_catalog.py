@@ -28,6 +28,8 @@ CONVENTIONS = {
     "unsupported_media_type": 'Unsupported media type "multipart/form-data" in request.',
     "not_found": "Not found.",
     "permission_denied": "You do not have permission to perform this action.",
+    "busy": "The server is busy: what this request needs is in use; nothing was changed, retry shortly.",
+    "rate_limited": "Too many requests: the limit is 100/s burst 200; retry after 1 s.",
 }
 
 

@@ -10,6 +10,7 @@ from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from loyalty.dbtimeouts import is_timeout
 from loyalty.errors import DomainError
 
 STATUS_CODES = {
@@ -68,9 +69,15 @@ def domain_error_response(exc: DomainError) -> Response:
     return Response(error_body(exc.status, exc.code, exc.detail, exc.errors), status=exc.status)
 
 
+BUSY_RETRY_AFTER = 1  # seconds: a lock is held by a short transaction, or the server is briefly overloaded
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainError):
         return domain_error_response(exc)
+    if is_timeout(exc):  # lock_timeout or statement_timeout ran out: retry, nothing was changed
+        detail = "The server is busy: what this request needs is in use; nothing was changed, retry shortly."
+        return Response(error_body(503, "busy", detail), status=503, headers={"Retry-After": str(BUSY_RETRY_AFTER)})
     if isinstance(exc, RequestDataTooBig):
         return Response(error_body(413, "payload_too_large", str(exc)), status=413)
     if isinstance(exc, SuspiciousOperation):
@@ -90,6 +97,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     codes = exc.get_codes()
     code = STATUS_CODES.get(type(exc)) or (codes if isinstance(codes, str) else exc.default_code)
     response.data = error_body(response.status_code, code, str(exc.detail))
+    for header, value in getattr(exc, "headers", {}).items():  # Retry-After, RateLimit-* of a 429
+        response[header] = value
     return response
 
 

@@ -25,6 +25,16 @@ STATUS_WORDS = {
     409: "Refused by a business rule",
     413: "The request body is too large",
     415: "The body's Content-Type is not one the operation reads",
+    429: "Too many requests from this API key (or address, without a key); retry after `Retry-After` seconds",
+    503: "The database is busy (a lock or statement timeout ran out); nothing was changed; retry after `Retry-After` s",
+}
+
+# The headers of a 429 answer (loyalty/api/throttling.py).
+RATE_LIMIT_HEADERS = {
+    "Retry-After": "Seconds to wait before the next request is allowed.",
+    "RateLimit-Limit": "The size of the caller's token bucket: the requests it may make at once.",
+    "RateLimit-Remaining": "The requests left in the bucket now (0 on a 429).",
+    "RateLimit-Reset": "Seconds until the bucket is full again.",
 }
 
 
@@ -73,19 +83,33 @@ def conventional_errors(*, authenticated: bool, body: bool, post: bool) -> dict[
     """The errors the API conventions answer for any operation of this kind (docs/api.md)."""
     errors: dict[int, tuple[str, ...]] = {400: ("validation_error",) + (("malformed_request",) if body else ())}
     if authenticated:
-        errors |= {401: ("not_authenticated", "authentication_failed"), 403: ("insufficient_scope",)}
+        errors |= {
+            401: ("not_authenticated", "authentication_failed"),
+            403: ("insufficient_scope",),
+            503: ("busy",),  # a lock or statement timeout (loyalty/dbtimeouts.py)
+        }
     if post:
         errors[409] = ("idempotency_key_reused",)
     if body:
         errors |= {413: ("payload_too_large",), 415: ("unsupported_media_type",)}
+    errors[429] = ("rate_limited",)  # every operation: per key, or per address without one
     return errors
 
 
 def error_response_schema(status: int, codes: list[str], invalid: tuple[str, str, str] | None = None) -> dict:
     """One error answer: the error shape, the codes in words and an example of each."""
     described = ", ".join(f"`{code}`" for code in codes)
+    headers = (
+        {
+            name: {"description": words, "schema": {"type": "integer", "minimum": 0}}
+            for name, words in RATE_LIMIT_HEADERS.items()
+        }
+        if status == 429
+        else {}
+    )
     return {
         "description": f"{STATUS_WORDS.get(status, 'Refused')}: {described}.",
+        **({"headers": headers} if headers else {}),
         "content": {
             "application/json": {
                 "schema": {"$ref": "#/components/schemas/Error"},

@@ -14,6 +14,20 @@ class LoyaltyApiMixin:
     """Sets request.actor for the services, refuses repeated and empty query parameters (once
     authenticated), and makes every POST honour Idempotency-Key."""
 
+    def perform_authentication(self, request):
+        """Rate limits apply right after authentication, before the permission checks (DRF checks them
+        last): a call with a bad key or none is counted against its address, so guessing keys is limited."""
+        try:
+            request.user  # noqa: B018 (authenticates)
+        finally:
+            self.check_throttles(request)
+
+    def check_throttles(self, request):
+        if getattr(request, "_throttles_checked", False):
+            return
+        request._throttles_checked = True
+        super().check_throttles(request)
+
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         check_query(request, self)

@@ -1,6 +1,8 @@
 from django.db import models
 from rest_framework_api_key.models import AbstractAPIKey
 
+from loyalty.ratelimit import validate_rate
+
 
 class Scope(models.TextChoices):
     READ = "read", "read: GET endpoints"
@@ -34,6 +36,18 @@ class ApiKey(AbstractAPIKey):
 
     client = models.ForeignKey(ApiClient, on_delete=models.CASCADE, related_name="keys")
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    rate_limit = models.CharField(
+        max_length=40,
+        blank=True,
+        validators=[validate_rate],
+        help_text="This key's rate limit, e.g. '500/s', '6000/m burst 500' or 'off'; blank: API_RATE_LIMIT.",
+    )
+    imports_rate_limit = models.CharField(
+        max_length=40,
+        blank=True,
+        validators=[validate_rate],
+        help_text="This key's rate limit for imports and exports; blank: API_IMPORTS_RATE_LIMIT.",
+    )
 
     class Meta(AbstractAPIKey.Meta):
         verbose_name = "API key"

@@ -50,7 +50,8 @@ def test_the_conventions_errors_follow_the_kind_of_operation(schema):
         {"field": "points", "code": "required", "message": "This field is required."}
     ]
     about = schema["paths"]["/api/v1/about"]["get"]["responses"]
-    assert set(about) == {"200", "400", "401"}  # public: no 403; 401 only for a key that is not valid
+    assert set(about) == {"200", "400", "401", "429"}  # public: no 403; 401 only for a bad key; limited by address
+    assert set(redeem["429"]["headers"]) == {"Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"}
     statement = schema["paths"]["/api/v1/deposits/{key}/statement"]["get"]["responses"]
     assert "413" not in statement and "415" not in statement and "409" in statement  # ambiguous_key
 
