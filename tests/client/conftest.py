@@ -68,7 +68,15 @@ def platform(tmp_path_factory) -> Iterator[Platform]:
     name = f"{settings.DATABASES['default']['NAME']}_client_{os.getpid()}"
     _psql(f'DROP DATABASE IF EXISTS "{name}"')
     _psql(f'CREATE DATABASE "{name}"')
-    env = {**os.environ, "DATABASE_URL": _database_url(name), "DJANGO_SETTINGS_MODULE": "config.settings"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(name),
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        # One client calls as fast as it can here; the limits have tests of their own (test_rate_limit.py).
+        "API_RATE_LIMIT": "off",
+        "API_IMPORTS_RATE_LIMIT": "off",
+        "API_ANON_RATE_LIMIT": "off",
+    }
     processes: list[subprocess.Popen] = []
     try:
         _manage(env, "migrate", "--noinput", "-v0")
