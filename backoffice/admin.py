@@ -213,7 +213,7 @@ class LoginLockoutAdmin(ReadOnlyAdmin):
     def has_release_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("backoffice.delete_loginlockout")
 
-    @admin.display(description="Wrong passwords", ordering="failures_since_start")
+    @admin.display(description="Failed sign-ins", ordering="failures_since_start")
     def failures(self, attempt: LoginLockout) -> int:
         return attempt.failures_since_start
 

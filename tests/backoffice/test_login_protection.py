@@ -73,7 +73,7 @@ def test_a_pause_is_listed_and_released_in_the_admin_with_an_audit_entry():
 
     page = admin.get("/admin/backoffice/loginlockout/")
     text = page.content.decode()
-    assert "203.0.113.7" in text and "paused until" in text and "Wrong passwords" in text
+    assert "203.0.113.7" in text and "paused until" in text and "Failed sign-ins" in text
     assert "Let them sign in again" in text
 
     lockout = LoginLockout.objects.get(username="anna")
