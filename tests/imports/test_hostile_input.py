@@ -1,0 +1,58 @@
+"""Imports against hostile input: a JSON body nested too deep or holding a NUL is refused at once (it was a
+RecursionError, or a PostgreSQL DataError while storing the records: 500s) and nothing is stored; a JSON
+cell of a CSV holding a NUL fails its record with the reason."""
+
+import json
+
+import pytest
+
+from imports.models import ImportBatch, ImportRecord
+from memberships.models import Membership
+from tests.imports.conftest import IMPORTS, csv_bytes, records_by_line
+
+pytestmark = pytest.mark.django_db
+
+MEMBER = {"firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com"}
+
+
+def refused(response, code="malformed_request"):
+    body = response.json()
+    assert response.status_code == 400 and body["code"] == code, body
+    assert not ImportBatch.objects.exists() and not ImportRecord.objects.exists()
+    return body
+
+
+@pytest.mark.parametrize(
+    ("record", "field"),
+    [
+        ({**MEMBER, "firstName": "A\u0000"}, "0.firstName"),
+        ({**MEMBER, "properties": {"k\u0000": "v"}}, "0.properties.k\\u0000"),
+        ({**MEMBER, "properties": {"k": ["\u0000"]}}, "0.properties.k.0"),
+    ],
+)
+def test_a_json_import_with_a_nul_is_refused_whole(api, program, record, field):
+    body = refused(api.post(f"{IMPORTS}/memberships", [record], format="json"))
+    assert body["errors"][0]["field"] == field
+
+
+def test_a_json_import_nested_too_deep_is_refused_whole(api, program):
+    text = json.dumps([{**MEMBER, "properties": {"k": json.loads("[" * 70 + "]" * 70)}}])
+    body = refused(api.post(f"{IMPORTS}/memberships", text, content_type="application/json"))
+    assert body["errors"][0]["code"] == "too_deep"
+
+
+def test_a_json_cell_with_a_nul_fails_its_record_and_the_others_go_in(program, import_csv):
+    content = csv_bytes(
+        [
+            ["firstName", "lastName", "email", "properties"],
+            ["Ada", "Lovelace", "ada@example.com", '{"k": "\\u0000"}'],
+            ["Grace", "Hopper", "grace@example.com", '{"k": "v"}'],
+        ]
+    )
+    response = import_csv("memberships", content)
+    assert response.status_code == 202, response.content
+    records = records_by_line(ImportBatch.objects.get())
+    failed, done = records.values()
+    assert failed.status == "failed" and "NUL" in json.dumps(failed.errors)
+    assert done.status != "failed"
+    assert list(Membership.objects.values_list("first_name", flat=True)) == ["Grace"]

@@ -1,0 +1,43 @@
+"""POST /tx against hostile input: deep JSON, NUL characters, purchases too old or in the future. Each
+was a 500 or booked what it should not; each is now a 400 that books nothing (dry run and booking alike)."""
+
+import json
+
+import pytest
+
+from tests.promotions.conftest import assert_refused, purchase
+from transactions.models import Transaction
+
+pytestmark = pytest.mark.django_db
+
+
+def post_text(api, text: str):
+    return api.post("/api/v1/tx", text, content_type="application/json")
+
+
+@pytest.mark.parametrize("depth", [65, 475, 100_000])
+@pytest.mark.parametrize("tx_id", [None, "T-deep"])
+def test_json_nested_too_deep_is_malformed_and_books_nothing(api, member, depth, tx_id):
+    body = purchase(member, tx_id=tx_id)
+    text = json.dumps(body)[:-1] + ', "properties": {"a": ' + "[" * depth + "]" * depth + "}}"
+    refusal = assert_refused(post_text(api, text), 400, "malformed_request")
+    assert refusal["errors"][0]["code"] == "too_deep"
+    assert not Transaction.objects.exists()
+
+
+def test_properties_nested_within_the_limit_are_taken(api, member):
+    body = {**purchase(member, tx_id="T-ok"), "properties": {"a": json.loads("[" * 60 + "]" * 60)}}
+    assert api.post("/api/v1/tx", body, format="json").status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("properties", "field"),
+    [({"note": "a\u0000b"}, "properties.note"), ({"k\u0000": "v"}, "properties.k\\u0000")],
+)
+@pytest.mark.parametrize("tx_id", [None, "T-nul"])
+def test_a_nul_in_properties_is_malformed_and_books_nothing(api, member, properties, field, tx_id):
+    """On PostgreSQL this was DataError (jsonb takes no \\u0000): a 500."""
+    body = {**purchase(member, tx_id=tx_id), "properties": properties}
+    refusal = assert_refused(api.post("/api/v1/tx", body, format="json"), 400, "malformed_request")
+    assert refusal["errors"][0]["field"] == field and refusal["errors"][0]["code"] == "null_character"
+    assert not Transaction.objects.exists()
