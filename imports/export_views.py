@@ -62,9 +62,9 @@ def _filter_parameters() -> list[OpenApiParameter]:
     for template in all_templates():
         for name, f in template.filter_fields().items():
             if name not in seen:
-                kind = {drf_serializers.DateTimeField: OpenApiTypes.DATETIME, drf_serializers.IntegerField: int}.get(
-                    type(f), str
-                )
+                kind = {drf_serializers.DateTimeField: OpenApiTypes.DATETIME}.get(type(f), str)
+                if isinstance(f, drf_serializers.IntegerField):  # with the bounds the template's serializer keeps
+                    kind = {"type": "integer", "minimum": f.min_value, "maximum": f.max_value}
                 seen[name] = OpenApiParameter(
                     name, kind, OpenApiParameter.QUERY, description=f"{f.help_text or ''} (templates that take it)."
                 )

@@ -10,6 +10,7 @@ from transactions.models import Transaction, TransactionLine, TransactionReward
 from transactions.selectors import Returned, returned_points
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
+MAX_LINES = 1000  # line items of a basket
 
 
 class TxItemInputSerializer(StrictInputSerializer):
@@ -39,14 +40,16 @@ class TxInputSerializer(StrictInputSerializer):
     occurred_at = serializers.DateTimeField()
     total_amount = serializers.DecimalField(**MONEY, min_value=0)
     currency = serializers.RegexField(r"^[A-Z]{3}$", help_text="ISO 4217, the program's currency.")
-    items = TxItemInputSerializer(many=True, allow_empty=False, max_length=1000)
+    items = TxItemInputSerializer(many=True, allow_empty=False, max_length=MAX_LINES)
     sponsor = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
     payment_method = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
     properties = serializers.DictField(required=False, default=dict)
 
 
 class ReturnItemInputSerializer(StrictInputSerializer):
-    line = serializers.IntegerField(min_value=1, required=False, help_text="Line number (1 = the first item).")
+    line = serializers.IntegerField(
+        min_value=1, max_value=MAX_LINES, required=False, help_text="Line number (1 = the first item)."
+    )
     product_key = serializers.CharField(max_length=100, required=False)
     quantity = serializers.DecimalField(max_digits=12, decimal_places=3, min_value=Decimal("0.001"))
 

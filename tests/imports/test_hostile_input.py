@@ -8,7 +8,7 @@ import pytest
 
 from imports.models import ImportBatch, ImportRecord
 from memberships.models import Membership
-from tests.imports.conftest import IMPORTS, csv_bytes, records_by_line
+from tests.imports.conftest import EXPORTS, IMPORTS, csv_bytes, records_by_line
 
 pytestmark = pytest.mark.django_db
 
@@ -56,3 +56,12 @@ def test_a_json_cell_with_a_nul_fails_its_record_and_the_others_go_in(program, i
     assert failed.status == "failed" and "NUL" in json.dumps(failed.errors)
     assert done.status != "failed"
     assert list(Membership.objects.values_list("first_name", flat=True)) == ["Grace"]
+
+
+@pytest.mark.parametrize(("months", "code"), [("61", "max_value"), (str(2**63), "max_value"), ("0", "min_value")])
+def test_an_export_filter_outside_its_bounds_is_refused(api, program, months, code):
+    """The schema declares the bounds of `months` (1 to 60) that the template's filter keeps."""
+    response = api.get(f"{EXPORTS}/expiryForecast", {"months": months})
+    body = response.json()
+    assert response.status_code == 400 and body["code"] == "validation_error", body
+    assert [(e["field"], e["code"]) for e in body["errors"]] == [("months", code)]

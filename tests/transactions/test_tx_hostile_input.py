@@ -41,3 +41,14 @@ def test_a_nul_in_properties_is_malformed_and_books_nothing(api, member, propert
     refusal = assert_refused(api.post("/api/v1/tx", body, format="json"), 400, "malformed_request")
     assert refusal["errors"][0]["field"] == field and refusal["errors"][0]["code"] == "null_character"
     assert not Transaction.objects.exists()
+
+
+@pytest.mark.parametrize("line", [1001, 2**31, 2**63, 10**30])
+def test_a_return_line_beyond_any_basket_is_refused(api, member, line):
+    """A basket has at most 1,000 lines, and the schema says so (before: any integer, 404-like `unknown_line`)."""
+    body = purchase(member, tx_id="T-line")
+    assert api.post("/api/v1/tx", body, format="json").status_code == 201
+    items = [{"line": line, "quantity": "1"}]
+    answer = api.post("/api/v1/tx/reversal", {"receiptId": body["receiptId"], "items": items}, format="json")
+    refusal = assert_refused(answer, 400, "validation_error")
+    assert [(e["field"], e["code"]) for e in refusal["errors"]] == [("items.0.line", "max_value")]
