@@ -65,3 +65,37 @@ def test_an_export_filter_outside_its_bounds_is_refused(api, program, months, co
     body = response.json()
     assert response.status_code == 400 and body["code"] == "validation_error", body
     assert [(e["field"], e["code"]) for e in body["errors"]] == [("months", code)]
+
+
+def test_a_transactions_import_takes_the_dates_post_tx_takes(program, member, import_json):
+    """Older than TX_MAX_AGE_DAYS, in the future or at the end of the calendar: the record fails with the code
+    POST /tx answers; the good one is booked."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from transactions.models import Transaction
+
+    def tx(tx_id, occurred_at):
+        return {
+            "txId": tx_id,
+            "receiptId": f"R-{tx_id}",
+            "membershipKey": member.number,
+            "channel": "webshop",
+            "occurredAt": occurred_at,
+            "totalAmount": "6.49",
+            "currency": "EUR",
+            "items": [{"productKey": "COF-001", "quantity": "1", "unitPrice": "6.49", "amount": "6.49"}],
+        }
+
+    now = timezone.now()
+    records = [
+        tx("T-old", (now - timedelta(days=366)).isoformat()),
+        tx("T-year-1", "0001-01-01T00:00:00+00:00"),
+        tx("T-9999", "9999-12-31T23:59:59+00:00"),
+        tx("T-ok", (now - timedelta(days=364)).isoformat()),
+    ]
+    _, batch = import_json("transactions", records)
+    codes = {r.line: r.error_code for r in batch.records.all()}
+    assert codes == {1: "occurred_too_early", 2: "occurred_too_early", 3: "occurred_in_future", 4: ""}
+    assert list(Transaction.objects.values_list("tx_id", flat=True)) == ["T-ok"]

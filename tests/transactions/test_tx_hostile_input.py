@@ -52,3 +52,25 @@ def test_a_return_line_beyond_any_basket_is_refused(api, member, line):
     answer = api.post("/api/v1/tx/reversal", {"receiptId": body["receiptId"], "items": items}, format="json")
     refusal = assert_refused(answer, 400, "validation_error")
     assert [(e["field"], e["code"]) for e in refusal["errors"]] == [("items.0.line", "max_value")]
+
+
+@pytest.mark.parametrize(
+    ("occurred_at", "code"),
+    [
+        ("9999-12-31T23:59:59+00:00", "occurred_in_future"),
+        ("9999-12-31T23:59:59.999999+14:00", "occurred_in_future"),
+        ("9999-12-31T23:59:59-12:00", "validation_error"),  # past the calendar in UTC: field code `overflow`
+        ("0001-01-01T00:00:00+14:00", "validation_error"),
+        ("0001-01-01T00:00:00-12:00", "occurred_too_early"),
+    ],
+)
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "America/New_York"])
+@pytest.mark.parametrize("tx_id", [None, "T-edge"])
+def test_times_at_the_ends_of_the_calendar_are_refused_not_a_500(api, member, occurred_at, code, zone, tx_id):
+    """The dry run dated 9999-12-31 once overflowed computing the member's local date (a 500)."""
+    from loyalty.models import Program
+
+    Program.objects.update(time_zone=zone)
+    body = {**purchase(member, tx_id=tx_id), "occurredAt": occurred_at}
+    assert_refused(api.post("/api/v1/tx", body, format="json"), 400, code)
+    assert not Transaction.objects.exists()
