@@ -74,3 +74,24 @@ def test_times_at_the_ends_of_the_calendar_are_refused_not_a_500(api, member, oc
     body = {**purchase(member, tx_id=tx_id), "occurredAt": occurred_at}
     assert_refused(api.post("/api/v1/tx", body, format="json"), 400, code)
     assert not Transaction.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("totalAmount", "\uff11\uff15.87"), ("totalAmount", "1.587E1"), ("totalAmount", 15.87)],
+)
+@pytest.mark.parametrize("tx_id", [None, "T-amount"])
+def test_a_total_that_is_not_a_plain_decimal_string_is_refused(api, member, field, value, tx_id):
+    body = {**purchase(member, tx_id=tx_id), field: value}
+    refusal = assert_refused(api.post("/api/v1/tx", body, format="json"), 400, "validation_error")
+    assert [(e["field"], e["code"]) for e in refusal["errors"]] == [(field, "invalid")]
+    assert not Transaction.objects.exists()
+
+
+@pytest.mark.parametrize(("name", "value"), [("quantity", "2E0"), ("unitPrice", "\u0666.49"), ("amount", " 12.98")])
+def test_a_line_amount_that_is_not_a_plain_decimal_string_is_refused(api, member, name, value):
+    body = purchase(member, tx_id="T-line-amount")
+    body["items"][0][name] = value
+    refusal = assert_refused(api.post("/api/v1/tx", body, format="json"), 400, "validation_error")
+    assert [(e["field"], e["code"]) for e in refusal["errors"]] == [(f"items.0.{name}", "invalid")]
+    assert not Transaction.objects.exists()
