@@ -2,6 +2,8 @@
 RecursionError, or a PostgreSQL DataError while storing the records: 500s) and nothing is stored; a JSON
 cell of a CSV holding a NUL fails its record with the reason."""
 
+import csv
+import io
 import json
 
 import pytest
@@ -99,3 +101,25 @@ def test_a_transactions_import_takes_the_dates_post_tx_takes(program, member, im
     codes = {r.line: r.error_code for r in batch.records.all()}
     assert codes == {1: "occurred_too_early", 2: "occurred_too_early", 3: "occurred_in_future", 4: ""}
     assert list(Transaction.objects.values_list("tx_id", flat=True)) == ["T-ok"]
+
+
+FORMULAS = ["=cmd|' /C calc'!A0", "+1+1", "-1+cmd", "@SUM(1+1)", "\t=1+1", "\r=1+1"]
+
+
+@pytest.mark.parametrize("path", ["{key}/csv", "{key}?format=csv"])
+def test_the_failed_records_csv_escapes_every_formula_and_goes_back_in_unchanged(api, program, import_csv, path):
+    """`=HYPERLINK(...)` and the like came back raw in the failed-records download (the exports escaped them)."""
+    rows = [["firstName", "lastName", "email"]]
+    rows += [[f, "-5.00", f"bad{i}"] for i, f in enumerate(FORMULAS)]  # a bad e-mail fails each record
+    batch = ImportBatch.objects.get(key=import_csv("memberships", csv_bytes(rows)).json()["key"])
+    response = api.get(f"{IMPORTS}/{path.format(key=batch.key)}")
+    assert response.status_code == 200
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    got = list(csv.reader(io.StringIO(text, newline="")))
+    assert [r[0] for r in got[1:]] == ["'" + f for f in FORMULAS]
+    assert {r[1] for r in got[1:]} == {"-5.00"}  # a number stays a number
+
+    fixed = [got[0]] + [[r[0], r[1], f"member{i}@example.com", *r[3:]] for i, r in enumerate(got[1:])]
+    again = import_csv("memberships", csv_bytes(fixed))
+    assert again.status_code == 202, again.json()
+    assert sorted(Membership.objects.values_list("first_name", flat=True)) == sorted(f.strip() for f in FORMULAS)
