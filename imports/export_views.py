@@ -159,7 +159,7 @@ class ExportView(ImportsView):
 
 
 def _job(key: str) -> ExportJob:
-    job = ExportJob.objects.filter(key=key).first() if len(key) <= 32 else None
+    job = ExportJob.objects.filter(key=key).first() if len(key) <= 32 and key.isprintable() else None
     if job is None:
         raise ExportJobNotFound(f"No export job {key!r}.")
     return job

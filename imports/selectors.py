@@ -29,7 +29,8 @@ def batches(
 
 
 def batch_by_key(key: str) -> ImportBatch:
-    batch = ImportBatch.objects.filter(key=key).first() if key and len(key) <= 32 else None
+    # A key no batch can have (a NUL reached PostgreSQL as DataError, a 500) is not looked up.
+    batch = ImportBatch.objects.filter(key=key).first() if key and len(key) <= 32 and key.isprintable() else None
     if batch is None:
         raise BatchNotFound(f"No import batch {key!r}.")
     return batch

@@ -123,3 +123,18 @@ def test_the_failed_records_csv_escapes_every_formula_and_goes_back_in_unchanged
     again = import_csv("memberships", csv_bytes(fixed))
     assert again.status_code == 202, again.json()
     assert sorted(Membership.objects.values_list("first_name", flat=True)) == sorted(f.strip() for f in FORMULAS)
+
+
+@pytest.mark.parametrize(
+    ("path", "code"),
+    [
+        ("/api/v1/imports/a%00b", "batch_not_found"),
+        ("/api/v1/imports/a%00b/csv", "batch_not_found"),
+        ("/api/v1/exports/jobs/a%00b", "export_job_not_found"),
+        ("/api/v1/exports/jobs/a%00b/download", "export_job_not_found"),
+    ],
+)
+def test_a_key_with_a_nul_in_the_path_is_not_found(api, program, path, code):
+    """On PostgreSQL the lookup of a batch key holding a NUL was DataError (a 500)."""
+    response = api.get(path)
+    assert response.status_code == 404 and response.json()["code"] == code, response.content
