@@ -30,6 +30,7 @@ OPERATION_ERRORS: dict[str, dict[int, tuple[str, ...]]] = {
                 "occurred_in_future",
                 "occurred_too_early",
                 "unknown_channel",
+                "unknown_sponsor",
                 "wrong_currency",
             ),
             409: ("membership_not_active", "receipt_already_booked", "tx_id_reused"),
