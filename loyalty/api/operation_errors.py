@@ -128,7 +128,7 @@ OPERATION_ERRORS: dict[str, dict[int, tuple[str, ...]]] = {
     "resumeImportBatchesOfTypeByGet": {404: ("unknown_import_type",)},
     "reverseRedemption": {404: ("receipt_not_found",), 409: ("already_reversed",)},
     "reverseTransaction": {
-        400: ("unknown_line",),
+        400: ("unknown_line", "unknown_sponsor"),
         404: ("transaction_not_found",),
         409: ("already_returned", "return_exceeds_quantity"),
     },
