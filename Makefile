@@ -23,12 +23,11 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(PY)
 install: $(VENV)/.installed
 install-dev: $(VENV)/.dev-installed
 
-## Install, migrate, load the demo program, print an admin login and an API key, serve on $(HOST).
+## Install, migrate, load the demo program into an empty database, print an admin login and an API key (the
+## first time; a second run changes nothing and says how to get new ones), serve on $(HOST).
 run: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo --admin
-	@echo "API key (send it as 'Authorization: Api-Key <key>'):"
-	@$(PY) manage.py create_api_key demo 2>/dev/null | tail -n 1
+	$(PY) manage.py seed_demo --admin --api-key demo
 	@echo "Admin: http://$(HOST)/admin/   API docs: http://$(HOST)/api/docs/   About: http://$(HOST)/api/v1/about"
 	$(PY) manage.py runserver $(HOST)
 

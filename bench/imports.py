@@ -48,6 +48,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -148,6 +149,9 @@ def time_transactions(count: int) -> float:
     from memberships.models import Membership
 
     numbers = list(Membership.objects.order_by("id").values_list("number", flat=True)[: max(count // 5, 1)])
+    # Recent, within TX_MAX_AGE_DAYS (a fixed date would drift out of it).
+    occurred_at = (datetime.now(UTC) - timedelta(days=30)).replace(hour=10, minute=0, second=0, microsecond=0)
+    occurred_at = occurred_at.isoformat()
     records = (
         (
             i + 1,
@@ -156,7 +160,7 @@ def time_transactions(count: int) -> float:
                 "receiptId": f"R-{i}",
                 "membershipKey": numbers[i % len(numbers)],
                 "channel": "webshop",
-                "occurredAt": "2025-01-01T10:00:00+00:00",
+                "occurredAt": occurred_at,
                 "totalAmount": "6.49",
                 "currency": "EUR",
                 "items": [{"productKey": "COF-001", "quantity": "1", "unitPrice": "6.49", "amount": "6.49"}],

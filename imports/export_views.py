@@ -62,9 +62,9 @@ def _filter_parameters() -> list[OpenApiParameter]:
     for template in all_templates():
         for name, f in template.filter_fields().items():
             if name not in seen:
-                kind = {drf_serializers.DateTimeField: OpenApiTypes.DATETIME, drf_serializers.IntegerField: int}.get(
-                    type(f), str
-                )
+                kind = {drf_serializers.DateTimeField: OpenApiTypes.DATETIME}.get(type(f), str)
+                if isinstance(f, drf_serializers.IntegerField):  # with the bounds the template's serializer keeps
+                    kind = {"type": "integer", "minimum": f.min_value, "maximum": f.max_value}
                 seen[name] = OpenApiParameter(
                     name, kind, OpenApiParameter.QUERY, description=f"{f.help_text or ''} (templates that take it)."
                 )
@@ -159,7 +159,7 @@ class ExportView(ImportsView):
 
 
 def _job(key: str) -> ExportJob:
-    job = ExportJob.objects.filter(key=key).first() if len(key) <= 32 else None
+    job = ExportJob.objects.filter(key=key).first() if len(key) <= 32 and key.isprintable() else None
     if job is None:
         raise ExportJobNotFound(f"No export job {key!r}.")
     return job

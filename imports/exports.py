@@ -11,7 +11,6 @@ workbook into a temporary file. Above `EXPORT_ASYNC_THRESHOLD` rows, or with `as
 from __future__ import annotations
 
 import copy
-import csv
 import json
 import logging
 import tempfile
@@ -33,6 +32,7 @@ from loyalty.actors import Actor
 from loyalty.api.errors import camel
 from loyalty.api.serializers import StrictInputSerializer
 from loyalty.audit import record_audit
+from loyalty.csvfiles import csv_line_writer, escape_formula
 from loyalty.outbox import emit_event
 
 log = logging.getLogger(__name__)
@@ -141,25 +141,6 @@ def filters_of(params: dict[str, Any]) -> dict[str, Any]:
 # Writers -----------------------------------------------------------------------------------------
 
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _looks_numeric(text: str) -> bool:
-    try:
-        Decimal(text)
-    except ArithmeticError:
-        return False
-    return True
-
-
-def safe_text(value: str) -> str:
-    """Text a spreadsheet would run as a formula (`=HYPERLINK(...)` as a member's name) gets a
-    leading apostrophe; numbers such as "-12.00" stay as they are."""
-    if value.startswith(FORMULA_START) and not _looks_numeric(value):
-        return "'" + value
-    return value
-
-
 _API_TIME = serializers.DateTimeField()
 # A time in a spreadsheet cell: a real date-time (UTC, as Excel cells carry no offset) shown as ISO 8601.
 XLSX_TIME_FORMAT = 'yyyy-mm-dd"T"hh:mm:ss"Z"'
@@ -180,10 +161,9 @@ def text_value(value: Any) -> Any:
 
 
 def cell(value: Any) -> Any:
+    """A value as CSV text (the writer escapes formulas)."""
     if value is None:
         return ""
-    if isinstance(value, str):
-        return safe_text(value)
     if isinstance(value, datetime | date | Decimal):
         return text_value(value)
     if isinstance(value, dict | list):
@@ -191,16 +171,12 @@ def cell(value: Any) -> Any:
     return value
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 def csv_stream(columns: list[str], rows: Iterable[Sequence[Any]]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield "\ufeff" + writer.writerow(columns)
+    """The rows as CSV lines (BOM first, for Excel), written by loyalty.csvfiles: formulas escaped."""
+    line = csv_line_writer()
+    yield "\ufeff" + line(columns)
     for row in rows:
-        yield writer.writerow([cell(v) for v in row])
+        yield line([cell(v) for v in row])
 
 
 def jsonl_stream(columns: list[str], rows: Iterable[Sequence[Any]]) -> Iterator[str]:
@@ -210,7 +186,7 @@ def jsonl_stream(columns: list[str], rows: Iterable[Sequence[Any]]) -> Iterator[
 
 def _xlsx_value(value: Any, time_cell: Callable[[datetime], Any]) -> Any:
     if isinstance(value, str):
-        return safe_text(value)
+        return escape_formula(value)
     if isinstance(value, datetime):
         return time_cell(value)
     if isinstance(value, Decimal):

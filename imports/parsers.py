@@ -1,14 +1,12 @@
 """Request parsers of the import endpoints."""
 
-import codecs
-import json
-
 from django.core.files.uploadedfile import TemporaryUploadedFile
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 
 from imports import conf
 from imports.errors import ImportTooLarge
+from loyalty.api import json_input
 
 COPY_CHUNK = 64 * 1024
 
@@ -34,7 +32,8 @@ class CsvBodyParser(BaseParser):
 
 class JsonImportParser(BaseParser):
     """A JSON body read from the request stream. DRF's JSONParser goes through `request.body`, which
-    Django caps at DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB); an import is capped by IMPORT_MAX_BYTES."""
+    Django caps at DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB); an import is capped by IMPORT_MAX_BYTES. Read by
+    loyalty.api.json_input, as every JSON body: nesting and NUL limits."""
 
     media_type = "application/json"
 
@@ -42,6 +41,6 @@ class JsonImportParser(BaseParser):
         if stream is None:
             return None
         try:
-            return json.load(codecs.getreader("utf-8")(stream))
-        except (ValueError, UnicodeDecodeError) as exc:
+            return json_input.loads(stream.read().decode("utf-8"))
+        except ValueError as exc:
             raise ParseError(f"JSON parse error - {exc}") from exc

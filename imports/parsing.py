@@ -13,6 +13,7 @@ from djangorestframework_camel_case.util import camel_to_underscore
 
 from imports.errors import EmptyImport, InvalidImportFile
 from imports.registry import ImportType
+from loyalty.csvfiles import unescape_formula
 
 ROW_ERROR = "__row_error__"
 # The columns GET /imports/{key}?format=csv adds to failed records: ignored on upload, so the
@@ -106,9 +107,9 @@ class CsvUpload:
             for row in self.reader:
                 if not any(cell.strip() for cell in row):
                     continue
-                record: dict[str, Any] = {
-                    h: cell for h, cell, keep in zip(self.header, row, self.keep, strict=False) if keep
-                }
+                # A cell the failed-records download escaped (loyalty.csvfiles) comes back as it was.
+                cells = zip(self.header, row, self.keep, strict=False)
+                record: dict[str, Any] = {h: unescape_formula(cell) for h, cell, keep in cells if keep}
                 if len(row) > width:
                     record[ROW_ERROR] = f"The row has {len(row)} cells; the header has {width}."
                 yield self.reader.line_num, record

@@ -9,7 +9,6 @@ as the same call through the API.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +18,7 @@ from rest_framework import serializers
 
 from imports.errors import UnknownImportType
 from loyalty.actors import Actor
+from loyalty.api import json_input
 from loyalty.api.errors import camel
 from loyalty.api.serializers import validated
 
@@ -148,7 +148,9 @@ class ImportType:
                         continue
                     if name in structured and value[:1] in "[{":
                         try:
-                            value = json.loads(value)
+                            value = json_input.loads(value)
+                        except json_input.MalformedJSON as exc:
+                            raise serializers.ValidationError({name: [str(exc.detail)]}) from None
                         except ValueError:
                             raise serializers.ValidationError({name: ["Not valid JSON."]}) from None
                 cleaned[name] = value

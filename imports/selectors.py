@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -11,6 +10,7 @@ from django.db.models import Q, QuerySet
 from imports.errors import BatchNotFound
 from imports.models import BatchStatus, ImportBatch, ImportRecord, RecordStatus
 from loyalty.api.errors import camel
+from loyalty.csvfiles import csv_line_writer
 
 
 def batches(
@@ -29,7 +29,8 @@ def batches(
 
 
 def batch_by_key(key: str) -> ImportBatch:
-    batch = ImportBatch.objects.filter(key=key).first() if key and len(key) <= 32 else None
+    # A key no batch can have (a NUL reached PostgreSQL as DataError, a 500) is not looked up.
+    batch = ImportBatch.objects.filter(key=key).first() if key and len(key) <= 32 and key.isprintable() else None
     if batch is None:
         raise BatchNotFound(f"No import batch {key!r}.")
     return batch
@@ -42,14 +43,10 @@ def records_of(batch: ImportBatch, status: str = "") -> QuerySet[ImportRecord]:
     return qs.order_by("line")
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 def records_csv(batch: ImportBatch, status: str = RecordStatus.FAILED) -> Iterator[str]:
     """The records as CSV: their own columns, then line, errorCode and errorMessage, so the file
-    can be fixed and uploaded again (the upload ignores nothing: drop the last three columns)."""
+    can be fixed and uploaded again (the upload ignores those three). Written by loyalty.csvfiles: a cell a
+    spreadsheet would run as a formula gets a leading apostrophe, which the CSV upload takes off again."""
     columns = list(batch.columns)
     qs = records_of(batch, status)
     if not columns:
@@ -58,15 +55,15 @@ def records_csv(batch: ImportBatch, status: str = RecordStatus.FAILED) -> Iterat
             if isinstance(data, dict):
                 seen.update(dict.fromkeys(camel(str(k)) for k in data if not str(k).startswith("__")))
         columns = list(seen)
-    writer = csv.writer(_Echo())
-    yield "\ufeff" + writer.writerow([*columns, "line", "errorCode", "errorMessage"])
-    for line, data, code, message in qs.values_list("line", "data", "error_code", "error_message").iterator(
+    line = csv_line_writer()
+    yield "\ufeff" + line([*columns, "line", "errorCode", "errorMessage"])
+    for number, data, code, message in qs.values_list("line", "data", "error_code", "error_message").iterator(
         chunk_size=2000
     ):
         data = data if isinstance(data, dict) else {}
         values = {camel(str(k)): v for k, v in data.items()}
         cells = [_cell(values.get(c, data.get(c, ""))) for c in columns]
-        yield writer.writerow([*cells, line, code, message])
+        yield line([*cells, number, code, message])
 
 
 def _cell(value) -> str:

@@ -1,12 +1,12 @@
 from rest_framework import serializers
 
-from loyalty.api.serializers import QueryIntegerField, StrictInputSerializer
+from loyalty.api.serializers import DecimalStringField, QueryIntegerField, StrictInputSerializer
 
 POINTS = {"max_digits": 19, "decimal_places": 4}
 
 
-class PointsField(serializers.DecimalField):
-    """Points as a decimal string; more decimals than the point type allows is refused later."""
+class PointsField(DecimalStringField):
+    """Points as a strict decimal string; more decimals than the point type allows is refused later."""
 
     def __init__(self, **kwargs):
         super().__init__(**POINTS, coerce_to_string=True, **kwargs)

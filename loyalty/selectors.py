@@ -4,12 +4,25 @@ from django.db import connection
 from django.db.models import F, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
-from loyalty.models import AuditEntry, Event, EventCursor, Program
+from loyalty.models import AuditEntry, Event, EventCursor, MembershipType, Program, Sponsor, Tier
 
 
 def program_time_zone() -> str:
     """The program's time zone, read without creating the program row (Program.current() would)."""
     return Program.objects.values_list("time_zone", flat=True).first() or "UTC"
+
+
+# API clients and keys are how one reaches a program, not part of it: a key made before the demo is loaded
+# leaves the program empty.
+_ACCESS_OBJECTS = ("loyalty.apiclient", "loyalty.apikey")
+
+
+def program_is_empty() -> bool:
+    """Nothing was ever set up or recorded in the program: no sponsor, membership type or tier, and no audit
+    entry but of API access (every service writes one, so any change a manager, an integrator, an import or
+    the demo made shows). The demo loads only into an empty program, so it never overwrites anyone's work."""
+    configured = Sponsor.objects.exists() or MembershipType.objects.exists() or Tier.objects.exists()
+    return not configured and not AuditEntry.objects.exclude(object_type__in=_ACCESS_OBJECTS).exists()
 
 
 def audit_entries() -> QuerySet[AuditEntry]:

@@ -17,6 +17,7 @@ from django import forms
 from django.contrib.admin.widgets import AdminSplitDateTime
 
 from ledger.models import PointType
+from loyalty.api import json_input
 from loyalty.models import MembershipType, Program, Sponsor, Tier
 from promotions import rules
 from promotions.hooks import voucher_types
@@ -163,7 +164,9 @@ class PromotionForm(forms.ModelForm):
         if not text:
             return None
         try:
-            return json.loads(text)
+            return json_input.loads(text)
+        except json_input.MalformedJSON as exc:
+            raise forms.ValidationError(str(exc.detail)) from None
         except json.JSONDecodeError as exc:
             raise forms.ValidationError(
                 f"This is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
@@ -575,7 +578,9 @@ class SampleForm(forms.Form):
         if not text:
             return {}
         try:
-            value = json.loads(text)
+            value = json_input.loads(text)
+        except json_input.MalformedJSON as exc:
+            raise forms.ValidationError(str(exc.detail)) from None
         except json.JSONDecodeError as exc:
             raise forms.ValidationError(f"This is not valid JSON: {exc.msg}.") from None
         if not isinstance(value, dict):

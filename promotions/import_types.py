@@ -7,7 +7,7 @@ from typing import Any
 from rest_framework import serializers
 
 from imports.registry import ApplyContext, BulkItem, ImportType, check, register
-from loyalty.api.serializers import StrictInputSerializer
+from loyalty.api.serializers import DecimalStringField, StrictInputSerializer
 from promotions.catalog_selectors import channel_by_key, master_category_by_key
 from promotions.catalog_services import create_products, save_category_value, save_product, set_custom_category
 from promotions.serializers import CustomCategoryInput
@@ -47,7 +47,7 @@ class ProductRecord(StrictInputSerializer):
     channel = serializers.CharField(max_length=40, help_text="The channel's key.")
     key = serializers.CharField(max_length=64, help_text="The product's key in the channel (SKU).")
     name = serializers.CharField(max_length=200)
-    price = serializers.DecimalField(max_digits=12, decimal_places=2, required=False, default=0, min_value=0)
+    price = DecimalStringField(max_digits=12, decimal_places=2, required=False, default=0, min_value=0)
     brand = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     active = serializers.BooleanField(required=False, default=True)
     attributes = serializers.JSONField(required=False, help_text="A JSON object; left out keeps the stored ones.")

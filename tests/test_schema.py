@@ -221,3 +221,46 @@ def test_inline_bodies_and_parameters_are_camel_case(schema):
         snake += [f"{label}{where}" for prop, where in property_names(op.get("requestBody"), "") if "_" in prop]
         snake += [f"{label}{where}" for prop, where in property_names(op.get("responses"), "") if "_" in prop]
     assert not snake, f"snake_case names on the wire: {snake}"
+
+
+# Where a JSON schema (or a request body's content) holds more schemas.
+NESTED = {"items", "allOf", "oneOf", "anyOf", "additionalProperties", "schema", "content", "application/json"}
+NESTED |= {"multipart/form-data", "text/csv"}
+
+
+def integer_inputs(node: Any, where: str, components: dict[str, Any], seen: frozenset = frozenset()):
+    """(where, schema) of every integer a request may send in `node`, references followed."""
+    if isinstance(node, dict):
+        ref = node.get("$ref", "")
+        if ref.startswith("#/components/schemas/"):
+            component = ref.rsplit("/", 1)[1]
+            if component not in seen:
+                yield from integer_inputs(components[component], where, components, seen | {component})
+            return
+        if node.get("type") == "integer" and not node.get("readOnly"):
+            yield where, node
+        for key, sub in node.items():
+            if key == "properties":
+                for prop, prop_schema in sub.items():
+                    yield from integer_inputs(prop_schema, f"{where}.{prop}", components, seen)
+            elif key in NESTED:
+                yield from integer_inputs(sub, where, components, seen)
+    elif isinstance(node, list):
+        for sub in node:
+            yield from integer_inputs(sub, where, components, seen)
+
+
+def test_every_integer_a_request_sends_has_both_bounds(schema):
+    """An integer without a maximum reached the database as a bigint out of range (a 500, once for `offset`):
+    each integer parameter and body field declares what the server takes, and the server holds to it."""
+    components = schema["components"]["schemas"]
+    unbounded = []
+    for method, path, op in operations(schema):
+        found = [
+            (f" ?{p['name']}", s)
+            for p in op.get("parameters", [])
+            for _, s in integer_inputs(p.get("schema", {}), "", components)
+        ]
+        found += list(integer_inputs(op.get("requestBody", {}), " body", components))
+        unbounded += [f"{name(method, path)}{w}" for w, s in found if "minimum" not in s or "maximum" not in s]
+    assert not unbounded, f"integers without minimum and maximum: {unbounded}"

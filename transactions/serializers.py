@@ -5,18 +5,19 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from loyalty.api.serializers import StrictInputSerializer
+from loyalty.api.serializers import DecimalStringField, StrictInputSerializer
 from transactions.models import Transaction, TransactionLine, TransactionReward
 from transactions.selectors import Returned, returned_points
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
+MAX_LINES = 1000  # line items of a basket
 
 
 class TxItemInputSerializer(StrictInputSerializer):
     product_key = serializers.CharField(max_length=100)
-    quantity = serializers.DecimalField(max_digits=12, decimal_places=3, min_value=0)
-    unit_price = serializers.DecimalField(**MONEY, min_value=0)
-    amount = serializers.DecimalField(**MONEY, min_value=0, help_text="What the line cost (discounts applied).")
+    quantity = DecimalStringField(max_digits=12, decimal_places=3, min_value=0)
+    unit_price = DecimalStringField(**MONEY, min_value=0)
+    amount = DecimalStringField(**MONEY, min_value=0, help_text="What the line cost (discounts applied).")
 
     def run_validation(self, data: Any = serializers.empty) -> Any:
         """The common well-formed line checked in a few plain steps (a basket has up to 1,000 of
@@ -37,18 +38,20 @@ class TxInputSerializer(StrictInputSerializer):
     membership_key = serializers.CharField(max_length=100, help_text="Membership number, card or alternate id.")
     channel = serializers.CharField(max_length=60)
     occurred_at = serializers.DateTimeField()
-    total_amount = serializers.DecimalField(**MONEY, min_value=0)
+    total_amount = DecimalStringField(**MONEY, min_value=0)
     currency = serializers.RegexField(r"^[A-Z]{3}$", help_text="ISO 4217, the program's currency.")
-    items = TxItemInputSerializer(many=True, allow_empty=False, max_length=1000)
+    items = TxItemInputSerializer(many=True, allow_empty=False, max_length=MAX_LINES)
     sponsor = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
     payment_method = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
     properties = serializers.DictField(required=False, default=dict)
 
 
 class ReturnItemInputSerializer(StrictInputSerializer):
-    line = serializers.IntegerField(min_value=1, required=False, help_text="Line number (1 = the first item).")
+    line = serializers.IntegerField(
+        min_value=1, max_value=MAX_LINES, required=False, help_text="Line number (1 = the first item)."
+    )
     product_key = serializers.CharField(max_length=100, required=False)
-    quantity = serializers.DecimalField(max_digits=12, decimal_places=3, min_value=Decimal("0.001"))
+    quantity = DecimalStringField(max_digits=12, decimal_places=3, min_value=Decimal("0.001"))
 
     def validate(self, attrs):
         if ("line" in attrs) == ("product_key" in attrs):
@@ -269,7 +272,7 @@ _ITEM_FIELDS = frozenset({"product_key", "quantity", "unit_price", "amount"})
 _ODD_KEY = re.compile(r"[\x00\ud800-\udfff]")
 
 
-def _decimal_check(field: serializers.DecimalField) -> tuple[re.Pattern, Decimal]:
+def _decimal_check(field: DecimalStringField) -> tuple[re.Pattern, Decimal]:
     whole = field.max_digits - field.decimal_places
     return re.compile(rf"[0-9]{{1,{whole}}}(\.[0-9]{{1,{field.decimal_places}}})?"), Decimal(1).scaleb(
         -field.decimal_places

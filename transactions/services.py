@@ -11,12 +11,13 @@ import hashlib
 import json
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import orjson
 from django.apps import apps
+from django.conf import settings
 from django.db import IntegrityError
 from django.utils import timezone
 
@@ -115,14 +116,19 @@ class TxRequest:
 
 # A till's clock may run a little ahead of ours: a purchase up to this far in the future is taken.
 FUTURE_TOLERANCE = timedelta(minutes=5)
-# No purchase is older: earlier times are unset clocks (0001-01-01, 1970-01-01), and near year 1 the
-# local dates, periods and maturities computed from the time leave the calendar (a 500, once).
-EARLIEST_PURCHASE = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def earliest_purchase(now: datetime) -> datetime:
+    """The oldest purchase taken: TX_MAX_AGE_DAYS before now. Older ones are unset clocks (0001-01-01,
+    1970-01-01) or history no promotion was written for; they would book lots that expired long ago,
+    and near year 1 the local dates, periods and maturities computed from the time leave the calendar."""
+    return now - timedelta(days=settings.TX_MAX_AGE_DAYS)
 
 
 def check_request(request: TxRequest) -> None:
     """What no promotion could make sense of: another currency, lines that miss the total, a purchase
-    in the future or before 2000. The dry run, the booking and the bulk booking all start here."""
+    in the future or older than TX_MAX_AGE_DAYS. The dry run, the booking and the bulk booking all
+    start here."""
     currency = _program().currency
     if request.currency != currency:
         raise errors.WrongCurrency(
@@ -130,12 +136,17 @@ def check_request(request: TxRequest) -> None:
             errors=[{"field": "currency", "code": "wrong_currency", "message": f"Use {currency}."}],
         )
     check_items(request.total_amount, request.items)
-    if request.occurred_at > timezone.now() + FUTURE_TOLERANCE:
+    now = timezone.now()
+    if request.occurred_at > now + FUTURE_TOLERANCE:
         raise errors.OccurredInFuture(
             errors=[{"field": "occurredAt", "code": "in_future", "message": "occurredAt lies in the future."}],
         )
-    if request.occurred_at < EARLIEST_PURCHASE:
-        message = f"occurredAt lies before {EARLIEST_PURCHASE.isoformat()}."
+    earliest = earliest_purchase(now)
+    if request.occurred_at < earliest:
+        message = (
+            f"occurredAt lies more than {settings.TX_MAX_AGE_DAYS} days back "
+            f"(the earliest taken now is {earliest.isoformat(timespec='seconds')})."
+        )
         raise errors.OccurredTooEarly(
             message, errors=[{"field": "occurredAt", "code": "too_early", "message": message}]
         )

@@ -3,8 +3,6 @@ batches (codes as CSV). Every change goes through vouchers.services or save_conf
 
 from __future__ import annotations
 
-import csv
-
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -17,6 +15,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from loyalty.admin import ReadOnlyAdmin, ServiceAdminMixin, admin_actor
+from loyalty.csvfiles import csv_line_writer
 from loyalty.errors import DomainError
 from memberships.models import Membership
 from memberships.selectors import resolve_membership
@@ -342,11 +341,6 @@ class VoucherAdmin(ReadOnlyAdmin):
         return TemplateResponse(request, "admin/vouchers/revoke.html", context)
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 @admin.register(IssueBatch)
 class IssueBatchAdmin(ReadOnlyAdmin):
     list_display = ["id", "created_at", "voucher_type", "count", "recipient", "source", "reference", "codes_link"]
@@ -365,17 +359,18 @@ class IssueBatchAdmin(ReadOnlyAdmin):
         return format_html('<a href="{}">CSV</a>', reverse("admin:vouchers_issuebatch_codes", args=[obj.pk]))
 
     def codes_view(self, request, pk):
-        """The batch's codes as CSV, streamed (a hundred thousand rows keep memory flat)."""
+        """The batch's codes as CSV, streamed (a hundred thousand rows keep memory flat); imported codes are
+        anyone's text, so formulas are escaped (loyalty.csvfiles)."""
         if not request.user.has_perm("vouchers.view_voucher"):
             raise PermissionDenied
         batch = get_object_or_404(IssueBatch, pk=pk)
-        writer = csv.writer(_Echo())
+        line = csv_line_writer()
         rows = Voucher.objects.filter(batch=batch).order_by("pk").values_list("token", "valid_from", "valid_until")
 
         def lines():
-            yield writer.writerow(["token", "valid_from", "valid_until"])
+            yield line(["token", "valid_from", "valid_until"])
             for token, valid_from, valid_until in rows.iterator(chunk_size=5000):
-                yield writer.writerow([token, valid_from.isoformat(), valid_until.isoformat() if valid_until else ""])
+                yield line([token, valid_from.isoformat(), valid_until.isoformat() if valid_until else ""])
 
         response = StreamingHttpResponse(lines(), content_type="text/csv")
         response["Content-Disposition"] = f'attachment; filename="vouchers-batch-{batch.pk}.csv"'

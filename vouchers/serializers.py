@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from loyalty.api.serializers import StrictInputSerializer
+from loyalty.api.serializers import DecimalStringField, StrictInputSerializer
 from loyalty.models.program import key_validator
 from vouchers.codes import SAFE_ALPHABET
 from vouchers.models import VoucherStatus, VoucherType
@@ -45,7 +45,7 @@ class VoucherTypeInput(StrictInputSerializer):
         default=VoucherType.Kind.CUSTOM,
         help_text=f"What the voucher gives: {KINDS}. Default: `custom`.",
     )
-    value = serializers.DecimalField(
+    value = DecimalStringField(
         max_digits=12,
         decimal_places=2,
         required=False,
@@ -80,7 +80,7 @@ class VoucherTypeInput(StrictInputSerializer):
     uses_per_voucher = serializers.IntegerField(required=False, default=1, min_value=1, max_value=10_000)
     limit_per_member = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=2_000_000_000)
     stock = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=2_000_000_000)
-    price_points = serializers.DecimalField(
+    price_points = DecimalStringField(
         max_digits=19,
         decimal_places=4,
         required=False,

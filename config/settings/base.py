@@ -169,6 +169,11 @@ LOYALTY_VERSION = "0.1.0"
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1_048_576)
 IDEMPOTENCY_RETENTION_DAYS = env.int("IDEMPOTENCY_RETENTION_DAYS", default=30)
 GIT_REVISION = env.str("GIT_REVISION", default="")
+# The oldest purchase POST /tx, its dry run and the transactions import take, in days before now
+# (older is 400 `occurred_too_early`): 1 to 36,500.
+TX_MAX_AGE_DAYS = env.int("TX_MAX_AGE_DAYS", default=365)
+if not 1 <= TX_MAX_AGE_DAYS <= 36_500:
+    raise ImproperlyConfigured("TX_MAX_AGE_DAYS must be a number of days from 1 to 36500.")
 
 # Imports and exports (docs/imports.md).
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=200 * 1024 * 1024)

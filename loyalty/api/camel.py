@@ -6,7 +6,6 @@ time (the answer to POST /tx carries a few hundred keys).
 from __future__ import annotations
 
 import functools
-import json
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +18,8 @@ from djangorestframework_camel_case.settings import api_settings
 from djangorestframework_camel_case.util import camel_to_underscore, camelize_re, underscore_to_camel
 from rest_framework.exceptions import ParseError
 from rest_framework.utils.serializer_helpers import ReturnDict
+
+from loyalty.api import json_input
 
 _SCALARS = (str, int, float, Decimal, bool, type(None))
 
@@ -95,9 +96,11 @@ class JSONRenderer(CamelCaseJSONRenderer):
 
 
 class JSONParser(CamelCaseJSONParser):
+    """Bodies read by loyalty.api.json_input (nesting and NUL limits), keys to snake_case."""
+
     def parse(self, stream, media_type=None, parser_context=None):
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
-            return underscoreize(json.loads(stream.read().decode(encoding)))
+            return underscoreize(json_input.loads(stream.read().decode(encoding)))
         except ValueError as exc:
             raise ParseError(f"JSON parse error - {exc}") from None

@@ -95,8 +95,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         response.data = error_body(400, "validation_error", detail, errors)
         return response
     codes = exc.get_codes()
-    code = STATUS_CODES.get(type(exc)) or (codes if isinstance(codes, str) else exc.default_code)
-    response.data = error_body(response.status_code, code, str(exc.detail))
+    known = next((name for kind, name in STATUS_CODES.items() if isinstance(exc, kind)), None)
+    code = known or (codes if isinstance(codes, str) else exc.default_code)
+    response.data = error_body(response.status_code, code, str(exc.detail), getattr(exc, "errors", None))
     for header, value in getattr(exc, "headers", {}).items():  # Retry-After, RateLimit-* of a 429
         response[header] = value
     return response

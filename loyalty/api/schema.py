@@ -7,6 +7,7 @@ from pathlib import Path
 
 from django.core.validators import RegexValidator
 from drf_spectacular.contrib.django_filters import DjangoFilterExtension
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import force_instance, get_doc
 from drf_spectacular.utils import OpenApiParameter
@@ -15,6 +16,7 @@ from rest_framework import serializers
 from loyalty.api import error_catalog
 from loyalty.api.errors import ErrorSerializer, camel
 from loyalty.api.operation_errors import OPERATION_ERRORS
+from loyalty.api.serializers import decimal_pattern
 
 STATUS_WORDS = {
     400: "Invalid input",
@@ -236,18 +238,31 @@ def add_examples(result, generator, request, public):
     return result
 
 
+class DecimalStringFieldSchema(OpenApiSerializerFieldExtension):
+    """A DecimalStringField's schema: a decimal string with the field's own pattern, the one its
+    to_internal_value holds to (`-` only where the value may be negative)."""
+
+    target_class = "loyalty.api.serializers.DecimalStringField"
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction):
+        return {"type": "string", "format": "decimal", "pattern": self.target.pattern}
+
+
 _DECIMAL = re.compile(r"^\^(-\?)?\\d\{0,(\d+)\}\(\?:\\\.\\d\{0,(\d+)\}\)\?\$$")
 
 
 def strict_decimal_patterns(result, generator, request, public):
-    """drf-spectacular's decimal pattern also matches "" and "-", which the server refuses: one digit at least."""
+    """drf-spectacular's pattern of a plain DecimalField (answers: `qualificationThreshold`) also matches "" and
+    "-", and its `\\d` other scripts' digits in Python: the pattern of DecimalStringField instead
+    (loyalty.api.serializers.decimal_pattern)."""
 
     def walk(node):
         if isinstance(node, dict):
             match = _DECIMAL.match(node.get("pattern", "")) if node.get("format") == "decimal" else None
             if match:
                 sign, whole, fraction = match.groups()
-                node["pattern"] = rf"^{sign or ''}(?:\d{{1,{whole}}}(?:\.\d{{0,{fraction}}})?|\.\d{{1,{fraction}}})$"
+                node["pattern"] = decimal_pattern(int(whole), int(fraction), signed=bool(sign))
             for value in node.values():
                 walk(value)
         elif isinstance(node, list):

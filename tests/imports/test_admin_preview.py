@@ -3,11 +3,13 @@ through the import type's checks and services and are rolled back, so the manage
 fail and why; nothing is written until the file is queued, and then only by the queue."""
 
 import io
+from datetime import timedelta
 
 import pytest
 import tablib
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from imports.models import ImportBatch, ImportRecord
 from imports.preview import LINE, STORAGE_FOLDER, PreviewResource
@@ -181,6 +183,7 @@ def test_a_second_confirm_that_still_finds_the_file_queues_nothing(staff, progra
 def test_a_preview_of_transactions_books_nothing_and_reports_refusals(staff, program, settings):
     from transactions.models import Transaction
 
+    recent = (timezone.now() - timedelta(days=30)).isoformat()  # within TX_MAX_AGE_DAYS
     rows = [
         [
             "txId",
@@ -200,7 +203,7 @@ def test_a_preview_of_transactions_books_nothing_and_reports_refusals(staff, pro
             "R-P-1",
             "no-member",
             "webshop",
-            "2025-01-01T10:00:00+00:00",
+            recent,
             "6.49",
             "EUR",
             "COF-001",
@@ -213,7 +216,7 @@ def test_a_preview_of_transactions_books_nothing_and_reports_refusals(staff, pro
             "R-P-2",
             "no-member",
             "webshop",
-            "2025-01-01T10:00:00+00:00",
+            recent,
             "6.49",
             "USD",
             "COF-001",

@@ -3,9 +3,11 @@
 
 import csv
 import io
+from datetime import timedelta
 
 import pytest
 from django.test import override_settings
+from django.utils import timezone
 
 from imports.models import ImportBatch, ImportRecord
 from memberships.models import Membership
@@ -71,7 +73,7 @@ def test_transactions_take_one_line_item_in_flat_columns(program, member, import
         "R-9",
         member.number,
         "webshop",
-        "2025-01-01T10:00:00Z",
+        (timezone.now() - timedelta(days=30)).isoformat(),  # within TX_MAX_AGE_DAYS
         "6.49",
         "EUR",
         "COF-001",

@@ -1,9 +1,11 @@
 """Every import type end to end through the API: a good record applied through the app's service
 (same audit and events), a bad one reported failed with its code while the good ones go in."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from imports.models import BatchStatus
 from ledger.models import Booking
@@ -211,7 +213,7 @@ def _tx(member, tx_id, **fields):
         "receiptId": f"R-{tx_id}",
         "membershipKey": member.number,
         "channel": "webshop",
-        "occurredAt": "2025-01-01T10:00:00+00:00",
+        "occurredAt": (timezone.now() - timedelta(days=30)).isoformat(),
         "totalAmount": "12.98",
         "currency": "EUR",
         "items": [{"productKey": "COF-001", "quantity": "2", "unitPrice": "6.49", "amount": "12.98"}],

@@ -1,16 +1,19 @@
+import hashlib
 import os
 import subprocess
 import sys
 from io import StringIO
 
 import pytest
+from django.apps import apps
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import RequestFactory
 from rest_framework.test import APIClient
 
-from loyalty.models import ApiClient, AuditEntry, IdempotencyRecord, MembershipType, Program, Sponsor, Tier
+from loyalty.actors import Actor
+from loyalty.models import ApiClient, IdempotencyRecord, MembershipType, Program, Sponsor, Tier
 
 
 @pytest.mark.django_db
@@ -34,26 +37,79 @@ def test_create_api_key_takes_scopes_and_reuses_the_client():
         call_command("create_api_key", "crm", "--scopes", "read,root", stdout=StringIO(), stderr=StringIO())
 
 
+def fingerprint() -> dict[str, str]:
+    """Every row of every table, hashed per model: equal fingerprints, no row added, changed or deleted."""
+    prints = {}
+    for model in apps.get_models():
+        rows = model.objects.order_by("pk").values_list(*(f.attname for f in model._meta.concrete_fields))
+        prints[model._meta.label] = hashlib.sha256(repr(list(rows)).encode()).hexdigest()
+    return prints
+
+
 @pytest.mark.django_db
-def test_seed_demo_builds_the_program_and_a_second_run_changes_nothing():
-    call_command("seed_demo", stdout=StringIO())
+def test_seed_demo_builds_the_program_and_a_second_run_changes_no_row():
+    out = StringIO()
+    call_command("seed_demo", "--admin", "--api-key", "demo", stdout=out)
     assert Program.current().name == "Northwind Rewards"
     assert set(Sponsor.objects.values_list("key", flat=True)) >= {"northwind", "brightfuel"}
     assert Sponsor.objects.get(is_default=True).key == "northwind"
     assert list(Tier.objects.values_list("key", flat=True)) == ["bronze", "silver", "gold"]
     assert MembershipType.objects.filter(is_company=True).exists()
-    audited = AuditEntry.objects.count()
-    call_command("seed_demo", stdout=StringIO())
-    assert AuditEntry.objects.count() == audited
+    assert "API key (send it as 'Authorization: Api-Key <key>'): " in out.getvalue()
+    before = fingerprint()
+    again = StringIO()
+    call_command("seed_demo", "--admin", "--api-key", "demo", stdout=again)
+    assert fingerprint() == before
+    assert "demo data: not loaded" in again.getvalue()
+    assert "create_api_key demo" in again.getvalue() and "changepassword admin" in again.getvalue()
 
 
 @pytest.mark.django_db
-def test_seed_demo_can_create_the_admin_login(client):
+def test_a_second_seed_demo_keeps_what_a_manager_changed_and_the_admin_password(client):
+    """It re-seeded the demo over the program: the name, tier thresholds and expiry policy a manager had
+    edited came back as the demo has them, and the admin password was reset."""
+    from loyalty.services import save_configuration
+
     out = StringIO()
     call_command("seed_demo", "--admin", stdout=out)
     password = out.getvalue().strip().splitlines()[-1].split(" / ")[1]
+    actor = Actor.for_system("manager")
+    program = Program.current()
+    program.name = "Our own rewards"
+    save_configuration(program, actor=actor)
+    silver = Tier.objects.get(key="silver")
+    silver.qualification_threshold = 1234
+    save_configuration(silver, actor=actor)
+    point_type = apps.get_model("ledger", "PointType").objects.get(key="points")
+    point_type.expiry_policy, point_type.expiry_months = "months", 6
+    save_configuration(point_type, actor=actor)
+    before = fingerprint()
+
+    call_command("seed_demo", "--admin", stdout=StringIO())
+
+    assert fingerprint() == before
+    assert Program.objects.get().name == "Our own rewards"
+    assert Tier.objects.get(key="silver").qualification_threshold == 1234
+    assert apps.get_model("ledger", "PointType").objects.get(key="points").expiry_policy == "months"
     # django-axes' backend needs the request a sign-in comes with
     assert client.login(request=RequestFactory().post("/admin/login/"), username="admin", password=password)
+
+
+@pytest.mark.django_db
+def test_seed_demo_loads_into_a_program_that_has_only_api_keys():
+    call_command("create_api_key", "pos", stdout=StringIO(), stderr=StringIO())
+    call_command("seed_demo", stdout=StringIO())
+    assert Program.current().name == "Northwind Rewards"
+
+
+@pytest.mark.django_db
+def test_seed_demo_leaves_a_program_set_up_by_hand_alone():
+    from loyalty.services import save_configuration
+
+    save_configuration(Sponsor(key="own", name="Our shop", is_default=True), actor=Actor.for_system("manager"))
+    call_command("seed_demo", stdout=StringIO())
+    assert list(Sponsor.objects.values_list("key", flat=True)) == ["own"]
+    assert not Tier.objects.exists()
 
 
 @pytest.mark.django_db

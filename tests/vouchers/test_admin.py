@@ -176,3 +176,15 @@ def test_vouchers_cannot_be_edited_or_added_by_hand(staff_client, make_type):
     assert staff_client.get("/admin/vouchers/voucher/add/").status_code == 403
     page = staff_client.get(f"/admin/vouchers/voucher/{voucher.pk}/change/")
     assert page.status_code == 200 and b'name="_save"' not in page.content
+
+
+def test_the_codes_download_escapes_a_code_a_spreadsheet_would_run(staff_client, make_type):
+    """Codes can come from an import of codes made elsewhere: the download writes them through the one CSV writer."""
+    voucher_type = make_type(key="imported")
+    vouchers = issue(voucher_type, count=6)
+    hostile = ["=1+1", "+1+1", "-1+1", "@SUM(1)", "\t=1", "\r=1"]
+    for voucher, token in zip(vouchers, hostile, strict=True):
+        Voucher.objects.filter(pk=voucher.pk).update(token=token)
+    download = staff_client.get(f"/admin/vouchers/issuebatch/{vouchers[0].batch_id}/codes.csv")
+    rows = list(csv.reader(io.StringIO(b"".join(download.streaming_content).decode(), newline="")))
+    assert [r[0] for r in rows[1:]] == ["'" + token for token in hostile]

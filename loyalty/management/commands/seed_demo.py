@@ -10,6 +10,10 @@ from django.db import transaction
 from django.utils.module_loading import module_has_submodule
 
 from loyalty.actors import Actor
+from loyalty.models import ApiClient
+from loyalty.models.clients import Scope
+from loyalty.selectors import program_is_empty
+from loyalty.services import create_api_client, issue_api_key
 
 
 def demo_modules() -> list[tuple[str, ModuleType]]:
@@ -33,26 +37,64 @@ def demo_modules() -> list[tuple[str, ModuleType]]:
 
 
 class Command(BaseCommand):
-    help = "Load the demo program (idempotent): each app's demo.seed, in the order their AFTER asks."
+    help = (
+        "Load the demo program into an empty program (each app's demo.seed, in the order their AFTER asks); "
+        "a program with anything in it is left as it is."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
             "--admin",
             action="store_true",
-            help="Also create the superuser 'admin' with a new password and print it.",
+            help="Also create the superuser 'admin' with a new password and print it (an existing 'admin' is kept).",
+        )
+        parser.add_argument(
+            "--api-key",
+            metavar="NAME",
+            default="",
+            help="Also create an API client NAME with every scope and print its key (an existing client is kept).",
         )
 
-    def handle(self, *args, admin: bool, **options):
+    def handle(self, *args, admin: bool, api_key: str, **options):
         actor = Actor.for_system("seed_demo")
-        for label, module in demo_modules():
-            started = time.perf_counter()
-            with transaction.atomic():
-                module.seed(actor)
-            self.stdout.write(f"demo data: {label} ({time.perf_counter() - started:.1f} s)")
+        if program_is_empty():
+            for label, module in demo_modules():
+                started = time.perf_counter()
+                with transaction.atomic():
+                    module.seed(actor)
+                self.stdout.write(f"demo data: {label} ({time.perf_counter() - started:.1f} s)")
+        else:
+            self.stdout.write(
+                "demo data: not loaded, the program already has data (the demo loads only into an empty program; "
+                "for a fresh demo, start from an empty database)."
+            )
+        if api_key:
+            self._api_key(api_key)
         if admin:
-            password = secrets.token_urlsafe(12)
-            user, _ = get_user_model().objects.get_or_create(username="admin", defaults={"email": "admin@example.com"})
-            user.is_staff = user.is_superuser = True
-            user.set_password(password)
-            user.save()
-            self.stdout.write(f"admin login: admin / {password}")
+            self._admin()
+
+    def _api_key(self, name: str) -> None:
+        """A key for a new client `name`; an existing client keeps its keys (they are stored hashed, so
+        none can be shown again): a second run changes no row."""
+        actor = Actor.for_system("seed_demo")
+        if ApiClient.objects.filter(name=name).exists():
+            self.stdout.write(
+                f"API key: the client {name!r} exists; its keys are kept and cannot be shown again "
+                f"(a new one: python manage.py create_api_key {name})"
+            )
+            return
+        client = create_api_client(name=name, scopes=list(Scope.values), actor=actor)
+        _, raw_key = issue_api_key(client=client, actor=actor)
+        self.stdout.write(f"API key (send it as 'Authorization: Api-Key <key>'): {raw_key}")
+
+    def _admin(self) -> None:
+        """The superuser 'admin' with a new password, printed; an existing 'admin' keeps the password."""
+        users = get_user_model()
+        if users.objects.filter(username="admin").exists():
+            self.stdout.write(
+                "admin login: admin, password unchanged (to set a new one: python manage.py changepassword admin)"
+            )
+            return
+        password = secrets.token_urlsafe(12)
+        users.objects.create_superuser(username="admin", email="admin@example.com", password=password)
+        self.stdout.write(f"admin login: admin / {password}")
