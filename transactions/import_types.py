@@ -3,6 +3,7 @@ once per txId (the same txId again replays the first answer and books nothing)."
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rest_framework import serializers
@@ -13,6 +14,8 @@ from transactions.serializers import TxInputSerializer
 from transactions.services import TxRequest, book
 
 ITEM_COLUMNS = ("product_key", "quantity", "unit_price", "amount")
+# The example's purchase is of yesterday (as of the process start): a fixed date would fall out of TX_MAX_AGE_DAYS.
+EXAMPLE_DAY = datetime.now(UTC).date() - timedelta(days=1)
 
 
 class TransactionRecord(TxInputSerializer):
@@ -63,11 +66,11 @@ register(
         prepare=prepare_transaction,
         csv_alternatives={"items": ITEM_COLUMNS},
         example={
-            "txId": "POS-1-20250101-0001",
+            "txId": f"POS-1-{EXAMPLE_DAY:%Y%m%d}-0001",
             "receiptId": "R-0001",
             "membershipKey": "100000001",
             "channel": "webshop",
-            "occurredAt": "2025-01-01T10:00:00+01:00",
+            "occurredAt": f"{EXAMPLE_DAY:%Y-%m-%d}T10:00:00+01:00",
             "totalAmount": "12.98",
             "currency": "EUR",
             "items": [{"productKey": "COF-001", "quantity": "2", "unitPrice": "6.49", "amount": "12.98"}],
