@@ -136,11 +136,13 @@ OPERATION_ERRORS: dict[str, dict[int, tuple[str, ...]]] = {
         {404: ("voucher_not_found",), 409: ("voucher_expired", "voucher_revoked", "voucher_used", "wrong_recipient")}
     ),
     "runExport": {404: ("unknown_export_template",)},
-    "saveLegalEntity": {
-        400: ("not_company_type",),
-        404: ("membership_type_not_found",),
-        409: ("legal_entity_not_active", "member_of_other_legal_entity"),
-    },
+    "saveLegalEntity": member_key(  # its `users` are membership keys
+        {
+            400: ("not_company_type",),
+            404: ("membership_type_not_found",),
+            409: ("legal_entity_not_active", "member_of_other_legal_entity"),
+        }
+    ),
     "saveLegalEntityCard": member_key(
         {400: ("invalid_input",), 409: ("card_taken", "key_taken", "legal_entity_not_active")}
     ),
