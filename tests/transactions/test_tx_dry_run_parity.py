@@ -286,7 +286,10 @@ def test_a_purchase_older_than_tx_max_age_days_is_refused_by_both_paths(api, mem
     refusal = assert_refused(dry, status, code)
     assert refusal["errors"] == [{"field": "occurredAt", "code": "too_early", "message": refusal["detail"]}]
     assert "more than 365 days back" in refusal["detail"]
-    assert assert_refused(booking, status, code) == refusal
+    refused = assert_refused(booking, status, code)
+    # the same refusal; the cut-off in the words is "now" less the days, so the two may differ by a second
+    assert [(e["field"], e["code"]) for e in refused["errors"]] == [("occurredAt", "too_early")]
+    assert "more than 365 days back" in refused["detail"]
     assert not Transaction.objects.exists()
 
 
