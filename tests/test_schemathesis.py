@@ -46,20 +46,22 @@ MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "20"))
 SEED = int(os.environ.get("SCHEMATHESIS_SEED", "20240601"))
 COVERAGE = os.environ.get("SCHEMATHESIS_COVERAGE", "positive")
 
+# Shared with tests/client/test_schemathesis_live.py.
+GENERATION = {
+    "mode": "all",
+    "deterministic": True,
+    "database": "none",
+    # The test sends a valid key; fuzzing the security header would only test 401s.
+    "with-security-parameters": False,
+}
+
 CONFIG = schemathesis.Config.from_dict(
     {
         "seed": SEED,
         # function_scoped_fixture (the database and key are per operation, shared by its
         # examples on purpose) and too_slow (a shared CI machine) are not bugs of the API.
         "suppress-health-check": ["all"],
-        "generation": {
-            "mode": "all",
-            "max-examples": MAX_EXAMPLES,
-            "deterministic": True,
-            "database": "none",
-            # The test sends a valid key; fuzzing the security header would only test 401s.
-            "with-security-parameters": False,
-        },
+        "generation": {**GENERATION, "max-examples": MAX_EXAMPLES},
         "phases": {
             "examples": {"enabled": True},
             "coverage": {

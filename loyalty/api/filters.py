@@ -102,7 +102,8 @@ class StrictBooleanField(forms.NullBooleanField):
         raise DjangoValidationError("Use true or false.", code="invalid")
 
     def validate(self, value):
-        pass
+        """Nothing beyond to_python: a filter left out (None) is allowed, NullBooleanField's default check."""
+        return None
 
 
 class BooleanFilter(django_filters.BooleanFilter):

@@ -3,6 +3,7 @@ an API key, and the Python client generated from the schema by openapi-python-cl
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -106,11 +107,9 @@ def platform(tmp_path_factory) -> Iterator[Platform]:
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
         while True:
-            try:
+            with contextlib.suppress(httpx.TransportError):  # not listening yet
                 if httpx.get(f"{url}/api/v1/about", timeout=2).status_code == 200:
                     break
-            except httpx.TransportError:
-                pass
             assert time.monotonic() < deadline, "gunicorn did not answer within 60 s"
             time.sleep(0.3)
         yield Platform(url, key)

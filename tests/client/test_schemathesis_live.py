@@ -22,7 +22,7 @@ import pytest
 import schemathesis
 from hypothesis import settings
 
-from tests.test_schemathesis import openapi_document
+from tests.test_schemathesis import GENERATION, SEED, openapi_document
 
 pytestmark = [
     pytest.mark.postgres,
@@ -33,7 +33,6 @@ pytestmark = [
 ]
 
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_LIVE_EXAMPLES", "50"))
-SEED = int(os.environ.get("SCHEMATHESIS_SEED", "20240601"))
 
 # Findings that are not defects, by operation and check, each with its reason. Keep it short: fix the schema
 # where it can say what the server does.
@@ -73,13 +72,7 @@ ALLOWED: dict[str, dict[str, str]] = {
 CONFIG = {
     "seed": SEED,
     "suppress-health-check": ["all"],
-    "generation": {
-        "mode": "all",
-        "max-examples": MAX_EXAMPLES,
-        "deterministic": True,
-        "database": "none",
-        "with-security-parameters": False,
-    },
+    "generation": {**GENERATION, "max-examples": MAX_EXAMPLES},
     "checks": {
         # A body over the size limit is refused with 413 payload_too_large, a refusal like the others.
         "negative_data_rejection": {
