@@ -43,9 +43,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",  # early, so its header is written after every view and middleware
+    "loyalty.middleware.ContentSecurityPolicyMiddleware",  # early: its header is written after every other
     "loyalty.api.middleware.RequestIdMiddleware",
-    "loyalty.api.middleware.RateLimitFastPathMiddleware",
     "loyalty.api.middleware.ApiBodyLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -53,6 +52,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "loyalty.middleware.ProgramTimeZoneMiddleware",
+    "loyalty.middleware.DatabaseBusyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes asks: answers a lockout with its page

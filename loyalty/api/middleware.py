@@ -54,21 +54,3 @@ class ApiBodyLimitMiddleware:
             if path.startswith(prefix):
                 return limit
         return settings.API_MAX_BODY_BYTES
-
-
-class RateLimitFastPathMiddleware:
-    """Answers 429 at once, before sessions, authentication and DRF, to a caller this process refused moments
-    ago while its bucket is still empty (`loyalty.api.throttling.refused`): a flood's refusals then cost almost
-    nothing, and the callers within their limits keep the workers."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        if request.path.startswith("/api/"):
-            from loyalty.api.throttling import refused_response
-
-            response = refused_response(request)
-            if response is not None:
-                return response
-        return self.get_response(request)

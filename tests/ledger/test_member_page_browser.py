@@ -94,3 +94,34 @@ def test_a_manager_finds_a_member_by_card_and_adjusts_points_from_the_member_pag
     expect(page.locator(".member-header")).to_contain_text("Cancelled")
     expect(page.locator("#panel-points .figure").first).to_contain_text("0.00")
     assert balance_of(member, ledger_program.points).balance == 0
+
+
+def test_an_adjustment_that_waits_too_long_for_the_database_says_so_in_words(
+    admin_page, member, ledger_program, screens, monkeypatch
+):
+    """The wait itself is tested on PostgreSQL (tests/loyalty/test_bounded_waits.py); here the service fails as
+    a lock timeout makes it fail, and the manager sees what happened and what to do."""
+    from django.db import OperationalError
+
+    class LockNotAvailable(Exception):
+        sqlstate = "55P03"
+
+    def busy(**_):
+        raise OperationalError("canceling statement due to lock timeout") from LockNotAvailable()
+
+    monkeypatch.setattr("ledger.admin.adjust_points", busy)
+    page = admin_page
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto(f"/admin/ledger/booking/adjust/?membership={member.number}")
+    page.select_option("#id_point_type", label="Points")
+    page.select_option("#id_sponsor", label="Shop")
+    page.fill("#id_points", "10")
+    page.fill("#id_reason", "Goodwill")
+    with page.expect_response(lambda r: r.request.method == "POST") as posted:
+        page.click("input[type=submit]")
+    assert posted.value.status == 503
+    expect(page.locator("h1")).to_have_text("The database is busy")
+    expect(page.locator(".errornote")).to_contain_text("Nothing was saved.")
+    expect(page.locator("#nav-sidebar")).to_be_attached()  # still the admin, with its navigation
+    page.screenshot(path=screens / "busy.png")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1366

@@ -191,3 +191,39 @@ def test_the_lock_budget_is_100_ms_by_default():
 
     assert conf.lock_budget() == 0.1
     assert {"55P03"} <= processing.RETRYABLE_PG_CODES  # a worker's lock timeout: the chunk runs again
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_admin_page_that_waits_too_long_says_the_database_is_busy_and_saves_nothing(member):  # noqa: F811
+    from django.test import Client
+
+    from ledger.models import PointType, Posting
+    from loyalty.models import Sponsor
+    from tests.factories import StaffUserFactory
+
+    staff = Client()
+    staff.force_login(StaffUserFactory(is_superuser=True))
+    postings = Posting.objects.count()
+    thread = hold_member_lock(member.pk, 2.0, threading.Event())
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '300ms'")
+        response = staff.post(
+            "/admin/ledger/booking/adjust/",
+            {
+                "membership": member.number,
+                "point_type": PointType.objects.get(key="points").pk,
+                "sponsor": Sponsor.objects.get(is_default=True).pk,
+                "points": "10",
+                "reason": "goodwill",
+            },
+        )
+    finally:
+        thread.join()
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+    assert response.status_code == 503 and response["Retry-After"] == "5"
+    page = response.content.decode()
+    assert "The database is busy" in page and "Nothing was saved." in page
+    assert Posting.objects.count() == postings

@@ -85,3 +85,10 @@ def test_no_admin_template_has_an_inline_style_attribute_or_event_handler():
         for match in re.finditer(r"<style(?![^>]*nonce)|\sstyle=\"|\son[a-z]+=\"", path.read_text())
     ]
     assert offenders == []
+
+
+def test_answers_that_are_not_pages_carry_the_fixed_policy_that_allows_nothing(staff_client):
+    for path in ("/api/v1/promos/program", "/api/v1/nosuchthing", "/api/docs/?script="):
+        answer = staff_client.get(path)
+        assert not answer["Content-Type"].startswith("text/html")
+        assert answer["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'", path

@@ -1,17 +1,20 @@
 """Rate limits: a token bucket per API key (per address without one), shared by every process."""
 
+import json
 import os
 import secrets
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
+from unittest import mock
 
 import pytest
 import time_machine
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
-from django.test import Client
+from django.test import Client, RequestFactory
 from rest_framework.test import APIClient
 
 from loyalty.api.throttling import _REFUSED
@@ -229,8 +232,22 @@ def test_redis_buckets_allow_the_burst_then_the_rate():
     assert allowed[:200] == [True] * 200
 
 
+def through_wsgi(path: str, **headers: str) -> tuple[str, dict[str, str], bytes]:
+    """A GET through the WSGI application gunicorn serves (config/wsgi.py), fast path included."""
+    from config.wsgi import application
+
+    environ = RequestFactory().get(path, **headers).environ
+    started = {}
+
+    def start_response(status, response_headers, exc_info=None):
+        started["status"], started["headers"] = status, dict(response_headers)
+
+    body = b"".join(application(environ, start_response))
+    return started["status"], started["headers"], body
+
+
 @pytest.mark.django_db
-def test_a_refused_key_is_refused_again_before_any_query_while_its_bucket_is_empty(
+def test_a_refused_key_is_refused_again_before_django_while_its_bucket_is_empty(
     limited, make_key, django_assert_num_queries
 ):
     raw = make_key()
@@ -238,12 +255,46 @@ def test_a_refused_key_is_refused_again_before_any_query_while_its_bucket_is_emp
     for _ in range(3):
         api.get("/api/v1/promos/program")
     assert api.get("/api/v1/promos/program").status_code == 429  # the bucket says so
-    with django_assert_num_queries(0):
-        again = api.get("/api/v1/promos/program")  # this process remembers: no authentication, no Redis
-    assert again.status_code == 429 and again.json()["code"] == "rate_limited"
-    assert again["RateLimit-Remaining"] == "0" and 1 <= int(again["Retry-After"]) <= 1200
-    assert keyed(make_key()).get("/api/v1/promos/program").status_code == 200  # same address, other key
-    assert api.get("/api/v1/imports/importtypes").status_code == 200  # its imports bucket is another
+    auth = {"HTTP_AUTHORIZATION": f"Api-Key {raw}", "REMOTE_ADDR": "10.0.0.1", "HTTP_X_REQUEST_ID": "till-7.42"}
+    with (
+        django_assert_num_queries(0),
+        mock.patch("django.core.handlers.wsgi.WSGIHandler.__call__", side_effect=AssertionError("reached Django")),
+    ):
+        status, headers, body = through_wsgi("/api/v1/promos/program", **auth)  # remembered: Django never sees it
+    answer = json.loads(body)
+    assert status == "429 Too Many Requests" and answer["code"] == "rate_limited" and answer["status"] == 429
+    assert set(answer) == {"status", "code", "detail", "errors"} and "3/h" in answer["detail"]
+    assert headers["RateLimit-Remaining"] == "0" and 1 <= int(headers["Retry-After"]) <= 1200
+    assert headers["RateLimit-Limit"] == "3" and int(headers["RateLimit-Reset"]) >= int(headers["Retry-After"])
+    assert headers["X-Request-ID"] == "till-7.42" and headers["Content-Type"] == "application/json"
+    assert headers["X-Content-Type-Options"] == "nosniff" and headers["Content-Length"] == str(len(body))
+    other = {"HTTP_AUTHORIZATION": f"Api-Key {make_key()}", "REMOTE_ADDR": "10.0.0.1"}
+    assert through_wsgi("/api/v1/promos/program", **other)[0] == "200 OK"  # same address, other key
+    assert through_wsgi("/api/v1/imports/importtypes", **auth)[0] == "200 OK"  # its imports bucket is another
+
+
+@pytest.mark.django_db
+def test_the_fast_path_lets_a_key_through_once_a_token_is_back_and_never_remembers_a_session(limited, make_key):
+    limited.API_RATE_LIMIT_REDIS_URL = ""  # buckets in Django's cache, on the clock time_machine moves
+    raw = make_key()
+    auth = {"HTTP_AUTHORIZATION": f"Api-Key {raw}", "REMOTE_ADDR": "10.0.0.1"}
+    with time_machine.travel("2026-03-01 12:00:00Z", tick=False) as traveller:
+        for _ in range(3):
+            keyed(raw).get("/api/v1/promos/program")
+        assert through_wsgi("/api/v1/promos/program", **auth)[0].startswith("429")
+        assert len(_REFUSED) == 1
+        later = time.monotonic() + 1201
+        traveller.shift(1201)  # 3/h: a token is back after 20 minutes, in the bucket and in the fast path
+        with mock.patch("loyalty.api.throttling.time.monotonic", return_value=later):
+            assert through_wsgi("/api/v1/promos/program", **auth)[0] == "200 OK"
+    _REFUSED.clear()
+    staff = Client(REMOTE_ADDR="10.0.0.9")
+    staff.force_login(StaffUserFactory(is_superuser=True))
+    assert [staff.get("/api/v1/promos/program").status_code for _ in range(4)] == [200, 200, 200, 429]
+    assert _REFUSED == {}  # a session's refusal is not remembered: its next call is answered by Django
+    session = {"HTTP_COOKIE": f"sessionid={staff.cookies['sessionid'].value}", "REMOTE_ADDR": "10.0.0.9"}
+    status, headers, _ = through_wsgi("/api/v1/promos/program", **session)
+    assert status.startswith("429") and "RateLimit-Limit" in headers
 
 
 @pytest.mark.django_db
