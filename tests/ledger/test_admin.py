@@ -171,3 +171,19 @@ def test_a_bookings_page_shows_its_postings_in_words_and_points(staff_client, me
     # The details name the point type and show its points, not its id and minor units.
     details = page[page.index("field-details") : page.index('id="postings-group"')]
     assert "2,554.53 Points" in details and "255453" not in details
+
+
+def test_the_adjust_form_reads_full_width_digits_as_a_person_typed_them(staff_client, member, ledger_program):
+    """An input method types １２.５; the form understands 12.5 (the API takes ASCII only: test_strict_amounts)."""
+    response = staff_client.post(
+        "/admin/ledger/booking/adjust/",
+        {
+            "membership": member.number,
+            "point_type": ledger_program.points.pk,
+            "sponsor": ledger_program.shop.pk,
+            "points": "１２.５",
+            "reason": "goodwill",
+        },
+    )
+    assert response.status_code == 302
+    assert balance_of(member, ledger_program.points).balance == 1_250
