@@ -100,9 +100,11 @@ def verify(
         raise ValueError("verify needs at least one secret")
     keys = []
     for secret in secrets:
-        if not secret.startswith("whsec_"):
-            raise ValueError("a webhook secret starts with 'whsec_'")
-        keys.append(base64.b64decode(secret.removeprefix("whsec_"), validate=True))  # binascii.Error: a ValueError
+        encoded = secret.removeprefix("whsec_") if secret.startswith("whsec_") else ""
+        key = base64.b64decode(encoded, validate=True)  # not base64: binascii.Error, a ValueError
+        if not key:
+            raise ValueError("a webhook secret is 'whsec_' followed by base64")
+        keys.append(key)
 
     lowered = {name.lower(): value for name, value in headers.items()}
     names = ("webhook-id", "webhook-timestamp", "webhook-signature")

@@ -202,7 +202,7 @@ def test_verify_refuses_a_signature_of_another_version_or_malformed():
 
 
 @pytest.mark.parametrize(
-    "secrets", [[], ["MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"], ["whsec_MfKQ 9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]]
+    "secrets", [[], ["MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"], ["whsec_"], ["whsec_MfKQ 9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]]
 )
 def test_verify_refuses_a_receiver_without_a_valid_secret_as_its_own_mistake(secrets):
     with pytest.raises(ValueError):  # not a VerificationError: the delivery is not at fault
