@@ -2,13 +2,20 @@
 
 No database: webhooks.signing is pure. The reference library (standardwebhooks, requirements-dev.txt)
 checks what we send, and our `verify` checks what it signs, so a receiver on any Standard Webhooks
-library accepts our deliveries.
+library accepts our deliveries. The Python and Node.js snippets of docs/webhooks.md are taken from
+the page by their `<!-- snippet: ... -->` markers and run, so the page cannot drift from what works.
 """
 
 import base64
+import inspect
 import json
+import re
+import shutil
+import subprocess
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -235,3 +242,124 @@ def test_verify_accepts_a_rotation_header_with_either_secret():
 def test_verify_reads_header_names_in_any_case(case):
     received = {case(name): value for name, value in vector_headers().items()}
     signing.verify(BODY, received, [SECRET], now=TIMESTAMP)
+
+
+# The snippets of docs/webhooks.md
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "webhooks.md"
+
+
+def snippet(name: str) -> str:
+    """The code block right after the line `<!-- snippet: NAME -->` in docs/webhooks.md."""
+    pattern = rf"^<!-- snippet: {name} -->\n```[a-z]*\n(.*?)^```$"
+    found = re.findall(pattern, DOCS.read_text(), flags=re.MULTILINE | re.DOTALL)
+    assert len(found) == 1, f"docs/webhooks.md has {len(found)} code blocks marked <!-- snippet: {name} -->"
+    return found[0]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A delivery as a receiver gets it, and whether the snippets must accept it."""
+
+    name: str
+    body: bytes
+    headers: dict[str, str]
+    secrets: list[str]
+    accepted: bool
+
+
+def deliveries() -> dict[str, Delivery]:
+    """Signed by us just now, and changed in the ways verify refuses, by name.
+
+    The snippets read the clock, so the deliveries are made in the test, and the stale ones are 330 s
+    away rather than 301: a node process takes a moment to start (the 301 s edge is tested above).
+    """
+    secret, new = signing.new_secret(), signing.new_secret()
+    body = json.dumps({"type": "points.earned", "member": "Zoë", "points": "12.50"}, ensure_ascii=False).encode()
+    now = int(time.time())
+    sent = signing.headers([secret], "msg_2bXyQ9", now, body)
+    rotating = signing.headers([secret, new], "msg_2bXyQ9", now, body)
+    made = [
+        Delivery("good", body, sent, [secret], accepted=True),
+        Delivery("tampered body", body.replace(b"12.50", b"99.50"), sent, [secret], accepted=False),
+        Delivery("another secret", body, sent, [new], accepted=False),
+        Delivery("rotation, receiver on the new secret", body, rotating, [new], accepted=True),
+        Delivery("receiver on both secrets, signed with one", body, sent, [new, secret], accepted=True),
+        Delivery("330 s old", body, signing.headers([secret], "msg_2bXyQ9", now - 330, body), [secret], False),
+        Delivery("330 s ahead", body, signing.headers([secret], "msg_2bXyQ9", now + 330, body), [secret], False),
+        Delivery(
+            "signature of another version",
+            body,
+            sent | {"webhook-signature": "v1a," + sent["webhook-signature"][3:]},
+            [secret],
+            False,
+        ),
+        Delivery("no signature", body, {k: v for k, v in sent.items() if k != "webhook-signature"}, [secret], False),
+    ]
+    return {delivery.name: delivery for delivery in made}
+
+
+DELIVERIES = list(deliveries())
+
+
+def test_the_docs_mark_one_python_and_one_node_snippet():
+    assert "def verify(" in snippet("python")
+    assert "function verifyWebhook(" in snippet("node")
+
+
+def test_the_python_snippet_is_the_verify_of_webhooks_signing():
+    """The page says receivers may copy signing.verify: the snippet is that function, word for word."""
+    code = snippet("python")
+    assert inspect.getsource(signing.VerificationError) in code
+    assert inspect.getsource(signing.verify) in code
+
+
+@pytest.mark.parametrize("name", DELIVERIES)
+def test_the_python_snippet_verifies_our_signatures(name):
+    delivery = deliveries()[name]
+    names: dict = {}
+    exec(compile(snippet("python"), "docs/webhooks.md (python snippet)", "exec"), names)  # noqa: S102 - the docs' code
+    verify, error = names["verify"], names["VerificationError"]
+    if delivery.accepted:
+        verify(delivery.body, delivery.headers, delivery.secrets)
+    else:
+        with pytest.raises(error):
+            verify(delivery.body, delivery.headers, delivery.secrets)
+
+
+NODE_DRIVER = """
+let input = "";
+process.stdin.on("data", (chunk) => (input += chunk));
+process.stdin.on("end", () => {
+  const { body, headers, secrets } = JSON.parse(input);
+  try {
+    verifyWebhook(Buffer.from(body, "base64"), headers, secrets);
+    console.log("OK");
+  } catch (error) {
+    console.log(`REFUSED: ${error.message}`);
+    process.exitCode = 1;
+  }
+});
+"""
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed: the Node.js snippet is not run")
+@pytest.mark.parametrize("name", DELIVERIES)
+def test_the_node_snippet_verifies_our_signatures(name, tmp_path):
+    delivery = deliveries()[name]
+    script = tmp_path / "verify.cjs"  # .cjs: CommonJS whatever package.json lies above
+    script.write_text(snippet("node") + NODE_DRIVER)
+    received = {"body": base64.b64encode(delivery.body).decode(), "headers": delivery.headers}
+    run = subprocess.run(
+        ["node", str(script)],
+        input=json.dumps(received | {"secrets": delivery.secrets}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.stderr == ""
+    if delivery.accepted:
+        assert (run.returncode, run.stdout) == (0, "OK\n")
+    else:
+        assert run.returncode == 1 and run.stdout.startswith("REFUSED: "), run.stdout
