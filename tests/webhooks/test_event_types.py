@@ -1,5 +1,5 @@
-"""webhooks.event_types: the registry is well formed, subscriptions match as documented, and every
-type constant of the apps is registered."""
+"""webhooks.event_types: the registry is well formed, subscriptions match as documented, every type
+constant of the apps is registered, and the session guard (tests/event_types.py) sees every door."""
 
 from __future__ import annotations
 
@@ -9,8 +9,15 @@ import re
 
 import pytest
 from django.apps import apps
+from django.db import connection
 from jsonschema import Draft202012Validator
 
+from loyalty import bulk
+from loyalty.actors import Actor
+from loyalty.audit import audit_entry
+from loyalty.models import AuditEntry, Event
+from loyalty.outbox import emit_event, emit_events, event_row, outbox_groups, record_and_emit
+from tests import event_types as guard
 from webhooks import event_types
 from webhooks.event_types import EVENT_TYPES, SCHEMA_DIALECT, matching, pattern_problem
 
@@ -146,3 +153,83 @@ def test_every_type_constant_of_the_apps_is_registered():
     # The list names constants that exist, and none of them is offered to subscribers.
     assert constants >= NEVER_EMITTED
     assert not NEVER_EMITTED & set(EVENT_TYPES)
+
+
+# The session guard --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fresh_record(monkeypatch) -> guard.Record:
+    """The guard recording into a record of this test's own, with every writer taken for project code."""
+    record = guard.Record()
+    monkeypatch.setattr(guard, "RECORD", record)
+    monkeypatch.setattr(guard, "_origin", lambda: "project code")
+    return record
+
+
+PAYLOAD = {"endpoint": 1, "message": "hi"}
+
+
+def _row() -> dict:
+    return {"type": "webhook.test", "payload": PAYLOAD}
+
+
+WRITERS = {
+    "emit_event": lambda: emit_event("webhook.test", payload=PAYLOAD),
+    "emit_events": lambda: emit_events([event_row("webhook.test", payload=PAYLOAD)]),
+    "record_and_emit": lambda: record_and_emit(
+        Actor.for_system("tests"), "test.action", event_type="webhook.test", payload=PAYLOAD
+    ),
+    "insert_with_children": lambda: bulk.insert_with_children(
+        audit_entry(Actor.for_system("tests"), "test.parent"),
+        *outbox_groups(
+            audit_entry(Actor.for_system("tests"), "test.child"),
+            event_row("webhook.test", payload=PAYLOAD),
+            link="object_id",
+        ),
+    ),
+    "insert_rows": lambda: bulk.insert_rows(Event, [_row()]),
+    "insert_together": lambda: bulk.insert_together(
+        (AuditEntry, bulk.model_rows([audit_entry(Actor.for_system("tests"), "test.action")]), None),
+        (Event, [_row()], None),
+    ),
+    "stream_rows": lambda: bulk.stream_rows(Event, iter([_row()]), columns={"type", "payload"}),
+    "bulk_create": lambda: Event.objects.bulk_create([Event(type="webhook.test", payload=PAYLOAD)]),
+    "create": lambda: Event.objects.create(type="webhook.test", payload=PAYLOAD),
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("copy_from", [50, 1])  # on PostgreSQL: INSERT ... VALUES, and COPY
+@pytest.mark.parametrize("writer", list(WRITERS))
+def test_the_guard_sees_every_way_into_the_outbox(fresh_record, monkeypatch, writer, copy_from):
+    monkeypatch.setattr(bulk, "COPY_FROM", copy_from)
+    before = Event.objects.count()
+    WRITERS[writer]()
+    assert Event.objects.count() == before + 1
+    assert fresh_record.seen == {"webhook.test": 1}, connection.vendor
+    assert fresh_record.problems == {}
+
+
+def test_the_guard_names_what_is_wrong(fresh_record):
+    guard.record("points.earnd", "", {}, "ledger/x.py:1")
+    guard.record("webhook.test", "", {"endpoint": "one", "message": "hi"}, "webhooks/x.py:2")
+    guard.record("webhook.test", "", {"endpoint": 1, "message": "hi", "extra": 1}, "webhooks/x.py:3")
+    guard.record("webhook.test", "100000001", PAYLOAD, "webhooks/x.py:4")
+    guard.record("webhook.test", "", PAYLOAD, "webhooks/x.py:5")
+    lines = guard.problems()
+    assert len(lines) == 4
+    assert lines[0].startswith("points.earnd: not in webhooks.event_types.EVENT_TYPES")
+    assert "from ledger/x.py:1" in lines[0]
+    assert any("at endpoint: 'one' is not of type 'integer'" in line for line in lines)
+    assert any("at (the payload): Additional properties" in line for line in lines)
+    assert any("carries a membership number" in line for line in lines)
+    assert fresh_record.seen == {"points.earnd": 1, "webhook.test": 4}
+
+
+def test_events_a_test_writes_itself_are_the_tests():
+    assert guard._origin() is None
+    namespace = {"origin": guard._origin}
+    code = compile("found = origin()", str(guard.ROOT / "loyalty" / "services.py"), "exec")
+    exec(code, namespace)  # noqa: S102 - a frame that looks like project code
+    assert namespace["found"] == "loyalty/services.py:1"
