@@ -21,23 +21,32 @@ HAS_BROKER = bool(settings.CELERY_BROKER_URL)
 
 
 def pytest_configure(config):
-    from tests import api_errors
+    from tests import api_errors, event_types
 
     api_errors.install()
+    event_types.install()
     # The suite fires many requests quickly with one key: rate limits are off unless a test turns them on
     # (tests/loyalty/test_rate_limit.py, with the `settings` fixture).
     settings.API_RATE_LIMIT = settings.API_IMPORTS_RATE_LIMIT = settings.API_ANON_RATE_LIMIT = "off"
 
 
 def pytest_sessionfinish(session, exitstatus):
-    """Errors the API answered that the schema does not document for the operation fail the run."""
-    from tests import api_errors
+    """Errors the API answered that the schema does not document for the operation fail the run; so do
+    events written to the outbox that the registry of event types does not describe (reported even
+    when tests failed: what was seen is true of the code whatever else went wrong)."""
+    from tests import api_errors, event_types
 
     api_errors.dump()
     if exitstatus == 0 and api_errors.SEEN:
         missing = api_errors.undocumented()
         if missing:
             session.config.api_errors_missing = missing
+            session.exitstatus = 1
+    event_types.dump()
+    undescribed = event_types.problems()
+    if undescribed:
+        session.config.event_types_problems = undescribed
+        if exitstatus == 0:
             session.exitstatus = 1
 
 
@@ -46,6 +55,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if missing:
         terminalreporter.section("errors the schema does not document (tests/api_errors.py)", red=True)
         for line in missing:
+            terminalreporter.line(line)
+    undescribed = getattr(config, "event_types_problems", [])
+    if undescribed:
+        terminalreporter.section("events webhooks.event_types does not describe (tests/event_types.py)", red=True)
+        for line in undescribed:
             terminalreporter.line(line)
 
 
