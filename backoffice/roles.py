@@ -1,7 +1,7 @@
 """The roles a program gives people: Django groups with the permissions of each role.
 
 "Program manager" runs the program: every page and action of the program's apps, but not users,
-groups, API clients and keys or the event feed (developer settings). "Support agent" helps members:
+groups, API clients and keys, the event feed or webhooks (developer settings). "Support agent" helps members:
 sees members, their cards, points, purchases and vouchers, adds remarks and adjusts points up to the
 program's limit (Program settings → Roles), and changes no settings.
 

@@ -43,6 +43,8 @@ AREAS: list[tuple[str, str, list[str]]] = [
             "loyalty.ApiClient",
             "loyalty.ApiKey",
             "loyalty.Event",
+            "webhooks.Endpoint",
+            "webhooks.Delivery",
             "loyalty.AuditEntry",
             "auth.User",
             "auth.Group",

@@ -12,6 +12,7 @@ from django.utils import timezone
 from backoffice.presenters import present
 from backoffice.selectors import PERIODS, dashboard_choices, figures, period_of
 from loyalty.rollups import program_zone
+from webhooks.selectors import disabled_endpoints
 
 
 def dashboard(request: HttpRequest) -> HttpResponse:
@@ -32,6 +33,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "point_type": point_type,
     }
     context["sees_figures"] = request.user.has_perm("ledger.view_liability")
+    context["disabled_webhooks"] = disabled_endpoints()
     if point_type is not None and context["sees_figures"]:
         context.update(present(figures(period, point_type, sponsor, now)))
     return TemplateResponse(request, "admin/backoffice/dashboard.html", context)

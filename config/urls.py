@@ -23,6 +23,7 @@ api_v1 = [
     path("", include("promotions.urls")),
     path("", include("transactions.urls")),
     path("", include("imports.urls")),
+    path("", include("webhooks.urls")),
 ]
 
 urlpatterns = [

@@ -16,8 +16,27 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # DESIGN.md's order: each app may use those before it, never one after it.
-APPS = ["loyalty", "imports", "memberships", "ledger", "promotions", "vouchers", "transactions", "backoffice"]
-ABOVE_THE_GROUND = ["memberships", "ledger", "promotions", "vouchers", "imports", "transactions", "backoffice"]
+APPS = [
+    "loyalty",
+    "imports",
+    "memberships",
+    "ledger",
+    "promotions",
+    "vouchers",
+    "transactions",
+    "webhooks",
+    "backoffice",
+]
+ABOVE_THE_GROUND = [
+    "memberships",
+    "ledger",
+    "promotions",
+    "vouchers",
+    "imports",
+    "transactions",
+    "webhooks",
+    "backoffice",
+]
 
 
 @dataclass

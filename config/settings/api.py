@@ -41,8 +41,12 @@ REST_FRAMEWORK = {
 
 JSON_CAMEL_CASE = {
     "RENDERER_CLASS": "rest_framework.renderers.JSONRenderer",
-    # Custom properties are the caller's own names: kept exactly as sent, both ways.
-    "JSON_UNDERSCOREIZE": {"no_underscore_before_number": False, "ignore_fields": ("properties",), "ignore_keys": None},
+    # Custom properties and HTTP header names are the caller's own names: kept exactly as sent, both ways.
+    "JSON_UNDERSCOREIZE": {
+        "no_underscore_before_number": False,
+        "ignore_fields": ("properties", "headers", "request_headers", "response_headers"),
+        "ignore_keys": None,
+    },
 }
 
 SPECTACULAR_SETTINGS = {

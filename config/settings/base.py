@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "promotions",
     "transactions",
     "imports",
+    "webhooks",
     "backoffice",
 ]
 

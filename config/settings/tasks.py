@@ -37,4 +37,7 @@ CELERY_BEAT_SCHEDULE = {
     "expire_vouchers": {"task": "vouchers.tasks.expire_vouchers", "schedule": crontab(minute=25)},
     "roll_up_days": {"task": "loyalty.tasks.roll_up_days", "schedule": crontab(minute=20)},
     "assess_tiers": {"task": "promotions.tasks.assess_tiers", "schedule": crontab(minute=30, hour=1)},
+    # Webhooks: the outbox is read every 2 s; retries that came due are sent every 5 s (docs/webhooks.md).
+    "dispatch_webhooks": {"task": "webhooks.tasks.dispatch_events", "schedule": 2.0, "options": {"expires": 2}},
+    "send_webhooks": {"task": "webhooks.tasks.send_deliveries", "schedule": 5.0, "options": {"expires": 5}},
 }

@@ -152,4 +152,14 @@ OPERATION_ERRORS: dict[str, dict[int, tuple[str, ...]]] = {
     "updateMemberDetails": member_key(
         {400: ("unknown_membership_type",), 409: ("email_taken", "membership_anonymous", "membership_not_active")}
     ),
+    "createWebhookEndpoint": {400: ("invalid_webhook_endpoint",)},
+    "deleteWebhookEndpoint": {404: ("webhook_endpoint_not_found",)},
+    "getWebhookEndpoint": {404: ("webhook_endpoint_not_found",)},
+    "listWebhookDeliveries": {},
+    "listWebhookEndpoints": {},
+    "listWebhookEventTypes": {},
+    "retryWebhookDelivery": {404: ("webhook_delivery_not_found",), 409: ("webhook_endpoint_disabled",)},
+    "rotateWebhookSecret": {404: ("webhook_endpoint_not_found",)},
+    "testWebhookEndpoint": {404: ("webhook_endpoint_not_found",), 409: ("webhook_endpoint_disabled",)},
+    "updateWebhookEndpoint": {400: ("invalid_webhook_endpoint",), 404: ("webhook_endpoint_not_found",)},
 }

@@ -8,6 +8,7 @@ class Scope(models.TextChoices):
     READ = "read", "read: GET endpoints"
     WRITE = "write", "write: POST, PUT and DELETE endpoints"
     IMPORTS = "imports", "imports: bulk imports and exports"
+    WEBHOOKS = "webhooks", "webhooks: webhook endpoints and their deliveries"
 
 
 class ApiClient(models.Model):

@@ -95,9 +95,10 @@ def platform(tmp_path_factory) -> Iterator[Platform]:
                 stderr=subprocess.STDOUT,
             )
         )
+        beat = ["-B", "-s", str(logs / "beat-schedule")]  # the periodic jobs too: webhooks read the outbox every 2 s
         processes.append(
             subprocess.Popen(
-                [str(bin_dir / "celery"), *CELERY],
+                [str(bin_dir / "celery"), *CELERY, *beat],
                 cwd=ROOT,
                 env=env,
                 stdout=open(logs / f"client-flow-celery-{port}.log", "w"),  # noqa: SIM115

@@ -387,6 +387,48 @@ def test_merge_claim_and_cancel(flow, members):
     assert flow.call("cancel_membership", 200, key=members["buyer"], body=cancel).status == "cancelled"
 
 
+def test_webhooks(flow, members):
+    """A receiver registered through the API gets the purchase the flow books, signed, from the real worker."""
+    from tests.webhooks.conftest import Receiver, _start
+    from webhooks.signing import verify
+
+    types = flow.call("list_webhook_event_types", 200)
+    assert {"tx.booked", "points.earned", "webhook.test"} <= {t.name for t in types}
+    receiver_context = _start(Receiver("127.0.0.1"))
+    receiver = next(receiver_context)
+    try:
+        body = flow.models.EndpointInputRequest(
+            url=f"{receiver.url}/crm", event_types=["tx.booked", "points.*"], description="CRM"
+        )
+        created = flow.call("create_webhook_endpoint", 201, body=body)
+        assert created.secret.startswith("whsec_")
+        assert [e.id for e in flow.call("list_webhook_endpoints", 200).results] == [created.id]
+        assert flow.call("get_webhook_endpoint", 200, id=created.id).url == f"{receiver.url}/crm"
+        flow.call("test_webhook_endpoint", 202, id=created.id)
+        booked = flow.call("book_transaction", 201, body=_basket(flow, members["friend"], tx_id=f"hook-{uuid.uuid4()}"))
+        deadline = time.monotonic() + 60
+        while not {"tx.booked", "points.earned"} <= {json.loads(r.body)["type"] for r in receiver.requests}:
+            assert time.monotonic() < deadline, [json.loads(r.body)["type"] for r in receiver.requests]
+            time.sleep(0.3)
+        for request in receiver.requests:
+            verify(request.body, dict(request.headers), [created.secret])
+        bodies = [json.loads(r.body) for r in receiver.requests]
+        tx = next(b for b in bodies if b["type"] == "tx.booked")
+        assert tx["data"]["membershipNumber"] == members["friend"] and booked.tx_id
+        deliveries = flow.call("list_webhook_deliveries", 200, endpoint=created.id).results
+        assert {d.status for d in deliveries} == {"delivered"} and len(deliveries) == len(receiver.requests)
+        flow.call("retry_webhook_delivery", 202, id=deliveries[0].id)
+        rotated = flow.call("rotate_webhook_secret", 200, id=created.id)
+        assert rotated.secret != created.secret
+        change = flow.models.EndpointUpdateInputRequest(enabled=False)
+        assert flow.call("update_webhook_endpoint", 200, id=created.id, body=change).enabled is False
+        flow.error("test_webhook_endpoint", 409, "webhook_endpoint_disabled", id=created.id)
+        flow.call("delete_webhook_endpoint", 204, id=created.id)
+        flow.error("get_webhook_endpoint", 404, "webhook_endpoint_not_found", id=created.id)
+    finally:
+        next(receiver_context, None)
+
+
 def test_every_operation_was_called(flow):
     """The flow reaches every operation of the schema through the generated client."""
     assert set(flow.modules) - CALLED == set()

@@ -174,14 +174,14 @@ def test_a_bookings_page_shows_its_postings_in_words_and_points(staff_client, me
 
 
 def test_the_adjust_form_reads_full_width_digits_as_a_person_typed_them(staff_client, member, ledger_program):
-    """An input method types １２.５; the form understands 12.5 (the API takes ASCII only: test_strict_amounts)."""
+    """An input method types full-width digits; the form understands them (the API takes ASCII only)."""
     response = staff_client.post(
         "/admin/ledger/booking/adjust/",
         {
             "membership": member.number,
             "point_type": ledger_program.points.pk,
             "sponsor": ledger_program.shop.pk,
-            "points": "１２.５",
+            "points": "\uff11\uff12.\uff15",  # full-width digits
             "reason": "goodwill",
         },
     )
