@@ -7,7 +7,8 @@ test session every row written to loyalty_event is recorded (type, membership nu
 feed serves it: the JSON text read back), and at the end of the session an unknown type, a payload
 its schema refuses, or a membership number on a type registered without one fails the run, as
 tests/api_errors.py does for undocumented errors. Set EVENT_TYPES_SEEN=<file> to also write what was
-seen (counts per type, the registered types no test emitted, the problems) as JSON.
+seen (counts per type, how many carried a membership number, a first payload per type, the registered
+types no test emitted, the problems) as JSON.
 
 Where it looks. Rows reach the table through two doors only, and both are wrapped for the session:
 - Django's SQLInsertCompiler.execute_sql: every ORM insert (Model.save, objects.create, bulk_create).
@@ -71,6 +72,8 @@ class Problem:
 @dataclass
 class Record:
     seen: Counter = field(default_factory=Counter)
+    with_number: Counter = field(default_factory=Counter)
+    examples: dict[str, Any] = field(default_factory=dict)
     problems: dict[tuple[str, str], Problem] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -126,6 +129,8 @@ def record(event_type: str, membership_number: str, payload: Any, origin: str) -
             errors.append(f"the payload does not match its schema at {where}: {error.message}")
     with RECORD.lock:
         RECORD.seen[event_type] += 1
+        RECORD.with_number[event_type] += bool(membership_number)
+        RECORD.examples.setdefault(event_type, served)
         for what in errors:
             RECORD.problem(event_type, what, served, origin)
 
@@ -197,8 +202,10 @@ def dump() -> None:
             json.dump(
                 {
                     "seen": dict(sorted(RECORD.seen.items())),
+                    "with_membership_number": dict(sorted(RECORD.with_number.items())),
                     "not_seen": sorted(set(EVENT_TYPES) - set(RECORD.seen)),
                     "problems": problems(),
+                    "examples": dict(sorted(RECORD.examples.items())),
                 },
                 f,
                 indent=1,

@@ -155,6 +155,21 @@ def test_every_type_constant_of_the_apps_is_registered():
     assert not NEVER_EMITTED & set(EVENT_TYPES)
 
 
+def test_every_configuration_model_has_its_events():
+    """save_configuration names its events after the model (`<model>.created|updated`, and
+    delete_configuration `<model>.deleted` for all but the program): a model an app registers as
+    configuration brings its types, whether or not a test saves one."""
+    from loyalty.models import Program
+    from loyalty.services import CONFIGURATION_MODELS
+
+    expected = set()
+    for model in CONFIGURATION_MODELS:
+        name = model._meta.model_name
+        expected |= {f"{name}.created", f"{name}.updated"} | (set() if model is Program else {f"{name}.deleted"})
+    assert sorted(expected - set(EVENT_TYPES)) == []
+    assert set(event_types._CONFIGURATION) == {m._meta.model_name for m in CONFIGURATION_MODELS}
+
+
 # The session guard --------------------------------------------------------------------------
 
 
