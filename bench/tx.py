@@ -86,6 +86,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--profile", type=int, default=0, help="profile N bookings in one process afterwards")
     parser.add_argument("--keep", action="store_true", help=f"keep the {BENCH_DB} database afterwards")
     parser.add_argument(
+        "--webhooks",
+        type=int,
+        default=0,
+        help="register N webhook endpoints subscribed to every event first (the booking must not slow down)",
+    )
+    parser.add_argument(
         "--in-process", action="store_true", help="skip gunicorn: only the in-process cost (and --profile)"
     )
     return parser.parse_args()
@@ -273,6 +279,11 @@ def seed(args: argparse.Namespace) -> dict[str, Any]:
     actor = Actor.for_system("bench")
     rng = random.Random(7)
     program = Program.current()
+    if args.webhooks:
+        from webhooks.services import create_endpoint
+
+        for n in range(args.webhooks):  # no worker runs here: the outbox rows the bookings write are their source
+            create_endpoint(url=f"https://hooks.example.com/{n}", event_types=["*"], actor=actor)
     program.time_zone = "Europe/Amsterdam"
     save_configuration(program, actor=actor)
     save_configuration(MembershipType(key="consumer", name="Consumer", is_default=True), actor=actor)

@@ -57,7 +57,7 @@ class EndpointForm(forms.ModelForm):
             name, colon, value = line.partition(":")
             if not colon:
                 self.add_error("extra_headers", f"Write each header as Name: value ({line!r} has no colon).")
-                return data
+                break
             headers[name.strip()] = value.strip()
         try:
             url, types, headers = services.clean_endpoint(
@@ -66,7 +66,9 @@ class EndpointForm(forms.ModelForm):
         except InvalidEndpoint as exc:
             fields = {"url": "url", "eventTypes": "subscriptions", "headers": "extra_headers"}
             for error in exc.errors:
-                self.add_error(fields.get(error["field"]), error["detail"])
+                field = fields.get(error["field"])
+                if field not in self.errors:  # one message per field
+                    self.add_error(field, error["message"])
             return data
         data.update(url=url, event_types=types, headers=headers)
         return data
@@ -212,6 +214,12 @@ class EndpointAdmin(admin.ModelAdmin):
                 )
         except DomainError as exc:
             self.message_user(request, exc.detail, level=messages.ERROR)
+
+    def get_deleted_objects(self, objs, request):
+        """The endpoint takes its secrets and delivery log with it; deleting it needs no permission to delete
+        deliveries, which nobody has (the log is not edited by hand)."""
+        deleted, counts, _, protected = super().get_deleted_objects(objs, request)
+        return deleted, counts, set(), protected
 
     def delete_model(self, request, obj):
         services.delete_endpoint(endpoint=obj, actor=admin_actor(request))

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from celery import current_app
 from django.conf import settings
@@ -53,7 +54,17 @@ END = 2**62
 # Endpoints ---------------------------------------------------------------------------------------------------
 
 
+def _host_problem(url: str) -> str | None:
+    allowed = [h.lower() for h in settings.WEBHOOKS_ALLOWED_HOSTS]
+    if allowed and (urlsplit(url).hostname or "").lower() not in allowed:
+        return f"Webhook URLs may only name these hosts: {', '.join(allowed)}."
+    return None
+
+
 def _url_problem(url: str) -> str | None:
+    problem = _host_problem(url)
+    if problem:
+        return problem
     try:
         check_url(url, allow_private=settings.WEBHOOKS_ALLOW_PRIVATE, require_https=settings.WEBHOOKS_REQUIRE_HTTPS)
     except (AddressRefused, ValueError) as exc:
@@ -67,27 +78,28 @@ def clean_endpoint(url: str, event_types: list[str], headers: dict[str, str]) ->
     url = (url or "").strip()
     problem = _url_problem(url) if url else "A URL is required."
     if problem:
-        errors.append({"field": "url", "code": "invalid", "detail": problem})
+        errors.append({"field": "url", "code": "invalid", "message": problem})
     types = list(dict.fromkeys(t.strip() for t in event_types or []))
     if not types:
-        errors.append({"field": "eventTypes", "code": "required", "detail": "Subscribe to at least one event type."})
+        errors.append({"field": "eventTypes", "code": "required", "message": "Subscribe to at least one event type."})
     for pattern in types:
         problem = pattern_problem(pattern)
         if problem:
-            errors.append({"field": "eventTypes", "code": "unknown_event_type", "detail": problem})
+            errors.append({"field": "eventTypes", "code": "unknown_event_type", "message": problem})
     headers = dict(headers or {})
     if len(headers) > MAX_HEADERS:
-        errors.append({"field": "headers", "code": "invalid", "detail": f"At most {MAX_HEADERS} headers."})
+        errors.append({"field": "headers", "code": "invalid", "message": f"At most {MAX_HEADERS} headers."})
     for name, value in headers.items():
         lower = name.lower()
         if lower in RESERVED_HEADERS or lower.startswith("webhook-"):
-            errors.append({"field": "headers", "code": "invalid", "detail": f"The header {name} is set by the sender."})
+            words = f"The header {name} is set by the sender."
+            errors.append({"field": "headers", "code": "invalid", "message": words})
         elif not name or len(name) > 100 or not all(c.isascii() and (c.isalnum() or c in "-_") for c in name):
-            errors.append({"field": "headers", "code": "invalid", "detail": f"{name!r} is not a header name."})
+            errors.append({"field": "headers", "code": "invalid", "message": f"{name!r} is not a header name."})
         elif not isinstance(value, str) or len(value) > 1000 or any(c in value for c in "\r\n\0"):
-            errors.append({"field": "headers", "code": "invalid", "detail": f"The value of {name} is not valid."})
+            errors.append({"field": "headers", "code": "invalid", "message": f"The value of {name} is not valid."})
     if errors:
-        raise InvalidEndpoint(errors[0]["detail"] if len(errors) == 1 else None, errors=errors)
+        raise InvalidEndpoint(errors[0]["message"] if len(errors) == 1 else None, errors=errors)
     return url, types, headers
 
 
@@ -395,6 +407,9 @@ def _attempt(delivery: Delivery, now: datetime) -> tuple[Delivery, dict[str, str
         **endpoint.headers,
         **signing.headers(active_secrets(endpoint, now), delivery.message_id, int(time.time()), body),
     }
+    refused = _host_problem(endpoint.url)
+    if refused:  # WEBHOOKS_ALLOWED_HOSTS changed since the endpoint was saved
+        return delivery, headers, Answer(None, {}, "", 0, error=refused, error_code="webhook_address_refused")
     try:
         answer = sender().post(
             endpoint.url,

@@ -6,6 +6,8 @@ from .env import PRODUCTION, env
 # this machine), refused in production unless said otherwise (server-side request forgery).
 WEBHOOKS_ALLOW_PRIVATE = env.bool("WEBHOOKS_ALLOW_PRIVATE", default=not PRODUCTION)
 WEBHOOKS_REQUIRE_HTTPS = env.bool("WEBHOOKS_REQUIRE_HTTPS", default=PRODUCTION)
+# When set, the only host names webhook URLs may name (an egress allow-list); empty: any public host.
+WEBHOOKS_ALLOWED_HOSTS = env.list("WEBHOOKS_ALLOWED_HOSTS", default=[])
 WEBHOOKS_TIMEOUT = env.float("WEBHOOKS_TIMEOUT", default=10.0)
 # Seconds after the first, second, ... failed attempt before the next one (each with +-20 % jitter); after the
 # last, the delivery has failed.

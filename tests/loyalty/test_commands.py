@@ -24,7 +24,7 @@ def test_create_api_key_prints_a_working_key_alone_on_its_last_line():
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
     assert client.get("/api/v1/audits").status_code == 200
-    assert ApiClient.objects.get(name="pos").scopes == ["read", "write", "imports"]
+    assert ApiClient.objects.get(name="pos").scopes == ["read", "write", "imports", "webhooks"]
 
 
 @pytest.mark.django_db

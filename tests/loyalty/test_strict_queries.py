@@ -29,6 +29,8 @@ LIMIT_OFFSET = {
     "/api/v1/tx": "membership",
     "/api/v1/tx/rewardsHistory": "membership",
     "/api/v1/imports/report": "type",
+    "/api/v1/webhooks/endpoints": None,
+    "/api/v1/webhooks/deliveries": "eventType",
 }
 CURSOR = {"/api/v1/audits": "action", "/api/v1/loyaltyops/events/list": "type"}
 # GET routes with a paginator that answer one object, or page on their own (tested below).
