@@ -67,6 +67,13 @@ ALLOWED: dict[str, dict[str, str]] = {
     "redeemPoints": {"positive_data_acceptance": "points above 0: a decimal bound a pattern cannot carry"},
     "createVoucherType": {"positive_data_acceptance": "a voucher type key: lower-case letters, digits, - and _"},
     "setCustomCategory": {"positive_data_acceptance": "every product must be in the catalog (400 unknown_products)"},
+    "createWebhookEndpoint": {
+        "positive_data_acceptance": "event types must exist (GET /webhooks/eventtypes) and the URL name a host the "
+        "deployment's settings allow (400 invalid_webhook_endpoint)",
+    },
+    "updateWebhookEndpoint": {
+        "positive_data_acceptance": "event types must exist and the URL name a host the settings allow (400)",
+    },
 }
 
 CONFIG = {
