@@ -21,8 +21,11 @@ recorded per attempt, and the CPU this process spent per delivery. The database 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import io
 import multiprocessing
 import os
+import pstats
 import resource
 import sys
 import time
@@ -86,6 +89,7 @@ def main() -> int:
     parser.add_argument("--endpoints", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=32, help="WEBHOOKS_CONCURRENCY (default 32)")
     parser.add_argument("--batch", type=int, default=200, help="WEBHOOKS_BATCH (default 200)")
+    parser.add_argument("--profile", action="store_true", help="print the sending's top costs (cProfile)")
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql://")):
@@ -152,8 +156,13 @@ def main() -> int:
         fanned, cpu1 = time.perf_counter() - began, cpu()
         deliveries = Delivery.objects.count()
         sent = {"delivered": 0, "retrying": 0, "failed": 0}
+        profiler = cProfile.Profile() if args.profile else None
         while True:
+            if profiler:
+                profiler.enable()
             totals = services.send_due(budget_seconds=60)
+            if profiler:
+                profiler.disable()
             for key in sent:
                 sent[key] += totals[key]
             if not totals["more"] and not Delivery.objects.filter(status="pending").exists():
@@ -181,6 +190,10 @@ def main() -> int:
             f"\nwhole: {rate:,.0f} deliveries/s with one worker process (target: 500 or more): "
             f"{'met' if rate >= 500 else 'NOT met'}; each delivery arrived once: {'yes' if exact else 'NO'}"
         )
+        if profiler:
+            out = io.StringIO()
+            pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(25)
+            print(out.getvalue())
         connection.close()
         return 0 if exact else 1
     finally:
