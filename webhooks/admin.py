@@ -76,7 +76,7 @@ class EndpointForm(forms.ModelForm):
 
 class AttemptInline(admin.TabularInline):
     model = DeliveryAttempt
-    fields = ["number", "started", "duration", "answer", "response"]
+    fields = ["number", "started", "duration", "answer", "request", "response"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -96,6 +96,11 @@ class AttemptInline(admin.TabularInline):
     @admin.display(description="Answer")
     def answer(self, attempt):
         return answer_in_words(attempt)
+
+    @admin.display(description="What was sent (headers)")
+    def request(self, attempt):
+        headers = format_html_join("", "{}: {}\n", attempt.request_headers.items())
+        return format_html('<pre class="webhook-answer">{}</pre>', headers)
 
     @admin.display(description="What the receiver sent back")
     def response(self, attempt):
