@@ -39,8 +39,12 @@ class EventFilter(django_filters.FilterSet):
         fields: list[str] = []
 
     def filter_acknowledged(self, queryset, name, value):
-        from loyalty.selectors import acknowledged_id_of
+        from django.db.models import Q
+        from django.db.models.functions import Coalesce
+
+        from loyalty.selectors import acknowledged_events
 
         client = getattr(self.request, "api_client", None)
-        upto = acknowledged_id_of(client.pk) if client else 0
-        return queryset.filter(id__lte=upto) if value else queryset.filter(id__gt=upto)
+        done = acknowledged_events(client.pk) if client else Q(pk__in=[])
+        queryset = queryset.alias(feed_txid=Coalesce("txid", 0))
+        return queryset.filter(done) if value else queryset.exclude(done)

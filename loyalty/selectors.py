@@ -3,6 +3,7 @@
 from django.db import connection
 from django.db.models import F, Q, QuerySet
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce
 
 from loyalty.models import AuditEntry, Event, EventCursor, MembershipType, Program, Sponsor, Tier
 
@@ -56,9 +57,39 @@ def settled_events(horizon: int | None) -> QuerySet[Event]:
     return qs
 
 
-def next_events(*, after_id: int, limit: int, horizon: int | None) -> list[Event]:
-    return list(settled_events(horizon).filter(id__gt=after_id).order_by("id")[:limit])
+Position = tuple[int, int]  # (writing transaction, event id): the feed's order
 
 
-def acknowledged_id_of(client_id: int) -> int:
-    return EventCursor.objects.filter(client_id=client_id).values_list("acknowledged_id", flat=True).first() or 0
+def after_position(position: Position) -> Q:
+    """Events after a position in the feed's order (a transaction id of 0: none stored, as on SQLite)."""
+    txid, event_id = position
+    return Q(feed_txid__gt=txid) | Q(feed_txid=txid, id__gt=event_id)
+
+
+def next_events(*, after: Position, limit: int, horizon: int | None) -> list[Event]:
+    """The next settled events in the order of the transactions that wrote them, then of their ids.
+
+    By id alone a settled event of an older transaction (a higher id) could be handed out and acknowledged
+    while a lower id, written by a younger transaction that already committed, still waits above the
+    horizon; that one would then never be handed out. Every event below the horizon is final, so reading in
+    transaction order misses none (the webhooks' fan-out reads the same way)."""
+    events = settled_events(horizon).alias(feed_txid=Coalesce("txid", 0))
+    return list(events.filter(after_position(after)).order_by("feed_txid", "id")[:limit])
+
+
+def position_of(event_id: int) -> Position | None:
+    """Where an event stands in the feed's order, or None when there is no such event."""
+    txid = Event.objects.filter(pk=event_id).values_list("txid", flat=True).first()
+    if txid is None and not Event.objects.filter(pk=event_id).exists():
+        return None
+    return (txid or 0, event_id)
+
+
+def acknowledged_position_of(client_id: int) -> Position:
+    row = EventCursor.objects.filter(client_id=client_id).values_list("acknowledged_txid", "acknowledged_id").first()
+    return (row[0], row[1]) if row else (0, 0)
+
+
+def acknowledged_events(client_id: int) -> Q:
+    """The events this client has acknowledged: every one up to its position in the feed's order."""
+    return ~after_position(acknowledged_position_of(client_id))

@@ -26,7 +26,7 @@ from loyalty.models import (
 from loyalty.models.clients import Scope
 from loyalty.outbox import emit_event
 from loyalty.ratelimit import validate_rate
-from loyalty.selectors import event_horizon, next_events
+from loyalty.selectors import event_horizon, next_events, position_of
 
 CONFIGURATION_MODELS: list[type[models.Model]] = [Program, Sponsor, MembershipType, Tier, ApiClient]
 
@@ -219,18 +219,23 @@ def acknowledge_events(*, client: ApiClient, ack: int | None, limit: int) -> tup
     horizon = event_horizon()
     EventCursor.objects.get_or_create(client=client)
     cursor = EventCursor.objects.select_for_update().get(client=client)
-    if ack is not None:
-        if ack > cursor.delivered_id:
+    acknowledged = (cursor.acknowledged_txid, cursor.acknowledged_id)
+    delivered = (cursor.delivered_txid, cursor.delivered_id)
+    if ack and ack != cursor.acknowledged_id:  # the same ack again is always harmless
+        position = position_of(ack)
+        if position is None or position > delivered:
             raise InvalidAcknowledgement(
                 f"Event {ack} was never delivered to this client; the last delivered is {cursor.delivered_id}."
             )
-        cursor.acknowledged_id = max(cursor.acknowledged_id, ack)
-    batch = next_events(after_id=cursor.acknowledged_id, limit=limit + 1, horizon=horizon)
+        acknowledged = max(acknowledged, position)
+    batch = next_events(after=acknowledged, limit=limit + 1, horizon=horizon)
     more = len(batch) > limit
     batch = batch[:limit]
     if batch:
-        cursor.delivered_id = max(cursor.delivered_id, batch[-1].id)
-    cursor.save(update_fields=["acknowledged_id", "delivered_id", "updated_at"])
+        delivered = max(delivered, (batch[-1].txid or 0, batch[-1].id))
+    cursor.acknowledged_txid, cursor.acknowledged_id = acknowledged
+    cursor.delivered_txid, cursor.delivered_id = delivered
+    cursor.save(update_fields=["acknowledged_id", "acknowledged_txid", "delivered_id", "delivered_txid", "updated_at"])
     return cursor, batch, more
 
 

@@ -26,11 +26,14 @@ class Event(models.Model):
 
 
 class EventCursor(models.Model):
-    """How far one API client has acknowledged (and been handed) the event feed."""
+    """How far one API client has acknowledged (and been handed) the event feed. The feed runs in the order
+    (writing transaction, event id), so a position is that pair: the event id alone does not say it."""
 
     client = models.OneToOneField("loyalty.ApiClient", primary_key=True, on_delete=models.CASCADE)
     acknowledged_id = models.BigIntegerField(default=0)
+    acknowledged_txid = models.BigIntegerField(default=0)
     delivered_id = models.BigIntegerField(default=0)
+    delivered_txid = models.BigIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

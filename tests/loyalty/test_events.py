@@ -152,3 +152,83 @@ def test_an_event_of_a_transaction_still_running_holds_back_younger_events():
     _, batch, _ = acknowledge_events(client=client, ack=None, limit=10)
     assert [e.id for e in batch] == [slow_id["id"], fast.id]
     assert Event.objects.count() == 2
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_event_a_younger_transaction_committed_first_is_not_passed_over():
+    """Three transactions: B's (older) event gets the higher id but is settled first, while A's (younger,
+    committed) waits behind C, still running. A cursor by event id would acknowledge B and never hand out A."""
+    client = ApiClientFactory()
+    steps = {name: threading.Event() for name in ("b_started", "c_started", "b_write", "c_end")}
+    written = {}
+
+    def transaction_b():
+        try:
+            with transaction.atomic():
+                with connections["default"].cursor() as cursor:
+                    cursor.execute("SELECT pg_current_xact_id()")  # B's transaction id: the oldest
+                steps["b_started"].set()
+                assert steps["b_write"].wait(10)
+                written["b"] = emit_event("b.event")
+        finally:
+            connections.close_all()
+
+    def transaction_c():
+        try:
+            with transaction.atomic():
+                with connections["default"].cursor() as cursor:
+                    cursor.execute("SELECT pg_current_xact_id()")  # C's: between B's and A's
+                steps["c_started"].set()
+                assert steps["c_end"].wait(10)
+        finally:
+            connections.close_all()
+
+    b, c = threading.Thread(target=transaction_b), threading.Thread(target=transaction_c)
+    b.start()
+    assert steps["b_started"].wait(10)
+    c.start()
+    assert steps["c_started"].wait(10)
+    with transaction.atomic():
+        a = emit_event("a.event")  # A: the youngest transaction, the lower event id, committed first
+    steps["b_write"].set()
+    b.join(10)
+    assert written["b"].id > a.id
+
+    _, batch, _ = acknowledge_events(client=client, ack=None, limit=10)
+    handed = [e.id for e in batch]
+    acknowledge_events(client=client, ack=batch[-1].id if batch else None, limit=10)
+    steps["c_end"].set()
+    c.join(10)
+    _, rest, _ = acknowledge_events(client=client, ack=None, limit=10)
+    assert sorted(handed + [e.id for e in rest]) == sorted([a.id, written["b"].id])
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_existing_cursors_become_positions_that_skip_no_unacknowledged_event():
+    """loyalty 0016: a cursor that acknowledged up to an id restarts just before the oldest transaction that
+    wrote a later event, so every unacknowledged event still comes (an acknowledged one may come again)."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before, after = [("loyalty", "0015_event_txid_brin")], [("loyalty", "0016_event_cursor_positions")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    try:
+        old_apps = executor.loader.project_state(before).apps
+        client = ApiClientFactory()
+        with transaction.atomic():
+            first = emit_event("a.event")
+        with transaction.atomic():
+            second = emit_event("b.event")
+        old_cursor = old_apps.get_model("loyalty", "EventCursor")
+        old_cursor.objects.create(client_id=client.pk, acknowledged_id=first.id, delivered_id=second.id)
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(after)
+    _, batch, _ = acknowledge_events(client=client, ack=None, limit=10)
+    assert [e.id for e in batch] == [second.id]
+    _, again, _ = acknowledge_events(client=client, ack=second.id, limit=10)
+    assert again == []

@@ -13,7 +13,9 @@ from unittest import mock
 import pytest
 import time_machine
 from django.conf import settings as django_settings
+from django.core import signals
 from django.core.exceptions import ImproperlyConfigured
+from django.db import close_old_connections
 from django.test import Client, RequestFactory
 from rest_framework.test import APIClient
 
@@ -242,7 +244,16 @@ def through_wsgi(path: str, **headers: str) -> tuple[str, dict[str, str], bytes]
     def start_response(status, response_headers, exc_info=None):
         started["status"], started["headers"] = status, dict(response_headers)
 
-    body = b"".join(application(environ, start_response))
+    # As Django's test client does: a request must not close the test's connection (its transaction).
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        answer = application(environ, start_response)
+        body = b"".join(answer)
+        getattr(answer, "close", lambda: None)()
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
     return started["status"], started["headers"], body
 
 

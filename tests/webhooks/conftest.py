@@ -205,3 +205,17 @@ def raw_receiver() -> Iterator[Callable[[Callable[[socket.socket], None]], int]]
     yield start
     for listener in listeners:
         listener.close()
+
+
+@pytest.fixture(autouse=True)
+def eager_tasks():
+    """The tasks the services queue (the sender, on commit) run in the test's own thread, with or without a
+    broker configured (tests/client/test_flow.py delivers through a real worker)."""
+    from config.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager = before
