@@ -10,6 +10,7 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from loyalty.api.pagination import LimitOffsetPagination
+from loyalty.api.serializers import parse
 from loyalty.api.views import ApiGenericView, ApiView
 from memberships import selectors, services
 from memberships.filters import MembershipFilter
@@ -56,12 +57,6 @@ TYPE_ID = OpenApiParameter("typeId", str, OpenApiParameter.PATH, description="A 
 ALTERNATE_ID = OpenApiParameter("alternateId", str, OpenApiParameter.PATH, description="The alternate id value.")
 CARD_KEY = OpenApiParameter("key", str, OpenApiParameter.PATH, description="The card number.")
 NO_CONTENT = OpenApiResponse(description="Done; no body.")
-
-
-def parse(serializer_class, data, **kwargs) -> dict[str, Any]:
-    serializer = serializer_class(data=data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def personal_context(request) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from ledger.amounts import to_minor, to_points
 from ledger.services.core import point_type_by_key, sponsor_by_key
 from loyalty.api.errors import camel
+from loyalty.api.serializers import parse
 from loyalty.api.views import ApiGenericView, ApiView
 from loyalty.models import Program
 from memberships.selectors import resolve_membership
@@ -35,12 +36,6 @@ from vouchers.serializers import (
 TAGS = ["vouchers"]
 TOKEN = OpenApiParameter("token", str, OpenApiParameter.PATH, description="The voucher code (case-insensitive).")
 TYPE = OpenApiParameter("type", str, OpenApiParameter.PATH, description="The voucher type's key.")
-
-
-def parse(serializer_class, data) -> dict[str, Any]:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def _currency(voucher_type: VoucherType, program_currency: str) -> str | None:

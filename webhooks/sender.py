@@ -272,7 +272,7 @@ def _finish(response: urllib3.BaseHTTPResponse, *, drain: bool, deadline: float)
                         break
                     drained += len(chunk)
             except (_Timeout, Urllib3Error, OSError, http.client.HTTPException):
-                pass
+                response.close()  # the rest did not come in time: this connection is not reused
     if not response.closed:
         response.close()  # closes the connection too: unread bytes would spoil its next request
     response.release_conn()

@@ -11,6 +11,7 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from loyalty.api.pagination import MAX_ID
+from loyalty.api.serializers import parse
 from loyalty.api.views import ApiGenericView, ApiView
 from loyalty.models.clients import Scope
 from webhooks import selectors, services
@@ -31,12 +32,6 @@ TAGS = ["webhooks"]
 ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 ENDPOINT_ID = OpenApiParameter("id", ID, OpenApiParameter.PATH, description="The endpoint's id.")
 DELIVERY_ID = OpenApiParameter("id", ID, OpenApiParameter.PATH, description="The delivery's id.")
-
-
-def parse(serializer_class, data) -> dict[str, Any]:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def path_id(value: str) -> int:
@@ -65,6 +60,13 @@ def present_endpoint(endpoint: Endpoint) -> dict[str, Any]:
 
 class WebhookView(ApiView):
     required_scope = Scope.WEBHOOKS
+
+
+def accepted(request, delivery_id: int) -> Response:
+    """202 with the delivery as it stands: queued, its attempts to come (test events and retries)."""
+    return Response(
+        DeliveryOutput(selectors.delivery_of(request.actor, delivery_id)).data, status=status.HTTP_202_ACCEPTED
+    )
 
 
 class EventTypeListView(WebhookView):
@@ -205,10 +207,7 @@ class EndpointTestView(WebhookView):
     )
     def post(self, request, id):
         endpoint = selectors.endpoint_of(request.actor, path_id(id))
-        delivery = services.send_test(endpoint=endpoint, actor=request.actor)
-        return Response(
-            DeliveryOutput(selectors.delivery_of(request.actor, delivery.pk)).data, status=status.HTTP_202_ACCEPTED
-        )
+        return accepted(request, services.send_test(endpoint=endpoint, actor=request.actor).pk)
 
 
 class DeliveryListView(ApiGenericView):
@@ -248,7 +247,4 @@ class DeliveryRetryView(WebhookView):
     )
     def post(self, request, id):
         delivery = selectors.delivery_of(request.actor, path_id(id))
-        services.retry_delivery(delivery=delivery, actor=request.actor)
-        return Response(
-            DeliveryOutput(selectors.delivery_of(request.actor, delivery.pk)).data, status=status.HTTP_202_ACCEPTED
-        )
+        return accepted(request, services.retry_delivery(delivery=delivery, actor=request.actor).pk)

@@ -78,7 +78,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(receiver.body)
 
     def log_message(self, format: str, *args: object) -> None:
-        pass
+        """Quiet: what the receiver saw is counted, not logged."""
 
 
 class _Server(ThreadingHTTPServer):
@@ -86,7 +86,7 @@ class _Server(ThreadingHTTPServer):
     receiver: Receiver
 
     def handle_error(self, request, client_address) -> None:
-        pass  # the sender hangs up on purpose in some tests (long body, timeout)
+        """Quiet: the sender hangs up on purpose in some tests (long body, timeout)."""
 
 
 class _Server6(_Server):
